@@ -1,0 +1,177 @@
+"""The ``parkplan`` command line: thin wrappers over the library.
+
+Each command calls one library function and turns a :class:`parkplan.errors.ParkplanError`
+into a message on standard error and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from parkplan import layers as layer_schemas
+from parkplan.errors import ParkplanError, WorkspaceError
+from parkplan.store import Workspace, resolve_location
+
+app = typer.Typer(help="parkplan — 上海检验检测认证先行先试 · Shanghai TIC pilot programme "
+                  "planning, tracking and park maps.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+db_app = typer.Typer(help="Workspace schema (数据库结构).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+log = logging.getLogger("parkplan")
+
+WorkspaceOption = Annotated[str | None, typer.Option(
+    "--workspace", "-w", metavar="PATH_OR_URL",
+    help="GeoPackage path or postgresql:// URL [default: $PARKPLAN_WORKSPACE, then "
+         "./parkplan.gpkg]")]
+
+
+class OutputFormat(str, Enum):
+    """How list commands print."""
+
+    table = "table"
+    json = "json"
+
+
+def _user_errors(fn):
+    """Turn the library's user-facing errors into a message and exit status 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except ParkplanError as err:
+            typer.echo(f"parkplan: error: {err}", err=True)
+            raise typer.Exit(2) from None
+
+    return wrapper
+
+
+@app.callback()
+def main(verbose: Annotated[int, typer.Option("--verbose", "-v", count=True,
+                                               help="More log output.")] = 0,
+         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Errors only.")] = False):
+    """Set up logging for every command."""
+    level = logging.ERROR if quiet else logging.DEBUG if verbose > 1 else \
+        logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+
+
+@app.command()
+@_user_errors
+def init(location: Annotated[str, typer.Argument(metavar="PATH_OR_URL",
+                                                 help="New GeoPackage path or PostgreSQL URL")],
+         demo: Annotated[bool, typer.Option(help="Load the illustrative demo layers.")] = False,
+         exist_ok: Annotated[bool, typer.Option(
+             help="If a workspace is already there, keep it and say so.")] = False):
+    """Create a workspace with Shanghai's districts (and with --demo, illustrative layers)."""
+    from parkplan.demo import create_workspace
+
+    if exist_ok:
+        try:
+            Workspace.open(location).close()
+        except WorkspaceError:
+            pass
+        else:
+            typer.echo(f"{location} already holds a workspace; keeping it")
+            return
+    with create_workspace(location, demo=demo) as ws:
+        counts = {info.name: info.features for info in ws.describe()}
+    summary = ", ".join(f"{name} {n}" for name, n in counts.items())
+    typer.echo(f"created {location}: {summary}")
+    if demo:
+        typer.echo("示意数据 · the demo's parks, sites, institutions and candidates are invented")
+
+
+@app.command("import")
+@_user_errors
+def import_(layer: Annotated[str, typer.Argument(help="Layer: " + ", ".join(
+                layer_schemas.LAYERS))],
+            file: Annotated[Path, typer.Argument(help="GeoPackage, GeoJSON, Shapefile, CSV "
+                                                      "(lon/lat columns) or XLSX")],
+            crs: Annotated[str | None, typer.Option(
+                help="The coordinates' CRS: EPSG code, WKT, gcj02 (AMap/Tencent) or bd09 "
+                     "(Baidu) [default: the file's, else WGS-84]")] = None,
+            encoding: Annotated[str | None, typer.Option(
+                help="Text encoding of a CSV or Shapefile [default: UTF-8, then GBK]")] = None,
+            source_layer: Annotated[str | None, typer.Option(
+                help="Layer to read from a multi-layer GeoPackage")] = None,
+            append: Annotated[bool, typer.Option(help="Add to the layer instead of replacing "
+                                                      "it.")] = False,
+            workspace: WorkspaceOption = None):
+    """Import a file into a layer: all records or none."""
+    from parkplan.io.transfer import import_layer
+
+    with Workspace.open(workspace) as ws:
+        n = import_layer(ws, layer, file, crs=crs, encoding=encoding,
+                         source_layer=source_layer, append=append)
+    typer.echo(f"imported {n} {layer} records from {file} into {resolve_location(workspace)}")
+
+
+@app.command()
+@_user_errors
+def export(layer: Annotated[str, typer.Argument(help="Layer to export")],
+           file: Annotated[Path, typer.Argument(help="Output .gpkg, .geojson, .shp, .csv or "
+                                                     ".xlsx")],
+           workspace: WorkspaceOption = None):
+    """Export a layer to a file (CSV and XLSX of point layers get lon/lat columns)."""
+    from parkplan.io.transfer import export_layer
+
+    with Workspace.open(workspace) as ws:
+        n = export_layer(ws, layer, file)
+    typer.echo(f"exported {n} {layer} records to {file}")
+
+
+@app.command("layers")
+@_user_errors
+def list_layers(output: Annotated[OutputFormat, typer.Option(
+                    "--format", help="table or json")] = OutputFormat.table,
+                workspace: WorkspaceOption = None):
+    """List the workspace's layers: features, CRS, bounds, area."""
+    with Workspace.open(workspace) as ws:
+        infos = ws.describe()
+        illustrative = ws.get_meta("illustrative")
+        location = ws.location
+    if output == OutputFormat.json:
+        typer.echo(json.dumps({"workspace": location, "illustrative": illustrative,
+                               "layers": [i.to_dict() for i in infos]},
+                              ensure_ascii=False, indent=2))
+        return
+    if illustrative:
+        typer.echo(illustrative)
+    typer.echo(f"{'layer':<14}{'features':>9}  {'geometry':<13}{'area km²':>10}  bounds")
+    for i in infos:
+        bounds = " ".join(f"{v:.4f}" for v in i.bounds) if i.bounds else "-"
+        area = f"{i.area_km2:,.1f}" if i.area_km2 is not None else "-"
+        typer.echo(f"{i.name:<14}{i.features:>9}  {i.geometry_type or 'table':<13}{area:>10}  "
+                   f"{bounds}")
+
+
+@app.command("map")
+@_user_errors
+def map_(out: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write")],
+         workspace: WorkspaceOption = None):
+    """Write an offline park map (one self-contained HTML file)."""
+    from parkplan.maps import park_map, save_offline
+
+    with Workspace.open(workspace) as ws:
+        layer_frames = {name: ws.read_layer(name) for name in
+                        ("districts", "parks", "sites", "institutions", "clusters")}
+    save_offline(park_map(layer_frames), out)
+    typer.echo(f"wrote {out} ({out.stat().st_size / 1024:,.0f} KiB)")
+
+
+@db_app.command("upgrade")
+@_user_errors
+def db_upgrade(workspace: WorkspaceOption = None):
+    """Apply pending schema migrations to the workspace."""
+    with Workspace.open(workspace, check_schema=False) as ws:
+        before, after = ws.upgrade()
+    typer.echo(f"schema {before or '(none)'} -> {after}")

@@ -1,0 +1,58 @@
+"""The demo workspace: real district boundaries and illustrative (示意) parks and organisations.
+
+The demo layers live in the repository's ``data/`` folder (shipped as ``parkplan.data``)
+and are loaded through the same importers a user's files go through.
+"""
+
+from __future__ import annotations
+
+import os
+
+from parkplan.data import data_path, districts_path
+from parkplan.io.transfer import LayerImport, import_layers
+from parkplan.store import Workspace
+
+#: Shown wherever demo data is shown.
+ILLUSTRATIVE_NOTE = "示意数据，机构与园区名称均为虚构 · Illustrative data: organisations and parks are invented"
+
+
+DEMO_LAYERS = {
+    "parks": "demo/parks.geojson",
+    "sites": "demo/sites.csv",
+    "institutions": "demo/institutions.csv",
+    "clusters": "demo/clusters.csv",
+    "transport": "demo/transport.csv",
+    "candidates": "demo/candidates.csv",
+}
+
+
+def populate_districts(workspace: Workspace) -> None:
+    """Load Shanghai's 16 districts into ``workspace``."""
+    import_layers(workspace, [LayerImport("districts", districts_path())])
+
+
+def populate_demo(workspace: Workspace) -> None:
+    """Load the districts and the illustrative demo layers, in one transaction."""
+    imports = [LayerImport("districts", districts_path())]
+    imports += [LayerImport(layer, data_path(rel)) for layer, rel in DEMO_LAYERS.items()]
+    import_layers(workspace, imports)
+    with workspace.begin() as conn:
+        workspace.set_meta("illustrative", ILLUSTRATIVE_NOTE, conn)
+
+
+def create_workspace(location: str | os.PathLike, *, demo: bool = False) -> Workspace:
+    """Create a workspace holding the districts, and with ``demo`` the illustrative layers.
+
+    Parameters
+    ----------
+    location : str or path
+        New GeoPackage path or PostgreSQL URL.
+    demo : bool
+        Also load the illustrative parks, sites, institutions, clusters, transport and
+        candidates.
+
+    Returns
+    -------
+    Workspace
+    """
+    return Workspace.create(location, populate=populate_demo if demo else populate_districts)

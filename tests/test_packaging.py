@@ -1,0 +1,66 @@
+"""Packaging stays honest: dependency lists agree, CI runs the README's command, docs match."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import yaml
+from packaging.requirements import Requirement
+
+from parkplan.layers import layers_markdown
+
+ROOT = Path(__file__).resolve().parents[1]
+# pip and conda-forge names differ here and there.
+CONDA_NAMES = {"psycopg[binary]": "psycopg", "pandera[geopandas]": "pandera"}
+
+
+def _pyproject():
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def _normalise(name: str) -> str:
+    return name.lower().replace("_", "-")
+
+
+def test_environment_yml_matches_pyproject():
+    pip_deps = {}
+    for line in _pyproject()["project"]["dependencies"]:
+        req = Requirement(line)
+        pip_deps[_normalise(req.name)] = str(req.specifier)
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    conda_deps = {}
+    for item in env["dependencies"]:
+        if not isinstance(item, str) or item in ("pip",) or item.startswith("python"):
+            continue
+        req = Requirement(item)
+        conda_deps[_normalise(req.name)] = str(req.specifier)
+    assert conda_deps == pip_deps
+
+
+def test_pulp_keeps_bundled_cbc_and_highs_is_there():
+    deps = {Requirement(d).name.lower(): Requirement(d) for d in
+            _pyproject()["project"]["dependencies"]}
+    assert deps["pulp"].specifier.contains("3.3.2")
+    assert not deps["pulp"].specifier.contains("4.0")
+    assert "highspy" in deps
+
+
+def test_ci_runs_exactly_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```sh\n(.*?)\n```", readme, flags=re.S)
+    start, test = blocks[0].strip(), blocks[1].strip()
+    assert "parkplan init --demo" in start
+    assert "pytest" in test
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert ci[-1] == test
+
+
+def test_console_script():
+    assert _pyproject()["project"]["scripts"]["parkplan"] == "parkplan.cli:app"
+
+
+def test_layers_doc_is_generated_from_the_schemas():
+    assert (ROOT / "docs" / "layers.md").read_text() == layers_markdown(), (
+        "docs/layers.md is stale: python -m parkplan.layers > docs/layers.md")
