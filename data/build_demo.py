@@ -117,7 +117,8 @@ SECOND = [("衡", "heng"), ("准", "zhun"), ("鉴", "jian"), ("度", "du"), ("�
           ("启", "qi")]
 
 TIER_PLAN = {  # tier: (count, value range, subsidy range 万元, zh word, en word)
-    "international_major": (12, (40, 80), (1500, 3500), "国际检测认证集团", "International TIC Group"),
+    "international_major": (12, (40, 80), (1500, 3500), "国际检测认证集团",
+                            "International TIC Group"),
     "national_qi_centre": (16, (30, 60), (1000, 2500), "国家质检中心", "National QI Centre"),
     "local_champion": (26, (15, 35), (500, 1500), "检测技术股份公司", "Testing Technology Co."),
     "specialist": (36, (8, 20), (200, 800), "专业检测实验室", "Specialist Laboratory"),
@@ -228,8 +229,9 @@ def build(out: Path = OUT) -> None:
     institutions = pd.DataFrame(inst_rows)
 
     clusters = pd.DataFrame([{
-        "cluster_id": f"K{i + 1:02d}", "name_zh": zh + "（示意）", "name_en": en + " (illustrative)",
-        "sector": sector, "weight": weight, "source": SOURCE, "lon": lon, "lat": lat}
+        "cluster_id": f"K{i + 1:02d}", "name_zh": zh + "（示意）",
+        "name_en": en + " (illustrative)", "sector": sector, "weight": weight, "source": SOURCE,
+        "lon": lon, "lat": lat}
         for i, (sector, zh, en, lon, lat, weight) in enumerate(CLUSTERS)])
 
     transport = pd.DataFrame([{

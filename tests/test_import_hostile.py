@@ -10,11 +10,11 @@ import os
 import geopandas as gpd
 import pytest
 import shapely
+from parkplan.data import data_path, districts_path
 from typer.testing import CliRunner
 
 from parkplan import crs as pcrs
 from parkplan.cli import app
-from parkplan.data import data_path, districts_path
 from parkplan.store import Workspace
 from tests.conftest import snapshot
 

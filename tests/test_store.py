@@ -105,8 +105,9 @@ def test_geopackage_is_registered_for_gis(demo_gpkg):
     con = sqlite3.connect(demo_gpkg)
     assert con.execute("PRAGMA application_id").fetchone()[0] == 0x47504B47
     contents = dict(con.execute("SELECT table_name, data_type FROM gpkg_contents"))
-    assert contents == {name: ("attributes" if name == "candidates" else "features")
-                        for name in DEMO_COUNTS}
+    expected = {name: ("attributes" if name == "candidates" else "features")
+                for name in DEMO_COUNTS}
+    assert contents == {**expected, "scenario_allocations": "features"}
     geometry_types = dict(con.execute(
         "SELECT table_name, geometry_type_name FROM gpkg_geometry_columns"))
     assert geometry_types["sites"] == "POINT" and geometry_types["parks"] == "MULTIPOLYGON"

@@ -1,0 +1,1 @@
+"""Files at the edge: reading, validating and writing layer files."""
