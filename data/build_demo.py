@@ -191,7 +191,7 @@ def build(out: Path = OUT) -> None:
             x = lon - 0.0045 + 0.0045 * gx + rng.uniform(-0.0008, 0.0008)
             y = lat - 0.003 + 0.006 * gy + rng.uniform(-0.0008, 0.0008)
             office = float(rng.choice([2000, 3000, 4000, 6000, 8000]))
-            lab = float(rng.choice([0, 2000, 3000, 5000, 6000]))
+            lab = float(rng.choice([0, 2000, 3000, 5000, 6000, 8000, 10000]))
             heavy = float(rng.choice([3000, 5000, 8000])) if emphasis == "heavy" and k % 2 == 0 \
                 else float(rng.choice([0, 0, 1500]))
             hazard = float(rng.choice([1000, 1500, 2500])) if emphasis == "hazard" and k % 2 == 1 \

@@ -11,6 +11,7 @@ that every layer survives CSV, XLSX and Shapefile unchanged.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -581,3 +582,27 @@ def layers_markdown() -> str:
 
 if __name__ == "__main__":
     print(layers_markdown(), end="")
+
+
+def digest(frames: dict[str, pd.DataFrame]) -> str:
+    """Return a SHA-256 of layer contents, independent of row order and storage.
+
+    Used by the scenario ledger to tell whether a run's inputs have changed.
+
+    Parameters
+    ----------
+    frames : dict of str to DataFrame
+        Layer name to frame, as the store reads them.
+    """
+    sha = hashlib.sha256()
+    for name in sorted(frames):
+        frame = frames[name]
+        cols = [c.name for c in columns(name)]
+        table = pd.DataFrame(frame[cols]).astype(str)
+        if geometry_type(name) is not None and len(frame):
+            table["wkb"] = shapely.to_wkb(np.asarray(frame.geometry.values), hex=True)
+        rows = sorted(table.itertuples(index=False, name=None))
+        sha.update(f"{name}:{len(rows)}\n".encode())
+        for row in rows:
+            sha.update(("\t".join(row) + "\n").encode())
+    return sha.hexdigest()

@@ -343,7 +343,7 @@ def _year(value: Any) -> str:
 
 
 def _codes(value: Any) -> str:
-    """``"A; B;C"`` -> ``"A, B, C"`` (escaped)."""
+    """Render a ``;``-list as ``"A, B, C"``, escaped."""
     if _is_missing(value):
         return _MISSING
     parts = [p.strip() for p in str(value).split(";") if p.strip()]

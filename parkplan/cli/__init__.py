@@ -61,6 +61,5 @@ def main(verbose: Annotated[int, typer.Option("--verbose", "-v", count=True,
 
 
 
-
 # Command modules register themselves on ``app``; imported last so they can use the above.
-from parkplan.cli import workspace  # noqa: E402, F401
+from parkplan.cli import siting, workspace  # noqa: E402, F401, I001

@@ -1,0 +1,234 @@
+"""Siting commands: solve, scenarios list|compare|adopt, sweep."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from parkplan.cli import OutputFormat, WorkspaceOption, _user_errors, app
+from parkplan.errors import SitingError
+from parkplan.store import Workspace
+
+scenarios_app = typer.Typer(help="The scenario ledger (方案台账).", no_args_is_help=True)
+app.add_typer(scenarios_app, name="scenarios")
+
+Solver = Annotated[str | None, typer.Option(help="highs or cbc [default: the scenario's]")]
+TimeLimit = Annotated[float | None, typer.Option(help="Seconds the solver may run.")]
+Gap = Annotated[float | None, typer.Option(help="Relative optimality gap.")]
+
+
+@app.command()
+@_user_errors
+def solve(scenario: Annotated[Path | None, typer.Argument(
+              help="Scenario YAML (models/scenarios/*.yaml)")] = None,
+          instance: Annotated[Path | None, typer.Option(
+              help="Solve a contract instance file instead of a scenario.")] = None,
+          out: Annotated[Path | None, typer.Option(help="Write the result file (contract).")]
+          = None,
+          export_instance: Annotated[Path | None, typer.Option(
+              help="Write the scenario's instance file (contract).")] = None,
+          solver: Solver = None, time_limit: TimeLimit = None, gap: Gap = None,
+          explain: Annotated[bool, typer.Option(help="Compute explanations.")] = True,
+          alternatives: Annotated[int, typer.Option(help="Near-optimal alternatives.")] = 3,
+          irreplaceable: Annotated[int, typer.Option(
+              help="Top sites to test by exclusion.")] = 5,
+          workspace: WorkspaceOption = None):
+    """Solve a siting scenario on the workspace (or a bare instance file)."""
+    from parkplan import planning
+    from parkplan.siting import SitingModel, read_instance, write_instance
+    from parkplan.siting.scenario import load_scenario
+
+    if (scenario is None) == (instance is None):
+        raise SitingError("give a scenario file, or --instance FILE (not both)")
+    if instance is not None:
+        inst = read_instance(instance)
+        model = SitingModel.from_instance(inst).solve(solver or "highs", time_limit, gap)
+        if out:
+            model.write_result(out)
+        _print_result(model.result, inst)
+        return
+    sc = load_scenario(scenario)
+    options = planning.ExplainOptions(alternatives=alternatives,
+                                      irreplaceable=irreplaceable) if explain else None
+    with Workspace.open(workspace) as ws:
+        run = planning.run_scenario(ws, sc, solver=solver, time_limit=time_limit, gap=gap,
+                                    options=options)
+    if export_instance:
+        write_instance(run.instance, export_instance)
+    if out:
+        run.result.write(out)
+    typer.echo(f"方案 Scenario {sc.name}  ·  run {run.run_id}")
+    _print_result(run.result, run.instance)
+    _print_explanation(run.explanation)
+
+
+def _print_result(result, inst) -> None:
+    typer.echo(f"状态 status: {result.status}   solver: {result.solver}   "
+               f"time: {result.seconds['total']:.2f} s")
+    if result.objective is not None:
+        gap = f"{result.gap:.2e}" if result.gap is not None else "n/a"
+        bound = f"{result.bound:.4f}" if result.bound is not None else "n/a"
+        typer.echo(f"目标值 objective: {result.objective:.4f}   bound: {bound}   gap: {gap}")
+        cands = inst.candidates.set_index("cand_id")
+        sites = inst.sites.set_index("site_id")
+        subsidy = sum(cands.at[c, "subsidy"] for c, _, _ in result.allocation)
+        fitout = sum(sites.at[s, "fitout_cost"] for s in {s for _, s, _ in result.allocation})
+        typer.echo(f"招引 recruited: {len(result.allocation)} of {len(cands)} candidates "
+                   f"into {len({s for _, s, _ in result.allocation})} sites; budget used "
+                   f"{subsidy + fitout:,.0f} of {inst.budget:,.0f} 万元")
+    elif result.message:
+        typer.echo(f"原因 why: {result.message}")
+
+
+def _print_explanation(explanation: dict) -> None:
+    if "infeasibility" in explanation:
+        info = explanation["infeasibility"]
+        typer.echo("冲突 conflicting constraints: " + "; ".join(info["conflicts"]))
+        typer.echo("最小放宽 smallest relaxation that makes it feasible:")
+        for r in info["relaxations"]:
+            typer.echo(f"  - {r['text']}")
+        return
+    breakdown = explanation.get("breakdown")
+    if breakdown:
+        parks = ", ".join(f"{p} {d['net']:.1f}" for p, d in breakdown["by_park"].items())
+        tiers = ", ".join(f"{t} {v:.1f}" for t, v in breakdown["by_tier"].items())
+        typer.echo(f"按园区 by park: {parks}")
+        typer.echo(f"按层级 by tier: {tiers}")
+    values = [v for v in explanation.get("space_values", []) if v["value"] > 1e-6]
+    if values:
+        top = sorted(values, key=lambda v: -v["value"])[:5]
+        typer.echo("每增加1000 m² 的价值 value of +1,000 m²: " + ", ".join(
+            f"{v['park_id']} {v['space_class']} {v['value']:.2f}" for v in top))
+    for n, alt in enumerate(explanation.get("alternatives", []), 1):
+        typer.echo(f"备选方案 alternative {n}: objective {alt['objective']:.4f}, "
+                   f"{len(alt['differs']['added'])} placements differ")
+    for row in explanation.get("irreplaceability", []):
+        if row["loss_max"] is not None:
+            typer.echo(f"不可替代性 without {row['site_id']} ({row['park_id']}): objective "
+                       f"−{row['loss_min']:.2f}…−{row['loss_max']:.2f}")
+
+
+@scenarios_app.command("list")
+@_user_errors
+def scenarios_list(output: Annotated[OutputFormat, typer.Option("--format")] =
+                   OutputFormat.table, workspace: WorkspaceOption = None):
+    """List stored runs, newest first."""
+    from parkplan.store.ledger import list_runs
+
+    with Workspace.open(workspace) as ws:
+        runs = [r.summary() for r in list_runs(ws)]
+    if output == OutputFormat.json:
+        typer.echo(json.dumps(runs, ensure_ascii=False, indent=2))
+        return
+    typer.echo(f"{'run':<24}{'scenario':<24}{'status':<12}{'objective':>12}  flags")
+    for r in runs:
+        obj = f"{r['objective']:.4f}" if r["objective"] is not None else "-"
+        flags = ("adopted " if r["adopted"] else "") + ("STALE" if r["stale"] else "")
+        typer.echo(f"{r['run_id']:<24}{r['scenario']:<24}{r['status']:<12}{obj:>12}  {flags}")
+
+
+@scenarios_app.command("compare")
+@_user_errors
+def scenarios_compare(first: str, second: str,
+                      output: Annotated[OutputFormat, typer.Option("--format")] =
+                      OutputFormat.table, workspace: WorkspaceOption = None):
+    """Compare two runs (ids, id prefixes or scenario names) side by side."""
+    from parkplan.planning import compare_runs
+
+    with Workspace.open(workspace) as ws:
+        cmp = compare_runs(ws, first, second)
+    if output == OutputFormat.json:
+        typer.echo(json.dumps(cmp, ensure_ascii=False, indent=2, default=float))
+        return
+    a, b = cmp["runs"]
+    typer.echo(f"{'':<22}{'A ' + a['run_id']:<30}{'B ' + b['run_id']:<30}")
+    typer.echo(f"{'scenario':<22}{a['scenario']:<30}{b['scenario']:<30}")
+    typer.echo(f"{'status':<22}{a['status']:<30}{b['status']:<30}")
+    typer.echo(f"{'objective':<22}{_num(a['objective']):<30}{_num(b['objective']):<30}")
+    ba, bb = cmp["budget_used"]
+    typer.echo(f"{'budget used 万元':<22}{ba['total']:<30,.0f}{bb['total']:<30,.0f}")
+    for key, title in (("by_park", "objective by park"), ("by_tier", "objective by tier"),
+                       ("by_sector", "objective by sector")):
+        typer.echo(title)
+        left, right = cmp[key]
+        for name in sorted(set(left) | set(right)):
+            lv, rv = left.get(name), right.get(name)
+            lv = lv["net"] if isinstance(lv, dict) else lv
+            rv = rv["net"] if isinstance(rv, dict) else rv
+            typer.echo(f"  {name:<20}{_num(lv):<30}{_num(rv):<30}")
+    typer.echo("space used per park (m²: office / lab / heavy / hazard)")
+    sa, sb = cmp["space_by_park"]
+    for park in sorted(set(sa) | set(sb)):
+        typer.echo(f"  {park:<20}{_space(sa.get(park)):<30}{_space(sb.get(park)):<30}")
+    changed = [p for p in cmp["placements"] if not p["same"]]
+    typer.echo(f"placements that differ: {len(changed)}")
+    for p in changed:
+        typer.echo(f"  {p['cand_id']:<8}{p['name_zh'][:14]:<16}{p['a'] or '-':<10}→ "
+                   f"{p['b'] or '-'}")
+
+
+def _num(v) -> str:
+    return f"{v:.4f}" if isinstance(v, (int, float)) else "-"
+
+
+def _space(d) -> str:
+    return " / ".join(f"{v:,.0f}" for v in d.values()) if d else "-"
+
+
+@scenarios_app.command("adopt")
+@_user_errors
+def scenarios_adopt(run: str, workspace: WorkspaceOption = None):
+    """Adopt a run as the plan (task （八）'s KPIs report from it)."""
+    from parkplan.store import ledger
+
+    with Workspace.open(workspace) as ws:
+        record = ledger.get_run(ws, run)
+        if record.status not in ("optimal", "feasible"):
+            raise SitingError(f"run {record.run_id} has no plan ({record.status})")
+        with ws.begin() as conn:
+            ledger.set_adopted(ws, record.run_id, conn)
+    typer.echo(f"adopted {record.run_id} ({record.scenario_name})")
+
+
+@app.command()
+@_user_errors
+def sweep(scenario: Annotated[Path, typer.Argument(help="Scenario YAML")],
+          vary: Annotated[list[str], typer.Option(
+              help="KEY=START:STOP:N or KEY=V1,V2 (repeatable)")],
+          out: Annotated[Path, typer.Option(help="Table: .csv or .parquet")] = Path(
+              "sweep.csv"),
+          chart: Annotated[Path | None, typer.Option(help="PNG chart [default: beside the "
+                                                          "table]")] = None,
+          workers: Annotated[int | None, typer.Option(help="Local processes.")] = None,
+          scheduler: Annotated[str | None, typer.Option(
+              help="Dask scheduler address, e.g. tcp://10.0.0.5:8786")] = None,
+          workspace: WorkspaceOption = None):
+    """Solve a scenario over a grid of parameter values, in parallel."""
+    from rich.progress import Progress
+
+    from parkplan.planning import read_inputs
+    from parkplan.siting.scenario import load_scenario
+    from parkplan.siting.sweep import parse_vary, plot_sweep, run_sweep
+
+    sc = load_scenario(scenario)
+    axes = [parse_vary(v) for v in vary]
+    if out.suffix not in (".csv", ".parquet"):
+        raise SitingError(f"--out {out}: use a .csv or .parquet file")
+    with Workspace.open(workspace) as ws:
+        frames = read_inputs(ws)
+    with Progress(transient=True) as bar:
+        task = bar.add_task("求解 solving", total=None)
+        table = run_sweep(sc, axes, frames, workers=workers, scheduler=scheduler,
+                          progress=lambda done, total: bar.update(task, completed=done,
+                                                                  total=total))
+    if out.suffix == ".parquet":
+        table.to_parquet(out, index=False)
+    else:
+        table.to_csv(out, index=False)
+    chart = chart or out.with_suffix(".png")
+    plot_sweep(table, axes[0].key, chart, title=f"{sc.title_zh or sc.name}")
+    counts = table["status"].value_counts().to_dict()
+    typer.echo(f"{len(table)} solves ({counts}) → {out}, {chart}")

@@ -1,0 +1,242 @@
+"""Planning runs: a scenario solved on a workspace's layers, explained, and recorded.
+
+This is where the workspace (I/O) meets the siting model (pure): read the layers, score,
+build the instance, solve, explain, and store the run in the scenario ledger — in that
+order, each step a call into the library.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+
+from parkplan import layers
+from parkplan.errors import SitingError
+from parkplan.siting import explain
+from parkplan.siting.instance import SitingInstance
+from parkplan.siting.model import SitingModel, SitingResult
+from parkplan.siting.scenario import Scenario, build_instance
+from parkplan.siting.scoring import ScoreMatrix, suitability
+from parkplan.store import Workspace, ledger
+
+#: The layers a siting run reads; their digest is stored with every run.
+INPUT_LAYERS = ("sites", "candidates", "clusters", "institutions", "transport")
+
+
+@dataclass(frozen=True)
+class ExplainOptions:
+    """Which explanations to compute after a solve, and how hard to try.
+
+    Parameters
+    ----------
+    alternatives : int
+        Near-optimal alternative plans to look for (0: none).
+    irreplaceable : int
+        How many of the plan's most valuable sites to test by exclusion (0: none).
+    gap : float
+        Relative gap of the re-solves behind alternatives and irreplaceability.
+    time_limit : float
+        Seconds each re-solve may take.
+    """
+
+    alternatives: int = 3
+    irreplaceable: int = 5
+    gap: float = 1e-3
+    time_limit: float = 30.0
+
+
+@dataclass
+class PlanRun:
+    """A solved (or unsolvable) scenario, its explanation, and its ledger id."""
+
+    run_id: str
+    scenario: Scenario
+    instance: SitingInstance
+    score: ScoreMatrix
+    result: SitingResult
+    explanation: dict[str, Any] = field(default_factory=dict)
+    layers_hash: str = ""
+
+
+def read_inputs(workspace: Workspace) -> dict[str, pd.DataFrame]:
+    """Read the layers a siting run needs.
+
+    Raises
+    ------
+    SitingError
+        If the workspace has no sites or no candidates.
+    """
+    frames = {name: workspace.read_layer(name) for name in INPUT_LAYERS}
+    for name in ("sites", "candidates"):
+        if frames[name].empty:
+            raise SitingError(f"the workspace has no {name}: import them first "
+                              f"('parkplan import {name} FILE')")
+    return frames
+
+
+def prepare(scenario: Scenario, frames: dict[str, pd.DataFrame]) -> tuple[SitingInstance,
+                                                                          ScoreMatrix]:
+    """Score the layers and build the scenario's instance (validated)."""
+    score = suitability(frames["candidates"], frames["sites"], frames["clusters"],
+                        frames["institutions"], frames["transport"],
+                        scenario.scoring.to_weights())
+    return build_instance(scenario, frames["sites"], frames["candidates"], score.values), score
+
+
+def explain_result(instance: SitingInstance, result: SitingResult, solver: str,
+                   options: ExplainOptions = ExplainOptions()) -> dict[str, Any]:
+    """Compute the explanations that fit the result's status (see :mod:`.siting.explain`).
+
+    Returns
+    -------
+    dict
+        For a plan: ``breakdown``, ``space_use``, ``space_values``, ``alternatives``,
+        ``irreplaceability``. For an infeasible scenario: ``infeasibility``.
+    """
+    if result.status == "infeasible":
+        return {"infeasibility": explain.explain_infeasible(instance, solver=solver)}
+    if result.status not in ("optimal", "feasible"):
+        return {"note": result.message}
+    alloc = result.allocation
+    out: dict[str, Any] = {
+        "breakdown": explain.objective_breakdown(instance, alloc),
+        "space_use": explain.space_use(instance, alloc),
+        "space_values": explain.space_values(instance, alloc, solver=solver),
+    }
+    if options.alternatives:
+        out["alternatives"] = explain.alternatives(instance, alloc, k=options.alternatives,
+                                                   solver=solver, gap=options.gap,
+                                                   time_limit=options.time_limit)
+    if options.irreplaceable:
+        out["irreplaceability"] = explain.irreplaceability(
+            instance, alloc, result.objective, top=options.irreplaceable, solver=solver,
+            gap=options.gap, time_limit=options.time_limit)
+    return out
+
+
+def run_scenario(workspace: Workspace, scenario: Scenario, *, solver: str | None = None,
+                 time_limit: float | None = None, gap: float | None = None,
+                 options: ExplainOptions | None = ExplainOptions(), user: str | None = None,
+                 record: bool = True) -> PlanRun:
+    """Solve a scenario on the workspace's layers, explain it and store it in the ledger.
+
+    Parameters
+    ----------
+    workspace : Workspace
+    scenario : Scenario
+    solver, time_limit, gap : optional
+        Override the scenario's solver settings.
+    options : ExplainOptions or None
+        Explanations to compute; ``None`` for none.
+    user : str, optional
+        Who ran it (default: ``$PARKPLAN_USER``, then ``$USER``).
+    record : bool
+        Store the run in the ledger.
+
+    Returns
+    -------
+    PlanRun
+    """
+    frames = read_inputs(workspace)
+    instance, score = prepare(scenario, frames)
+    solver = solver or scenario.solver.name
+    model = SitingModel.from_instance(instance).solve(
+        solver, time_limit=time_limit if time_limit is not None else scenario.solver.time_limit,
+        gap=gap if gap is not None else scenario.solver.gap)
+    result = model.result
+    explanation = explain_result(instance, result, solver, options) if options else {}
+    run = PlanRun(run_id=new_run_id(), scenario=scenario, instance=instance, score=score,
+                  result=result, explanation=explanation,
+                  layers_hash=layers.digest(frames))
+    if record:
+        record_run(workspace, run, frames["sites"],
+                   user or os.environ.get("PARKPLAN_USER") or os.environ.get("USER") or "?")
+    return run
+
+
+def new_run_id() -> str:
+    """Return a new ledger id: time-ordered and unique."""
+    return f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
+
+
+def record_run(workspace: Workspace, run: PlanRun, sites: pd.DataFrame, user: str) -> None:
+    """Store ``run`` in the scenario ledger (one transaction)."""
+    res = run.result
+    site_rows = sites.set_index("site_id")
+    value_of = dict(zip(run.instance.cand_ids, run.instance.candidates["value"], strict=True))
+    cidx = {c: i for i, c in enumerate(run.instance.cand_ids)}
+    sidx = {s: j for j, s in enumerate(run.instance.site_ids)}
+    delta, t0 = run.instance.delta, run.instance.horizon[0]
+    allocations = [{
+        "cand_id": c, "site_id": s, "park_id": site_rows.at[s, "park_id"], "year": int(t),
+        "value": float(value_of[c] * run.instance.score[cidx[c], sidx[s]] * delta ** (t - t0)),
+        "geometry": site_rows.at[s, "geometry"]} for c, s, t in res.allocation]
+    row = {
+        "run_id": run.run_id, "scenario_name": run.scenario.name,
+        "scenario_hash": run.scenario.digest(), "scenario_yaml": run.scenario.to_yaml(),
+        "layers_hash": run.layers_hash, "solver": res.solver, "status": res.status,
+        "objective": res.objective, "bound": res.bound, "gap": res.gap,
+        "seconds_build": res.seconds["build"], "seconds_solve": res.seconds["solve"],
+        "seconds_total": res.seconds["total"],
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"), "created_by": user,
+        "result_json": json.dumps(res.to_dict(), ensure_ascii=False),
+        "explanation_json": json.dumps(run.explanation, ensure_ascii=False, default=float),
+        "stale_reason": None, "adopted": False,
+    }
+    with workspace.begin() as conn:
+        ledger.record_run(workspace, conn, row, allocations)
+
+
+def compare_runs(workspace: Workspace, first: str, second: str) -> dict[str, Any]:
+    """Compare two stored runs side by side.
+
+    Returns
+    -------
+    dict
+        ``runs`` (summaries), ``placements`` (candidate → site in each run, only where they
+        differ unless both hold it), objective ``by_park``, ``by_tier``, ``by_sector``,
+        ``budget_used`` and ``space_by_park`` for each.
+    """
+    a, b = ledger.get_run(workspace, first), ledger.get_run(workspace, second)
+    cands = workspace.read_layer("candidates").set_index("cand_id")
+    sites = workspace.read_layer("sites").set_index("site_id")
+    out: dict[str, Any] = {"runs": [a.summary(), b.summary()]}
+    placed = [{c: (s, t) for c, s, t in _alloc(r)} for r in (a, b)]
+    out["placements"] = [
+        {"cand_id": c, "name_zh": cands.at[c, "name_zh"] if c in cands.index else "",
+         "a": placed[0].get(c, (None, None))[0], "b": placed[1].get(c, (None, None))[0],
+         "same": placed[0].get(c) == placed[1].get(c)}
+        for c in sorted(set(placed[0]) | set(placed[1]))]
+    for key in ("by_park", "by_tier", "by_sector"):
+        out[key] = [((r.explanation or {}).get("breakdown") or {}).get(key, {}) for r in (a, b)]
+    out["budget_used"] = [_budget(_alloc(r), cands, sites) for r in (a, b)]
+    out["space_by_park"] = [_space(_alloc(r), cands, sites) for r in (a, b)]
+    return out
+
+
+def _alloc(run: ledger.RunRecord) -> list[tuple[str, str, int]]:
+    return [(a["cand_id"], a["site_id"], a["year"]) for a in run.result["allocation"]]
+
+
+def _budget(alloc, cands: pd.DataFrame, sites: pd.DataFrame) -> dict[str, float]:
+    subsidy = float(sum(cands.at[c, "subsidy"] for c, _, _ in alloc if c in cands.index))
+    fitout = float(sum(sites.at[s, "fitout_cost"] for s in {s for _, s, _ in alloc}
+                       if s in sites.index))
+    return {"subsidy": subsidy, "fitout": fitout, "total": subsidy + fitout}
+
+
+def _space(alloc, cands: pd.DataFrame, sites: pd.DataFrame) -> dict[str, dict[str, float]]:
+    out: dict[str, dict[str, float]] = {}
+    for c, s, _ in alloc:
+        if c not in cands.index or s not in sites.index:
+            continue
+        park = out.setdefault(sites.at[s, "park_id"], dict.fromkeys(layers.SPACE_CLASSES, 0.0))
+        for k in layers.SPACE_CLASSES:
+            park[k] += float(cands.at[c, k])
+    return dict(sorted(out.items()))
