@@ -28,17 +28,23 @@ DEMO_LAYERS = {
 
 
 def populate_districts(workspace: Workspace) -> None:
-    """Load Shanghai's 16 districts into ``workspace``."""
+    """Load Shanghai's 16 districts and the nine pilot tasks into ``workspace``."""
+    from parkplan.tracker.seed import seed_tasks
+
     import_layers(workspace, [LayerImport("districts", districts_path())])
+    seed_tasks(workspace)
 
 
 def populate_demo(workspace: Workspace) -> None:
-    """Load the districts and the illustrative demo layers, in one transaction."""
+    """Load the districts, the illustrative demo layers and the tracker's demo records."""
+    from parkplan.tracker.seed import seed_demo
+
     imports = [LayerImport("districts", districts_path())]
     imports += [LayerImport(layer, data_path(rel)) for layer, rel in DEMO_LAYERS.items()]
     import_layers(workspace, imports)
     with workspace.begin() as conn:
         workspace.set_meta("illustrative", ILLUSTRATIVE_NOTE, conn)
+    seed_demo(workspace)
 
 
 def create_workspace(location: str | os.PathLike, *, demo: bool = False) -> Workspace:

@@ -1,0 +1,528 @@
+"""The tracker's records: tasks, milestones, evidence, KPIs, risks, escalations, matters, users.
+
+Records are frozen pydantic models: they validate themselves when built (likelihood 1–5,
+due not before start, a done milestone at 100 %) and serialise to JSON for the journal and
+the ``--format json`` output. :func:`build` turns pydantic's errors into an
+:class:`parkplan.errors.InputError` naming the record and the field.
+
+Every editable record carries a ``version`` (1 when created, +1 on each change) used for
+optimistic locking, and a ``visibility`` level (:class:`Visibility`).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Any, TypeVar
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from parkplan.errors import InputError, Problem
+
+#: The nine tasks' codes as the policy writes them, by number.
+TASK_CODES: dict[int, str] = {i: f"（{c}）" for i, c in enumerate("一二三四五六七八九", start=1)}
+
+
+class Visibility(StrEnum):
+    """How widely a record may be shown: 内部 internal > 可共享 shareable > 公开 public."""
+
+    public = "public"
+    shareable = "shareable"
+    internal = "internal"
+
+    @property
+    def rank(self) -> int:
+        """0 for public, 1 for shareable, 2 for internal."""
+        return _VIS_RANK[self]
+
+    @property
+    def label(self) -> str:
+        """The Chinese label: 公开, 可共享, 内部."""
+        return VISIBILITY_LABELS[self]
+
+
+_VIS_RANK = {Visibility.public: 0, Visibility.shareable: 1, Visibility.internal: 2}
+VISIBILITY_LABELS = {Visibility.internal: "内部", Visibility.shareable: "可共享",
+                     Visibility.public: "公开"}
+_VIS_BY_LABEL = {label: vis for vis, label in VISIBILITY_LABELS.items()}
+
+
+class Status(StrEnum):
+    """A milestone's status."""
+
+    not_started = "not_started"
+    in_progress = "in_progress"
+    done = "done"
+    blocked = "blocked"
+    cancelled = "cancelled"
+
+
+#: Statuses of a milestone that is no longer in play.
+CLOSED_STATUSES = frozenset({Status.done, Status.cancelled})
+
+
+class Role(StrEnum):
+    """A user's role (see :mod:`parkplan.tracker.access` for what each may do)."""
+
+    admin = "admin"
+    convenor = "convenor"
+    office = "office"
+    task_owner = "task_owner"
+    planner = "planner"
+    viewer = "viewer"
+
+
+ROLE_LABELS = {Role.admin: "系统管理员 admin", Role.convenor: "召集人 convenor",
+               Role.office: "专班办公室 task-force office",
+               Role.task_owner: "任务牵头单位 task owner", Role.planner: "规划人员 planner",
+               Role.viewer: "查阅人员 viewer"}
+
+
+class Level(StrEnum):
+    """Rungs of the escalation ladder, lowest first."""
+
+    owner = "owner"
+    office = "office"
+    convenor = "convenor"
+    national = "national"
+
+    @property
+    def rank(self) -> int:
+        """0 for owner … 3 for national."""
+        return list(Level).index(self)
+
+
+LEVEL_LABELS = {Level.owner: "任务牵头单位 task owner", Level.office: "专班办公室 office",
+                Level.convenor: "召集人 convenor",
+                Level.national: "报市场监管总局 national authority"}
+
+
+class EscalationStatus(StrEnum):
+    """Where an escalation is: open → acknowledged → acted → closed."""
+
+    open = "open"
+    acknowledged = "acknowledged"
+    acted = "acted"
+    closed = "closed"
+
+
+class RiskStatus(StrEnum):
+    """A risk is open until it is closed."""
+
+    open = "open"
+    closed = "closed"
+
+
+class MatterStatus(StrEnum):
+    """A major matter is open until reported upward, then closed."""
+
+    open = "open"
+    reported = "reported"
+    closed = "closed"
+
+
+class KpiSource(StrEnum):
+    """Where a KPI's actuals come from."""
+
+    manual = "manual"
+    siting_anchors = "siting:anchors"
+    siting_floor_space = "siting:floor_space"
+
+
+class Direction(StrEnum):
+    """Whether more is better (``increase``) or less is (``decrease``, e.g. review days)."""
+
+    increase = "increase"
+    decrease = "decrease"
+
+
+Id = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}$")]
+TaskNo = Annotated[int, Field(ge=1, le=9)]
+Text = Annotated[str, Field(min_length=1, max_length=2000)]
+OptText = Annotated[str, Field(max_length=4000)]
+
+
+def _visibility(value: Any) -> Any:
+    if isinstance(value, str) and value in _VIS_BY_LABEL:
+        return _VIS_BY_LABEL[value]
+    return value
+
+
+class Record(BaseModel):
+    """Base of every tracker record: frozen, no unknown fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", use_enum_values=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        return self.model_dump(mode="json")
+
+
+class Task(Record):
+    """One of the nine pilot tasks of policy section 二.
+
+    ``title_zh`` is the task's heading as the policy writes it; ``clause_zh`` the whole
+    clause, quoted verbatim. ``proposed`` marks lead and co-units that parkplan proposed and
+    the task force has not yet confirmed.
+    """
+
+    number: TaskNo
+    code: str
+    title_zh: Text
+    title_en: OptText = ""
+    clause_zh: Text
+    lead_unit: Text
+    co_units: tuple[str, ...] = ()
+    visibility: Visibility = Visibility.public
+    proposed: bool = False
+    version: int = Field(1, ge=1)
+
+    _vis = field_validator("visibility", mode="before")(_visibility)
+
+    @model_validator(mode="after")
+    def _code_matches(self) -> Task:
+        if self.code != TASK_CODES[self.number]:
+            raise ValueError(f"code of task {self.number} is {TASK_CODES[self.number]}")
+        return self
+
+
+class Milestone(Record):
+    """A dated step of a task, with its owner, forecast and dependencies.
+
+    ``forecast`` is the forecast finish date (the actual one once done) and defaults to
+    ``due``. ``depends_on`` lists milestones (of any task) that must finish first.
+    ``linked_site_id`` names a site (layer ``sites``) whose handover this milestone is.
+    """
+
+    id: Id
+    task: TaskNo
+    title_zh: Text
+    title_en: OptText = ""
+    owner: Text
+    start: date
+    due: date
+    forecast: date
+    status: Status = Status.not_started
+    percent: int = Field(0, ge=0, le=100)
+    depends_on: tuple[str, ...] = ()
+    linked_site_id: str | None = None
+    visibility: Visibility = Visibility.shareable
+    proposed: bool = False
+    note: OptText = ""
+    version: int = Field(1, ge=1)
+
+    _vis = field_validator("visibility", mode="before")(_visibility)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            data = dict(data)
+            if data.get("forecast") in (None, "") and data.get("due") is not None:
+                data["forecast"] = data["due"]
+            if data.get("status") in (Status.done, "done") and data.get("percent") is None:
+                data["percent"] = 100
+            if data.get("percent") is None:
+                data.pop("percent", None)
+            if data.get("linked_site_id") == "":
+                data["linked_site_id"] = None
+        return data
+
+    @model_validator(mode="after")
+    def _dates(self) -> Milestone:
+        if self.due < self.start:
+            raise ValueError(f"due {self.due} is before start {self.start}")
+        if self.forecast < self.start:
+            raise ValueError(f"forecast {self.forecast} is before start {self.start}")
+        if self.status == Status.done and self.percent != 100:
+            raise ValueError(f"a done milestone is 100% complete, not {self.percent}%")
+        if self.id in self.depends_on:
+            raise ValueError(f"dependency cycle: {self.id} → {self.id}")
+        if len(set(self.depends_on)) != len(self.depends_on):
+            raise ValueError("depends_on lists a milestone twice")
+        return self
+
+    @property
+    def open(self) -> bool:
+        """Whether the milestone is still in play (neither done nor cancelled)."""
+        return self.status not in CLOSED_STATUSES
+
+
+class Evidence(Record):
+    """A file kept in the workspace as proof of a milestone, with its SHA-256."""
+
+    id: int | None = None
+    milestone_id: str
+    filename: Text
+    media_type: str = "application/octet-stream"
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    size: int = Field(ge=0)
+    note: OptText = ""
+    visibility: Visibility = Visibility.shareable
+    added_by: str
+    added_at: datetime
+
+    _vis = field_validator("visibility", mode="before")(_visibility)
+
+
+class Kpi(Record):
+    """A key performance indicator of a task: unit, target and (elsewhere) dated actuals.
+
+    ``source`` says whether actuals are entered by hand or derived from the adopted
+    siting plan (task （八）).
+    """
+
+    id: Id
+    task: TaskNo
+    name_zh: Text
+    name_en: OptText = ""
+    unit: Text
+    target: float | None = None
+    target_date: date | None = None
+    direction: Direction = Direction.increase
+    source: KpiSource = KpiSource.manual
+    visibility: Visibility = Visibility.shareable
+    proposed: bool = False
+    version: int = Field(1, ge=1)
+
+    _vis = field_validator("visibility", mode="before")(_visibility)
+
+
+class KpiActual(Record):
+    """One dated value of a KPI."""
+
+    kpi_id: str
+    on: date
+    value: float
+    note: OptText = ""
+    entered_by: str = ""
+    entered_at: datetime | None = None
+
+
+def review_cadence_days(score: int) -> int:
+    """Return how often a risk of ``score`` (likelihood × impact) must be reviewed.
+
+    The rule (docs/tracker.md): score 15–25 weekly (7 days), 10–14 fortnightly (14),
+    5–9 monthly (30), 1–4 quarterly (90).
+    """
+    if score >= 15:
+        return 7
+    if score >= 10:
+        return 14
+    if score >= 5:
+        return 30
+    return 90
+
+
+class Risk(Record):
+    """An entry of a task's risk register.
+
+    ``tolerance`` is the highest score the task accepts without escalation; the review
+    cadence and the next review date follow from the score (:func:`review_cadence_days`),
+    counted from the last review (or from the day the risk was opened).
+    """
+
+    id: Id
+    task: TaskNo
+    title_zh: Text
+    title_en: OptText = ""
+    cause: Text
+    effect: Text
+    likelihood: int = Field(ge=1, le=5)
+    impact: int = Field(ge=1, le=5)
+    owner: Text
+    mitigation: OptText = ""
+    tolerance: int = Field(12, ge=1, le=25)
+    status: RiskStatus = RiskStatus.open
+    opened_on: date
+    reviewed_on: date | None = None
+    visibility: Visibility = Visibility.internal
+    proposed: bool = False
+    version: int = Field(1, ge=1)
+
+    _vis = field_validator("visibility", mode="before")(_visibility)
+
+    @model_validator(mode="after")
+    def _review_after_open(self) -> Risk:
+        if self.reviewed_on is not None and self.reviewed_on < self.opened_on:
+            raise ValueError(f"reviewed_on {self.reviewed_on} is before opened_on "
+                             f"{self.opened_on}")
+        return self
+
+    @property
+    def score(self) -> int:
+        """Likelihood × impact, 1–25."""
+        return self.likelihood * self.impact
+
+    @property
+    def cadence_days(self) -> int:
+        """Days between reviews, from the score."""
+        return review_cadence_days(self.score)
+
+    @property
+    def next_review(self) -> date:
+        """The date the next review is due."""
+        return (self.reviewed_on or self.opened_on) + timedelta(days=self.cadence_days)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict, with the derived score, cadence and next review."""
+        data = super().to_dict()
+        data.update(score=self.score, cadence_days=self.cadence_days,
+                    next_review=self.next_review.isoformat())
+        return data
+
+
+class EscalationStep(Record):
+    """One recorded step of an escalation: who, when, what they said."""
+
+    step: EscalationStatus
+    who: str
+    at: datetime
+    comment: str = ""
+
+
+class Escalation(Record):
+    """A matter raised up the ladder by a rule; ``key`` makes it unique."""
+
+    id: int | None = None
+    key: str
+    rule_id: str
+    level: Level
+    subject_type: str
+    subject_id: str
+    task: int | None = None
+    message: Text
+    as_of: date
+    opened_at: datetime
+    status: EscalationStatus = EscalationStatus.open
+    visibility: Visibility = Visibility.internal
+    steps: tuple[EscalationStep, ...] = ()
+    version: int = Field(1, ge=1)
+
+    _vis = field_validator("visibility", mode="before")(_visibility)
+
+
+class MajorMatter(Record):
+    """A major matter (重大事项) to be reported promptly (policy section 三).
+
+    The reporting clock starts at ``opened_at``; ``report_deadline`` is when it must have
+    been reported upward.
+    """
+
+    id: int | None = None
+    task: TaskNo | None = None
+    title: Text
+    what_happened: Text
+    occurred_at: datetime
+    impact: Text
+    measures: OptText = ""
+    coordination_requested: OptText = ""
+    opened_at: datetime
+    opened_by: str
+    report_deadline: datetime
+    reported_at: datetime | None = None
+    reported_by: str | None = None
+    reported_to: str | None = None
+    status: MatterStatus = MatterStatus.open
+    visibility: Visibility = Visibility.internal
+    version: int = Field(1, ge=1)
+
+    _vis = field_validator("visibility", mode="before")(_visibility)
+
+    @model_validator(mode="after")
+    def _times(self) -> MajorMatter:
+        if self.occurred_at > self.opened_at:
+            raise ValueError(f"occurred_at {self.occurred_at} is after it was opened "
+                             f"({self.opened_at})")
+        if self.report_deadline < self.opened_at:
+            raise ValueError("report_deadline is before opened_at")
+        return self
+
+
+class User(Record):
+    """Someone who uses the tracker: a role, the tasks they own, a clearance level."""
+
+    name: Id
+    display_name: OptText = ""
+    role: Role
+    tasks: tuple[int, ...] = ()
+    clearance: Visibility = Visibility.shareable
+    unit: OptText = ""
+    active: bool = True
+    version: int = Field(1, ge=1)
+
+    _vis = field_validator("clearance", mode="before")(_visibility)
+
+    @model_validator(mode="after")
+    def _tasks(self) -> User:
+        if self.role == Role.task_owner and not self.tasks:
+            raise ValueError("a task owner needs the tasks they own (1–9)")
+        if self.role != Role.task_owner and self.tasks:
+            raise ValueError(f"only task owners own tasks, not a {self.role.value}")
+        bad = [t for t in self.tasks if not 1 <= t <= 9]
+        if bad:
+            raise ValueError(f"tasks are numbered 1–9, not {bad}")
+        return self
+
+    def can_see(self, visibility: Visibility) -> bool:
+        """Whether a record at ``visibility`` is within this user's clearance."""
+        return Visibility(visibility).rank <= self.clearance.rank
+
+
+#: Who reads without naming themselves: public records only, no writes.
+ANONYMOUS = User(name="anonymous", role=Role.viewer, clearance=Visibility.public,
+                 display_name="未登录 anonymous")
+
+
+class Baseline(Record):
+    """A named snapshot of the programme, to compare the present against."""
+
+    name: Id
+    saved_at: datetime
+    saved_by: str
+    as_of: date
+    snapshot: dict[str, Any]
+
+
+R = TypeVar("R", bound=BaseModel)
+
+
+def build(cls: type[R], data: dict[str, Any], *, what: str | None = None) -> R:
+    """Build record ``cls`` from ``data``, turning validation errors into an InputError.
+
+    Parameters
+    ----------
+    cls : type
+        A record class.
+    data : dict
+        Field values.
+    what : str, optional
+        How to name the record in messages, e.g. ``"milestone M3-2"``.
+
+    Raises
+    ------
+    InputError
+        One problem per invalid field.
+    """
+    try:
+        return cls.model_validate(data)
+    except ValidationError as err:
+        name = what or cls.__name__.lower()
+        problems = []
+        for e in err.errors():
+            loc = ".".join(str(p) for p in e["loc"]) or None
+            msg = e["msg"].removeprefix("Value error, ")
+            ctx = e.get("ctx") or {}
+            if e["type"] == "greater_than_equal":
+                msg = f"{e.get('input')!r} is too small: it must be ≥ {ctx.get('ge')}"
+            elif e["type"] == "less_than_equal":
+                msg = f"{e.get('input')!r} is too large: it must be ≤ {ctx.get('le')}"
+            problems.append(Problem(name, None, loc, msg))
+        raise InputError(problems) from None
