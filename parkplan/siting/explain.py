@@ -176,7 +176,7 @@ def space_values(inst: SitingInstance, allocation: Allocation, solver: str = "hi
             for j in opened:
                 if park_of[j] != park:
                     continue
-                con = lp.constraints[rows[j, k]]
+                con = lp.get_constraint_by_name(rows[j, k])
                 pi = sign * con.pi if con.pi is not None and math.isfinite(con.pi) else 0.0
                 slack = con.slack if con.slack is not None else 1.0
                 tight = tight or abs(slack) < 1e-6

@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from parkplan.errors import InputError, Problem
+from parkplan.i18n import both, t
 
 #: The nine tasks' codes as the policy writes them, by number.
 TASK_CODES: dict[int, str] = {i: f"（{c}）" for i, c in enumerate("一二三四五六七八九", start=1)}
@@ -49,8 +50,7 @@ class Visibility(StrEnum):
 
 
 _VIS_RANK = {Visibility.public: 0, Visibility.shareable: 1, Visibility.internal: 2}
-VISIBILITY_LABELS = {Visibility.internal: "内部", Visibility.shareable: "可共享",
-                     Visibility.public: "公开"}
+VISIBILITY_LABELS = {v: t(f"visibility.{v.value}", "zh") for v in Visibility}
 _VIS_BY_LABEL = {label: vis for vis, label in VISIBILITY_LABELS.items()}
 
 
@@ -79,10 +79,7 @@ class Role(StrEnum):
     viewer = "viewer"
 
 
-ROLE_LABELS = {Role.admin: "系统管理员 admin", Role.convenor: "召集人 convenor",
-               Role.office: "专班办公室 task-force office",
-               Role.task_owner: "任务牵头单位 task owner", Role.planner: "规划人员 planner",
-               Role.viewer: "查阅人员 viewer"}
+ROLE_LABELS = {r: both(f"role.{r.value}", sep=" ") for r in Role}
 
 
 class Level(StrEnum):
@@ -99,9 +96,7 @@ class Level(StrEnum):
         return list(Level).index(self)
 
 
-LEVEL_LABELS = {Level.owner: "任务牵头单位 task owner", Level.office: "专班办公室 office",
-                Level.convenor: "召集人 convenor",
-                Level.national: "报市场监管总局 national authority"}
+LEVEL_LABELS = {lv: both(f"level.{lv.value}", sep=" ") for lv in Level}
 
 
 class EscalationStatus(StrEnum):

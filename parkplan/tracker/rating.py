@@ -19,7 +19,7 @@ amber_red (黄红)        a milestone slips 31–60 days; a blocked milestone is
                       critical path; an open risk scores ≥ 15
 amber (黄)             a milestone slips 8–30 days; a milestone is blocked; an open
                       risk scores above its tolerance
-amber_green (绿黄)      a milestone slips 1–7 days; an open risk scores ≥ 10; an open
+amber_green (黄绿)      a milestone slips 1–7 days; an open risk scores ≥ 10; an open
                       risk is past its review date
 green (绿)             none of the above
 ====================  ==========================================================
@@ -38,6 +38,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
+from parkplan.i18n import t
 from parkplan.tracker.model import (
     Milestone,
     Risk,
@@ -69,9 +70,8 @@ class Rating(StrEnum):
         return RATING_LABELS[self]
 
 
-RATING_LABELS = {Rating.green: "绿 green", Rating.amber_green: "绿黄 amber/green",
-                 Rating.amber: "黄 amber", Rating.amber_red: "黄红 amber/red",
-                 Rating.red: "红 red"}
+RATING_LABELS = {r: f"{t(f'rating.{r.value}', 'zh')} {t(f'rating.{r.value}', 'en').lower()}"
+                 for r in Rating}
 
 
 class Trend(StrEnum):
