@@ -357,6 +357,11 @@ def test_sweep_cli_writes_table_and_chart(demo_gpkg, tmp_path):
     assert table["objective"].is_monotonic_increasing
     png = (tmp_path / "s.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
+    _cli("sweep", scenario, "--vary", "budget=3000,9000", "--out", tmp_path / "s.parquet",
+         "--workers", "1", "--workspace", demo_gpkg)
+    parquet = pd.read_parquet(tmp_path / "s.parquet")
+    assert list(parquet["budget"]) == [3000, 9000]
+    assert list(parquet["objective"]) == list(table["objective"].iloc[[0, 2]])
 
 
 def test_unused(itertools_=itertools, scenario_=Scenario):
