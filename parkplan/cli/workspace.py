@@ -1,4 +1,4 @@
-"""Workspace commands: init, import, export, layers, map, db upgrade."""
+"""Workspace commands: init, import, export, layers, db upgrade."""
 
 from __future__ import annotations
 
@@ -102,20 +102,6 @@ def list_layers(output: Annotated[OutputFormat, typer.Option(
         area = f"{i.area_km2:,.1f}" if i.area_km2 is not None else "-"
         typer.echo(f"{i.name:<14}{i.features:>9}  {i.geometry_type or 'table':<13}{area:>10}  "
                    f"{bounds}")
-
-
-@app.command("map")
-@_user_errors
-def map_(out: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write")],
-         workspace: WorkspaceOption = None):
-    """Write an offline park map (one self-contained HTML file)."""
-    from parkplan.maps import park_map, save_offline
-
-    with Workspace.open(workspace) as ws:
-        layer_frames = {name: ws.read_layer(name) for name in
-                        ("districts", "parks", "sites", "institutions", "clusters")}
-    save_offline(park_map(layer_frames), out)
-    typer.echo(f"wrote {out} ({out.stat().st_size / 1024:,.0f} KiB)")
 
 
 @db_app.command("upgrade")
