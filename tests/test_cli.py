@@ -119,7 +119,7 @@ def test_unknown_crs_and_layer_are_clear_errors(demo_gpkg, tmp_path):
 def test_db_upgrade_is_idempotent(demo_gpkg, tmp_path):
     path = tmp_path / "ws.gpkg"
     shutil.copy(demo_gpkg, path)
-    assert "0003 -> 0003" in run("db", "upgrade", "--workspace", path)
+    assert "0004 -> 0004" in run("db", "upgrade", "--workspace", path)
 
 
 @pytest.mark.browser

@@ -62,4 +62,4 @@ def main(verbose: Annotated[int, typer.Option("--verbose", "-v", count=True,
 
 
 # Command modules register themselves on ``app``; imported last so they can use the above.
-from parkplan.cli import maps_cli, reports, siting, tracker, workspace  # noqa: E402, F401, I001
+from parkplan.cli import maps_cli, reports, siting, tracker, tracker_extra, workspace  # noqa: E402, F401, I001
