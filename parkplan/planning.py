@@ -8,7 +8,6 @@ order, each step a call into the library.
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,9 +23,40 @@ from parkplan.siting.model import SitingModel, SitingResult
 from parkplan.siting.scenario import Scenario, build_instance
 from parkplan.siting.scoring import ScoreMatrix, suitability
 from parkplan.store import Workspace, ledger
+from parkplan.tracker.access import PermissionDenied
+from parkplan.tracker.model import ROLE_LABELS, Role, User
 
 #: The layers a siting run reads; their digest is stored with every run.
 INPUT_LAYERS = ("sites", "candidates", "clusters", "institutions", "transport")
+
+#: Roles that may record siting runs in the ledger and adopt a plan: the planners, and the
+#: task-force office and convenor who decide between plans.
+PLANNING_ROLES = frozenset({Role.planner, Role.office, Role.convenor})
+
+
+def check_can_plan(workspace: Workspace, user: str | User | None) -> User:
+    """Return the acting user if they may record siting runs and adopt plans.
+
+    Parameters
+    ----------
+    workspace : Workspace
+    user : str, User or None
+        A user of the workspace (by name), or ``None`` for anonymous.
+
+    Raises
+    ------
+    PermissionDenied
+        For anonymous users and roles outside :data:`PLANNING_ROLES`; nothing is written.
+    """
+    from parkplan.tracker.service import Tracker
+
+    actor = Tracker(workspace, user).user
+    if not actor.active or actor.role not in PLANNING_ROLES:
+        raise PermissionDenied(
+            f"{actor.name} ({ROLE_LABELS[actor.role]}) may not record siting runs or adopt "
+            "a plan: planners, the task-force office and the convenor may (say who you are "
+            "with --as USER or PARKPLAN_USER)")
+    return actor
 
 
 @dataclass(frozen=True)
@@ -135,14 +165,21 @@ def run_scenario(workspace: Workspace, scenario: Scenario, *, solver: str | None
     options : ExplainOptions or None
         Explanations to compute; ``None`` for none.
     user : str, optional
-        Who ran it (default: ``$PARKPLAN_USER``, then ``$USER``).
+        Who runs it: a user of the workspace whose role may plan (:func:`check_can_plan`);
+        needed only to ``record``.
     record : bool
         Store the run in the ledger.
+
+    Raises
+    ------
+    PermissionDenied
+        When recording, before anything is solved, if ``user`` may not plan.
 
     Returns
     -------
     PlanRun
     """
+    actor = check_can_plan(workspace, user) if record else None
     frames = read_inputs(workspace)
     instance, score = prepare(scenario, frames)
     solver = solver or scenario.solver.name
@@ -154,10 +191,28 @@ def run_scenario(workspace: Workspace, scenario: Scenario, *, solver: str | None
     run = PlanRun(run_id=new_run_id(), scenario=scenario, instance=instance, score=score,
                   result=result, explanation=explanation,
                   layers_hash=layers.digest(frames))
-    if record:
-        record_run(workspace, run, frames["sites"],
-                   user or os.environ.get("PARKPLAN_USER") or os.environ.get("USER") or "?")
+    if actor is not None:
+        record_run(workspace, run, frames["sites"], actor.name)
     return run
+
+
+def adopt_run(workspace: Workspace, run_id: str, user: str | User | None) -> ledger.RunRecord:
+    """Adopt a stored run as the plan (task （八）'s KPIs report from it).
+
+    Raises
+    ------
+    PermissionDenied
+        If ``user`` may not plan.
+    SitingError
+        If the run has no plan.
+    """
+    check_can_plan(workspace, user)
+    record = ledger.get_run(workspace, run_id)
+    if record.status not in ("optimal", "feasible"):
+        raise SitingError(f"run {record.run_id} has no plan ({record.status})")
+    with workspace.begin() as conn:
+        ledger.set_adopted(workspace, record.run_id, conn)
+    return record
 
 
 def new_run_id() -> str:

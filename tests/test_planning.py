@@ -217,10 +217,12 @@ def test_run_is_recorded_and_compared(demo_location):
     sc = parse_scenario(SMALL)
     with Workspace.open(demo_location) as ws:
         a = planning.run_scenario(ws, sc, options=planning.ExplainOptions(alternatives=0,
-                                                                           irreplaceable=0))
+                                                                           irreplaceable=0),
+                                  user="planner")
         b = planning.run_scenario(ws, sc.with_changes(budget=15000, name="bigger"),
                                   options=planning.ExplainOptions(alternatives=0,
-                                                                  irreplaceable=0))
+                                                                  irreplaceable=0),
+                                  user="office")
         runs = ledger.list_runs(ws)
         assert [r.run_id for r in runs] == [b.run_id, a.run_id]
         stored = ledger.get_run(ws, a.run_id)
@@ -237,6 +239,18 @@ def test_run_is_recorded_and_compared(demo_location):
         layer = pyogrio.read_dataframe(demo_location, layer="scenario_allocations")
         assert len(layer) == len(a.result.allocation) + len(b.result.allocation)
         assert layer.crs.to_epsg() == 4326
+
+
+@pytest.mark.parametrize("who", [None, "viewer", "owner3", "admin"])
+def test_only_planning_roles_record_runs(demo_location, who):
+    from parkplan.tracker.access import PermissionDenied
+    from tests.conftest import snapshot
+
+    before = snapshot(demo_location)
+    with Workspace.open(demo_location) as ws, pytest.raises(PermissionDenied,
+                                                            match="may not record"):
+        planning.run_scenario(ws, parse_scenario(SMALL), options=None, user=who)
+    assert snapshot(demo_location) == before
 
 
 def test_layers_hash_changes_with_the_inputs(demo_location, tmp_path):
@@ -262,7 +276,8 @@ def test_solve_cli_writes_contract_files_and_round_trips(demo_gpkg, tmp_path):
     scenario.write_text(yaml.safe_dump(SMALL))
     ws = tmp_path / "ws.gpkg"
     ws.write_bytes(demo_gpkg.read_bytes())
-    out = _cli("solve", scenario, "--workspace", ws, "--out", tmp_path / "r.json",
+    out = _cli("solve", scenario, "--as", "planner", "--workspace", ws, "--out",
+               tmp_path / "r.json",
                "--export-instance", tmp_path / "i.json", "--alternatives", "1",
                "--irreplaceable", "1")
     assert "状态 status: optimal" in out and "按园区 by park" in out
@@ -280,7 +295,10 @@ def test_solve_cli_writes_contract_files_and_round_trips(demo_gpkg, tmp_path):
         assert again["objective"] == pytest.approx(result["objective"], rel=1e-6)
     listing = json.loads(_cli("scenarios", "list", "--format", "json", "--workspace", ws))
     assert listing[0]["scenario"] == "small"
-    _cli("scenarios", "adopt", listing[0]["run_id"], "--workspace", ws)
+    refused = runner.invoke(app, ["scenarios", "adopt", listing[0]["run_id"], "--as", "viewer",
+                                  "--workspace", str(ws)])
+    assert refused.exit_code == 2 and "may not record siting runs or adopt" in refused.stderr
+    _cli("scenarios", "adopt", listing[0]["run_id"], "--as", "convenor", "--workspace", ws)
     assert json.loads(_cli("scenarios", "list", "--format", "json", "--workspace", ws))[0][
         "adopted"]
 
@@ -288,7 +306,8 @@ def test_solve_cli_writes_contract_files_and_round_trips(demo_gpkg, tmp_path):
 def test_infeasible_scenario_explains_in_the_cli(demo_gpkg, tmp_path):
     ws = tmp_path / "ws.gpkg"
     ws.write_bytes(demo_gpkg.read_bytes())
-    out = _cli("solve", SCENARIOS / "infeasible-austerity.yaml", "--workspace", ws)
+    out = _cli("solve", SCENARIOS / "infeasible-austerity.yaml", "--as", "planner",
+               "--workspace", ws)
     assert "status: infeasible" in out
     assert "最小放宽 smallest relaxation" in out and "international_major" in out
     assert "Traceback" not in out
@@ -297,7 +316,8 @@ def test_infeasible_scenario_explains_in_the_cli(demo_gpkg, tmp_path):
 def test_solve_cli_refuses_bad_input_cleanly(demo_gpkg, tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\nbudget: 5\nquotas: {tier: {international_major: 400}}\n")
-    result = runner.invoke(app, ["solve", str(bad), "--workspace", str(demo_gpkg)])
+    result = runner.invoke(app, ["solve", str(bad), "--as", "planner", "--workspace",
+                                 str(demo_gpkg)])
     assert result.exit_code == 2 and "international_major" in result.stderr
     broken = tmp_path / "i.json"
     broken.write_text("{not json")

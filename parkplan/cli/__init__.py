@@ -28,6 +28,13 @@ WorkspaceOption = Annotated[str | None, typer.Option(
     help="GeoPackage path or postgresql:// URL [default: $PARKPLAN_WORKSPACE, then "
          "./parkplan.gpkg]")]
 
+AsOption = Annotated[str | None, typer.Option(
+    "--as", envvar="PARKPLAN_USER", metavar="USER",
+    help="Who acts [default: $PARKPLAN_USER; without it, read public records anonymously]")]
+AsOfOption = Annotated[str | None, typer.Option(
+    "--as-of", metavar="DATE", help="Date to rate and compute slip at, YYYY-MM-DD "
+    "[default: today]")]
+
 
 class OutputFormat(StrEnum):
     """How list commands print."""
@@ -62,4 +69,6 @@ def main(verbose: Annotated[int, typer.Option("--verbose", "-v", count=True,
 
 
 # Command modules register themselves on ``app``; imported last so they can use the above.
-from parkplan.cli import maps_cli, reports, siting, tracker, tracker_extra, workspace  # noqa: E402, F401, I001
+from parkplan.cli import (  # noqa: E402, F401, I001
+    maps_cli, reports, serve, siting, tracker, tracker_extra, workspace,
+)

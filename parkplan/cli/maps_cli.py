@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from parkplan.cli import WorkspaceOption, _user_errors, app
-from parkplan.cli.tracker import AsOfOption, AsOption, _date
+from parkplan.cli import AsOfOption, AsOption, WorkspaceOption, _user_errors, app
+from parkplan.cli.tracker import _date
 from parkplan.errors import ParkplanError
 from parkplan.store import Workspace
 

@@ -13,8 +13,7 @@ from typing import Annotated
 
 import typer
 
-from parkplan.cli import WorkspaceOption, _user_errors, app
-from parkplan.cli.tracker import AsOfOption, AsOption
+from parkplan.cli import AsOfOption, AsOption, WorkspaceOption, _user_errors, app
 from parkplan.store import Workspace
 
 report_app = typer.Typer(help="Reports (报告): the weekly stocktake (周例会盘点) in HTML and "

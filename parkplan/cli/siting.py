@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from parkplan.cli import OutputFormat, WorkspaceOption, _user_errors, app
+from parkplan.cli import AsOption, OutputFormat, WorkspaceOption, _user_errors, app
 from parkplan.errors import SitingError
 from parkplan.store import Workspace
 
@@ -35,7 +35,7 @@ def solve(scenario: Annotated[Path | None, typer.Argument(
           alternatives: Annotated[int, typer.Option(help="Near-optimal alternatives.")] = 3,
           irreplaceable: Annotated[int, typer.Option(
               help="Top sites to test by exclusion.")] = 5,
-          workspace: WorkspaceOption = None):
+          as_user: AsOption = None, workspace: WorkspaceOption = None):
     """Solve a siting scenario on the workspace (or a bare instance file)."""
     from parkplan import planning
     from parkplan.siting import SitingModel, read_instance, write_instance
@@ -55,7 +55,7 @@ def solve(scenario: Annotated[Path | None, typer.Argument(
                                       irreplaceable=irreplaceable) if explain else None
     with Workspace.open(workspace) as ws:
         run = planning.run_scenario(ws, sc, solver=solver, time_limit=time_limit, gap=gap,
-                                    options=options)
+                                    options=options, user=as_user)
     if export_instance:
         write_instance(run.instance, export_instance)
     if out:
@@ -180,16 +180,12 @@ def _space(d) -> str:
 
 @scenarios_app.command("adopt")
 @_user_errors
-def scenarios_adopt(run: str, workspace: WorkspaceOption = None):
+def scenarios_adopt(run: str, as_user: AsOption = None, workspace: WorkspaceOption = None):
     """Adopt a run as the plan (task （八）'s KPIs report from it)."""
-    from parkplan.store import ledger
+    from parkplan.planning import adopt_run
 
     with Workspace.open(workspace) as ws:
-        record = ledger.get_run(ws, run)
-        if record.status not in ("optimal", "feasible"):
-            raise SitingError(f"run {record.run_id} has no plan ({record.status})")
-        with ws.begin() as conn:
-            ledger.set_adopted(ws, record.run_id, conn)
+        record = adopt_run(ws, run, as_user)
     typer.echo(f"adopted {record.run_id} ({record.scenario_name})")
 
 

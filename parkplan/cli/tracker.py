@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 import typer
 
-from parkplan.cli import OutputFormat, WorkspaceOption, _user_errors, app
+from parkplan.cli import AsOfOption, AsOption, OutputFormat, WorkspaceOption, _user_errors, app
 from parkplan.store import Workspace
 
 tasks_app = typer.Typer(help="The nine pilot tasks (重点任务).", no_args_is_help=True)
@@ -39,12 +39,6 @@ for _sub, _name in ((tasks_app, "tasks"), (milestones_app, "milestones"), (risks
                     (users_app, "users"), (baseline_app, "baseline")):
     app.add_typer(_sub, name=_name)
 
-AsOption = Annotated[str | None, typer.Option(
-    "--as", envvar="PARKPLAN_USER", metavar="USER",
-    help="Who acts [default: $PARKPLAN_USER; without it, read public records anonymously]")]
-AsOfOption = Annotated[str | None, typer.Option(
-    "--as-of", metavar="DATE", help="Date to rate and compute slip at, YYYY-MM-DD "
-    "[default: today]")]
 FormatOption = Annotated[OutputFormat, typer.Option("--format", help="table or json")]
 VersionOption = Annotated[int, typer.Option(
     "--version", help="The version you read (from 'list'); a stale one is refused")]

@@ -13,9 +13,8 @@ from typing import Annotated
 
 import typer
 
-from parkplan.cli import OutputFormat, WorkspaceOption, _user_errors, app
+from parkplan.cli import AsOption, OutputFormat, WorkspaceOption, _user_errors, app
 from parkplan.cli.tracker import (
-    AsOption,
     FormatOption,
     _cut,
     _date,

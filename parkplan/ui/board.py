@@ -1,0 +1,242 @@
+"""The task board: one task's milestones as a board and a Gantt, its KPIs, evidence, risks.
+
+Owners edit their own milestones inline in the milestone table (status, percent, forecast,
+note). The table is editable only for users the library would let change the task's
+milestones; every edit still goes through :meth:`Tracker.update_milestone` with the version
+the user read, so a refused or stale edit is reported and nothing is written.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import pandas as pd
+import panel as pn
+import param
+from bokeh.models.widgets.tables import DateEditor, IntEditor, SelectEditor, StringEditor
+
+from parkplan.tracker.model import Status
+from parkplan.ui import render
+from parkplan.ui.common import NoticeBar, html_pane
+from parkplan.ui.state import Session
+
+#: Milestone fields an owner edits inline.
+EDITABLE = ("status", "percent", "forecast", "note")
+
+
+def milestone_frame(session: Session, task: int) -> pd.DataFrame:
+    """Return the task's milestones as the table shows them (status as its label)."""
+    lang = session.lang
+    rows = []
+    for p in session.programme.milestones:
+        m = p.milestone
+        if m.task != task:
+            continue
+        rows.append({"id": m.id, "title": render.title_of(m, lang), "owner": m.owner,
+                     "start": m.start, "due": m.due, "forecast": m.forecast,
+                     "status": session.t(f"status.{m.status.value}"), "percent": m.percent,
+                     "slip": p.slip_days,
+                     "critical": m.id in session.programme.critical_path,
+                     "depends_on": ", ".join(m.depends_on), "note": m.note,
+                     "version": m.version})
+    return pd.DataFrame(rows, columns=["id", "title", "owner", "start", "due", "forecast",
+                                       "status", "percent", "slip", "critical", "depends_on",
+                                       "note", "version"])
+
+
+def parse_edit(session: Session, column: str, value: Any) -> Any:
+    """Turn an edited cell back into a milestone field value.
+
+    Raises
+    ------
+    ValueError
+        For a value that is not one of the field's (the library re-validates anyway).
+    """
+    if column == "status":
+        labels = {session.t(f"status.{s.value}"): s.value for s in Status}
+        if value in labels:
+            return labels[value]
+        return Status(value).value
+    if column == "percent":
+        return int(value)
+    if column == "forecast":
+        if isinstance(value, datetime):
+            return value.date()
+        if isinstance(value, date):
+            return value
+        if isinstance(value, (int, float)):  # Bokeh sends dates as ms since the epoch
+            return datetime.utcfromtimestamp(value / 1000).date()
+        return date.fromisoformat(str(value)[:10])
+    return "" if value is None else str(value)
+
+
+class TaskBoard(pn.viewable.Viewer):
+    """One task's board; the task is the session's ``task``."""
+
+    session = param.ClassSelector(class_=Session)
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        s = self.session
+        self._task = pn.widgets.Select(name="", width=480)
+        self._task.param.watch(self._pick, "value")
+        self._header = html_pane()
+        self._board = html_pane()
+        self._gantt = html_pane()
+        self._table = pn.widgets.Tabulator(
+            milestone_frame(s, s.task), name="milestones", show_index=False,
+            sizing_mode="stretch_width", hidden_columns=["version"], disabled=True,
+            selectable=False, layout="fit_data_stretch", css_classes=["pp-milestones"])
+        self._table.on_edit(self._edited)
+        self._editors = {"percent": IntEditor(step=5), "forecast": DateEditor(),
+                         "note": StringEditor()}
+        self._edit_hint = pn.pane.Markdown("", sizing_mode="stretch_width")
+        self._kpis = html_pane()
+        self._evidence = html_pane()
+        self._risks = html_pane()
+        self._titles = {k: pn.pane.Markdown("") for k in
+                        ("board", "gantt", "table", "kpis", "evidence", "risks")}
+        self._layout = pn.Column(
+            self._task, self._header,
+            self._titles["board"], self._board,
+            self._titles["gantt"], self._gantt,
+            self._titles["table"], self._edit_hint, NoticeBar(session=s), self._table,
+            pn.Row(pn.Column(self._titles["kpis"], self._kpis, sizing_mode="stretch_width"),
+                   pn.Column(self._titles["risks"], self._risks, sizing_mode="stretch_width"),
+                   sizing_mode="stretch_width"),
+            self._titles["evidence"], self._evidence,
+            sizing_mode="stretch_width")
+        s.param.watch(self._render, ["revision", "lang", "task"])
+        self._render()
+
+    def __panel__(self):
+        return self._layout
+
+    # ------------------------------------------------------------ events
+    def _pick(self, event):
+        if event.new is not None and event.new != self.session.task:
+            self.session.task = event.new
+
+    def may_edit(self) -> bool:
+        """Whether the user may change the shown task's milestones (hides the editors)."""
+        s = self.session
+        ms = [p.milestone for p in s.programme.milestones if p.milestone.task == s.task]
+        return bool(ms) and all(s.can("update", m) for m in ms)
+
+    def _edited(self, event) -> None:
+        """Save an inline edit: one field of one milestone, at the version the user read."""
+        s = self.session
+        frame = self._frame
+        row = frame.iloc[event.row]
+        column = event.column
+        if column not in EDITABLE:
+            s.notice_kind = "danger"
+            s.notice = s.t("ui.board.not_editable", field=column)
+            s.reload()
+            return
+        try:
+            value = parse_edit(s, column, event.value)
+        except (ValueError, TypeError, OverflowError):
+            s.notice_kind = "danger"
+            s.notice = s.t("ui.board.bad_value", field=column, value=event.value)
+            s.reload()
+            return
+        s.update_milestone(str(row["id"]), int(row["version"]), **{column: value})
+
+    # ------------------------------------------------------------ render
+    def _render(self, *_):
+        s, lang = self.session, self.session.lang
+        prog = s.programme
+        options = {f"{st.task.code} {render.title_of(st.task, lang)}": st.task.number
+                   for st in prog.statuses}
+        self._task.name = s.t("ui.board.task")
+        self._task.options = options
+        if s.task in options.values():
+            self._task.value = s.task
+        status = next((st for st in prog.statuses if st.task.number == s.task), None)
+        planned = [p for p in prog.milestones if p.milestone.task == s.task]
+        if status is None:
+            self._header.object = f"<p>{render.esc(s.t('ui.board.no_task'))}</p>"
+        else:
+            reasons = "".join(f"<li>{render.esc(r.text)}</li>" for r in status.reasons)
+            self._header.object = (
+                f'<div class="pp-task-head" data-task="{s.task}">'
+                f'<h3>{render.esc(status.task.code)} '
+                f'{render.esc(render.title_of(status.task, lang))}</h3>'
+                f'<p>{render.esc(s.t("ui.board.rating"))} '
+                f'<span id="pp-task-rating">{render.rating_badge(status.rating, lang)}</span> · '
+                f'{render.esc(s.t("ui.board.trend"))} '
+                f'{render.esc(s.t("ui.trend." + status.trend.value))} · '
+                f'{render.esc(s.t("ui.board.lead"))} {render.esc(status.task.lead_unit)}</p>'
+                + (f'<ul class="pp-reasons">{reasons}</ul>' if reasons else "") + "</div>")
+        for key in self._titles:
+            self._titles[key].object = f"#### {s.t('ui.board.' + key)}"
+        self._board.object = render.status_board(planned, lang)
+        self._gantt.object = render.gantt_svg(planned, prog.critical_path, s.as_of, lang)
+        self._render_table()
+        self._kpis.object = self._kpi_table()
+        self._risks.object = self._risk_table()
+        self._evidence.object = self._evidence_table(planned)
+
+    def _render_table(self) -> None:
+        s = self.session
+        self._frame = frame = milestone_frame(s, s.task)
+        editable = self.may_edit()
+        statuses = [s.t(f"status.{st.value}") for st in Status]
+        self._table.titles = {c: s.t(f"ui.field.{c}") for c in frame.columns}
+        if editable:
+            self._table.editors = {
+                **{c: None for c in frame.columns if c not in EDITABLE},
+                "status": SelectEditor(options=statuses), **self._editors}
+        else:
+            self._table.editors = {c: None for c in frame.columns}
+        self._table.disabled = not editable
+        self._table.value = frame
+        self._edit_hint.object = s.t("ui.board.edit_hint" if editable else "ui.board.read_only")
+
+    def _kpi_table(self) -> str:
+        s = self.session
+        rows = []
+        for k in s.programme.kpis:
+            if k.kpi.task != s.task:
+                continue
+            latest = k.latest
+            rows.append({"id": k.kpi.id,
+                         "name": k.kpi.name_en if s.lang == "en" and k.kpi.name_en
+                         else k.kpi.name_zh,
+                         "unit": k.kpi.unit, "target": k.kpi.target,
+                         "target_date": k.kpi.target_date,
+                         "latest": latest.value if latest else None,
+                         "on": latest.on if latest else None, "note": k.note})
+        cols = [(c, s.t(f"ui.kpi.{c}")) for c in
+                ("id", "name", "unit", "target", "target_date", "latest", "on", "note")]
+        return render.table(cols, rows, empty=s.t("ui.empty"))
+
+    def _risk_table(self) -> str:
+        s = self.session
+        rows = [{"id": r.id, "title": render.title_of(r, s.lang), "likelihood": r.likelihood,
+                 "impact": r.impact, "score": r.score, "tolerance": r.tolerance,
+                 "owner": r.owner, "next_review": r.next_review,
+                 "status": s.t(f"ui.risk_status.{r.status.value}")}
+                for r in s.programme.risks if r.task == s.task]
+        cols = [(c, s.t(f"ui.risk.{c}")) for c in
+                ("id", "title", "likelihood", "impact", "score", "tolerance", "owner",
+                 "next_review", "status")]
+        return render.table(cols, rows, empty=s.t("ui.empty"))
+
+    def _evidence_table(self, planned) -> str:
+        s = self.session
+        rows = []
+        for p in planned:
+            for ev in s.tracker.evidence(p.milestone.id):
+                rows.append({"milestone": ev.milestone_id, "filename": ev.filename,
+                             "size": f"{ev.size:,} B", "sha256": ev.sha256[:16] + "…",
+                             "note": ev.note, "added_by": ev.added_by,
+                             "added_at": ev.added_at})
+        cols = [(c, s.t(f"ui.evidence.{c}")) for c in
+                ("milestone", "filename", "size", "sha256", "note", "added_by", "added_at")]
+        return render.table(cols, rows, empty=s.t("ui.empty"))
+
+
+__all__ = ["EDITABLE", "TaskBoard", "milestone_frame", "parse_edit"]

@@ -1,0 +1,93 @@
+"""Park maps in the app: :func:`parkplan.maps.park_map` documents, embedded as iframes.
+
+The map is the library's offline document (Leaflet inlined, no CDN), put in an
+``<iframe srcdoc=…>`` so its scripts run apart from the app's. A siting plan is drawn by
+the library too (``park_map(..., plan=load_plan(workspace, run_id))``): sites coloured
+by utilisation, a badge per site listing who is placed there.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+
+import geopandas as gpd
+
+from parkplan import maps
+from parkplan.store import Workspace
+
+#: Layers the park map draws, bottom to top.
+MAP_LAYERS = ("districts", "parks", "sites", "institutions", "clusters")
+
+
+def workspace_layers(workspace: Workspace, *, candidates: bool = False
+                     ) -> dict[str, gpd.GeoDataFrame]:
+    """Read the map's layers from the workspace (missing layers are left out).
+
+    With ``candidates``, also the ``candidates`` layer a plan's badges name.
+    """
+    out = {}
+    for name in (*MAP_LAYERS, "candidates") if candidates else MAP_LAYERS:
+        if workspace.has_layer(name):
+            out[name] = workspace.read_layer(name)
+    return out
+
+
+def map_document(layers: Mapping[str, gpd.GeoDataFrame], lang: str, *,
+                 plan: maps.Plan | None = None, title: str | None = None) -> str:
+    """Render the park map, with a plan if given, to one self-contained HTML document.
+
+    A plan colours sites by utilisation and badges each site with who is placed there.
+
+    Raises
+    ------
+    ValueError
+        If the document would reference anything outside itself.
+    """
+    m = maps.park_map(dict(layers), title=title, language=lang, plan=plan)
+    document = m.get_root().render()
+    external = maps.external_references(document)
+    if external:
+        raise ValueError("map is not self-contained: " + ", ".join(sorted(set(external))))
+    return document
+
+
+def iframe(document: str, *, height: int = 560, name: str = "park-map") -> str:
+    """Embed a map document as ``<iframe srcdoc>`` (attribute-escaped)."""
+    return (f'<iframe class="pp-map" name="{html.escape(name)}" title="{html.escape(name)}" '
+            f'srcdoc="{html.escape(document, quote=True)}" '
+            f'style="width:100%;height:{height}px;border:1px solid #d8dee6;border-radius:6px">'
+            "</iframe>")
+
+
+class MapCache:
+    """Rendered map documents of one workspace, by language and plan, reused by sessions.
+
+    A document is re-rendered when the workspace's ``layers_changed_at`` changes (an
+    import, or a milestone moving a site's availability).
+    """
+
+    def __init__(self, workspace: Workspace, size: int = 16):
+        self.workspace = workspace
+        self.size = size
+        self._docs: dict[tuple, str] = {}
+
+    def _stamp(self) -> str:
+        return str(self.workspace.get_meta("layers_changed_at") or "")
+
+    def document(self, lang: str, *, run_id: str | None = None, title: str | None = None
+                 ) -> str:
+        """Return the map in ``lang``, with stored run ``run_id``'s plan (made once)."""
+        key = (lang, run_id, title, self._stamp())
+        doc = self._docs.get(key)
+        if doc is None:
+            plan = maps.load_plan(self.workspace, run_id) if run_id else None
+            doc = map_document(workspace_layers(self.workspace, candidates=plan is not None),
+                               lang, plan=plan, title=title)
+            if len(self._docs) >= self.size:
+                self._docs.pop(next(iter(self._docs)))
+            self._docs[key] = doc
+        return doc
+
+
+__all__ = ["MAP_LAYERS", "MapCache", "iframe", "map_document", "workspace_layers"]

@@ -1,0 +1,370 @@
+"""The app's state, views and sign-in without a browser: fast, on a copy of the demo."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import io
+import json
+import shutil
+from datetime import date, datetime
+from pathlib import Path
+from types import SimpleNamespace
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+
+from parkplan.i18n import catalogue, t
+from parkplan.maps import external_references
+from parkplan.siting.scenario import load_scenario
+from parkplan.store import Workspace
+from parkplan.tracker.seed import DEMO_DATE
+from parkplan.tracker.service import Tracker
+from parkplan.ui import auth, render
+from parkplan.ui.state import Services, Session
+
+pn = pytest.importorskip("panel")
+# Panel 1.9 deprecates name/button_type for label/color; parkplan keeps the names that work
+# from Panel 1.4 on.
+pytestmark = pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")
+
+ROOT = Path(__file__).resolve().parents[1]
+HOSTILE = '<img src=x onerror=alert(1)>评估<script>alert(2)</script>'
+
+
+def _clock():
+    return datetime(2026, 11, 25, 12, 0)
+
+
+@pytest.fixture
+def ws(tmp_path, demo_gpkg):
+    path = tmp_path / "ws.gpkg"
+    shutil.copy(demo_gpkg, path)
+    workspace = Workspace.open(path)
+    yield workspace
+    workspace.close()
+
+
+@pytest.fixture
+def services(ws, tmp_path):
+    folder = tmp_path / "scenarios"
+    folder.mkdir()
+    base = load_scenario(ROOT / "models" / "scenarios" / "baseline.yaml")
+    quick = base.with_changes(name="quick", budget=9000, horizon=(2026, 2028),
+                              **{"quotas.tier": {"national_qi_centre": 1},
+                                 "quotas.sector": {}})
+    (folder / "quick.yaml").write_text(quick.to_yaml(), encoding="utf-8")
+    shutil.copy(ROOT / "models" / "scenarios" / "baseline.yaml", folder / "baseline.yaml")
+    svc = Services(ws, scenarios_dir=folder, clock=_clock)
+    yield svc
+    svc.executor.shutdown(wait=True)
+
+
+def session(services, user, **kw) -> Session:
+    return Session(services, user, **kw)
+
+
+# ------------------------------------------------------------------ sign-in
+def test_password_hashes_verify_and_never_store_plaintext():
+    encoded = auth.hash_password("correct horse", iterations=1000)
+    assert encoded.startswith("pbkdf2_sha256$1000$") and "correct horse" not in encoded
+    assert auth.verify_password("correct horse", encoded)
+    assert not auth.verify_password("wrong horse", encoded)
+    assert not auth.verify_password("x", "plaintext")
+    assert auth.hash_password("a", iterations=1000) != auth.hash_password("a", iterations=1000)
+
+
+def test_credentials_file_refuses_plaintext(tmp_path):
+    bad = tmp_path / "creds.json"
+    bad.write_text(json.dumps({"users": {"owner3": {"password": "owner3-demo"}}}))
+    with pytest.raises(auth.ParkplanError, match="never stores plaintext"):
+        auth.load_credentials(bad)
+    with pytest.raises(auth.ParkplanError, match="cannot read"):
+        auth.load_credentials(tmp_path / "missing.json")
+
+
+def test_demo_credentials_file_is_reproducible_and_documented():
+    shipped = json.loads((ROOT / "data" / "demo-credentials.json").read_text("utf-8"))
+    assert shipped == auth.demo_credentials()
+    creds = auth.load_credentials(ROOT / "data" / "demo-credentials.json")
+    assert set(creds.hashes) == set(auth.DEMO_USERS)
+    assert creds.verify("owner3", "owner3-demo")
+    assert not creds.verify("owner3", "viewer-demo")
+    assert not creds.verify("nobody", "nobody-demo")
+
+
+def test_signed_in_user_reads_the_signed_cookie_only():
+    from tornado.web import create_signed_value
+
+    secret = "s" * 40
+    cookie = create_signed_value(secret, "user", "owner3").decode()
+    assert auth.signed_in_user({"user": cookie}, secret) == "owner3"
+    assert auth.signed_in_user({"user": cookie}, "t" * 40) is None
+    assert auth.signed_in_user({"user": "owner3"}, secret) is None
+    assert auth.signed_in_user({"is_guest": "1"}, secret) is None
+
+
+def test_cookie_secret_from_environment(monkeypatch):
+    monkeypatch.delenv("PP_TEST_SECRET", raising=False)
+    secret, from_env = auth.cookie_secret_from_env("PP_TEST_SECRET")
+    assert len(secret) >= 32 and not from_env
+    monkeypatch.setenv("PP_TEST_SECRET", "short")
+    with pytest.raises(auth.ParkplanError, match="too short"):
+        auth.cookie_secret_from_env("PP_TEST_SECRET")
+    monkeypatch.setenv("PP_TEST_SECRET", "k" * 40)
+    assert auth.cookie_secret_from_env("PP_TEST_SECRET") == ("k" * 40, True)
+
+
+def test_login_page_is_self_contained_and_bilingual():
+    page = auth.login_page("./login", error=True)
+    assert external_references(page) == []
+    assert "登录" in page and "Sign in" in page and "login-error" in page
+    assert external_references(auth.logout_page("./login")) == []
+
+
+def test_auth_provider_handlers_verify_hashes():
+    creds = auth.Credentials({"owner3": auth.hash_password("pw", iterations=1000)})
+    provider = auth.auth_provider(creds)
+    handler = provider.login_handler
+    assert handler.credentials is creds
+    fake = SimpleNamespace(credentials=creds)
+    assert handler._validate(fake, "owner3", "pw")
+    assert not handler._validate(fake, "owner3", "nope")
+
+
+# ------------------------------------------------------------------ render
+def test_every_ui_label_has_both_languages():
+    keys = [k for k in catalogue() if k.startswith("ui.")]
+    assert len(keys) > 150
+    for key in keys:
+        assert catalogue()[key]["zh"] and catalogue()[key]["en"]
+
+
+def test_gantt_board_and_tiles_escape_names(ws):
+    office = Tracker(ws, "office", clock=_clock)
+    m = office.milestone("M3-4")
+    office.update_milestone("M3-4", m.version, title_zh=HOSTILE)
+    prog = Tracker(ws, "owner3", clock=_clock).programme(DEMO_DATE)
+    planned = [p for p in prog.milestones if p.milestone.task == 3]
+    for markup in (render.gantt_svg(planned, prog.critical_path, DEMO_DATE, "zh"),
+                   render.status_board(planned, "zh")):
+        assert "<script>" not in markup and "<img" not in markup
+        assert "&lt;script&gt;" in markup
+    svg = render.gantt_svg(planned, ["M3-2"], DEMO_DATE, "zh")
+    assert svg.count('data-critical="1"') == 1 and svg.count('class="pp-dep"') == 3
+    summaries = render.task_summaries(prog.statuses, prog.milestones, prog.escalations,
+                                      prog.matters, "zh")
+    assert [s.number for s in summaries] == list(range(1, 10))
+    s3 = summaries[2]
+    assert s3.rating.value == "amber" and s3.next_id == "M3-2" and s3.matters == 1
+    assert 'data-rating="amber"' in render.task_tile(s3, "zh")
+
+
+def test_heatmap_and_reporting_clock(ws):
+    prog = Tracker(ws, "office", clock=_clock).programme(DEMO_DATE)
+    heat = render.heatmap(prog.risks, "en")
+    assert 'data-l="3" data-i="5"' in heat and "R4-1" in heat
+    matter = prog.matters[0]
+    clock = render.reporting_clock(matter, datetime(2026, 11, 25, 12, 0))
+    assert clock.overdue and "overdue" in clock.text("en")
+    early = render.reporting_clock(matter, matter.opened_at)
+    assert not early.overdue and "剩余" in early.text("zh")
+
+
+def test_table_escapes_cells():
+    html = render.table([("a", "<b>A</b>")], [{"a": HOSTILE}])
+    assert "<script>" not in html and "&lt;b&gt;A&lt;/b&gt;" in html
+
+
+# ------------------------------------------------------------------ state
+def test_session_roles_decide_what_is_shown(services):
+    owner = session(services, "owner3")
+    assert owner.task == 3 and owner.pages() == ["overview", "board", "desk"]
+    m32 = owner.tracker.milestone("M3-2")
+    m41 = owner.tracker.milestone("M4-1")
+    assert owner.can("update", m32) and not owner.can("update", m41)
+    viewer = session(services, "viewer")
+    assert viewer.user.clearance.value == "public"
+    assert not viewer.can_run_scenarios and "studio" not in viewer.pages()
+    assert session(services, "planner").can_run_scenarios
+    ghost = session(services, "ghost")  # in the credentials file, not in the tracker
+    assert ghost.user.name == "anonymous" and "ghost" in ghost.error
+
+
+def test_refused_and_stale_changes_say_why(services):
+    viewer = session(services, "viewer", lang="en")
+    m = Tracker(services.workspace, "office").milestone("M3-2")
+    assert viewer.update_milestone("M3-2", m.version, percent=90) is None
+    assert viewer.notice_kind == "danger"
+    # the viewer may not even see it: the library says it is not found for them
+    assert "Not saved" in viewer.notice
+    owner = session(services, "owner3", lang="en")
+    assert owner.update_milestone("M4-1", 1, percent=90) is None
+    assert "may not update milestone M4-1" in owner.notice
+    before = owner.revision
+    assert owner.update_milestone("M3-2", m.version, percent=60) is not None
+    assert owner.notice_kind == "success" and owner.revision > before
+    assert owner.update_milestone("M3-2", m.version, percent=70) is None
+    assert owner.notice_kind == "warning" and "changed" in owner.notice
+
+
+# ------------------------------------------------------------------ views
+def test_board_edit_changes_the_rating(services):
+    from parkplan.ui.board import TaskBoard
+
+    s = session(services, "owner3")
+    board = TaskBoard(session=s)
+    assert board.may_edit() and not board._table.disabled
+    assert 'data-rating="amber"' in board._header.object
+    row = int(board._frame.index[board._frame["id"] == "M3-2"][0])
+    board._edited(SimpleNamespace(row=row, column="forecast", value=1797724800000))
+    assert s.notice_kind == "success", s.notice
+    assert s.tracker.milestone("M3-2").forecast == date(2026, 12, 20)
+    assert 'data-rating="green"' in board._header.object
+    label = s.t("status.blocked")
+    board._edited(SimpleNamespace(row=row, column="status", value=label))
+    assert s.tracker.milestone("M3-2").status.value == "blocked"
+    board._edited(SimpleNamespace(row=row, column="owner", value="someone"))
+    assert s.notice_kind == "danger" and "owner" in s.notice
+
+
+def test_board_is_read_only_for_viewers_and_forced_edits_are_refused(services):
+    from parkplan.ui.board import TaskBoard
+
+    office = Tracker(services.workspace, "office")
+    office.update_milestone("M3-4", office.milestone("M3-4").version, visibility="public")
+    s = session(services, "viewer", lang="en")
+    s.task = 3
+    board = TaskBoard(session=s)
+    assert not board.may_edit() and board._table.disabled
+    assert all(v is None for v in board._table.editors.values())
+    assert list(board._frame["id"]) == ["M3-4"]
+    board._edited(SimpleNamespace(row=0, column="forecast", value="2030-01-01"))
+    assert s.notice_kind == "danger" and "viewers read and do not write" in s.notice
+    assert office.milestone("M3-4").forecast == date(2028, 6, 30)
+
+
+def test_desk_offers_only_allowed_steps(services):
+    from parkplan.ui.desk import Desk, allowed_actions
+
+    office = session(services, "office")
+    esc = {e.id: e for e in office.programme.escalations}
+    assert allowed_actions(office, esc[3]) == ["acknowledge"]
+    assert allowed_actions(office, esc[7]) == []  # convenor level
+    viewer = session(services, "viewer")
+    assert viewer.programme.escalations == () or not any(
+        allowed_actions(viewer, e) for e in viewer.programme.escalations)
+    desk = Desk(session=office)
+    desk._pick.value = 3
+    assert desk._buttons["acknowledge"].visible and not desk._buttons["close"].visible
+    desk._comment.value = "收到"
+    desk._step("acknowledge")
+    assert office.notice_kind == "success"
+    assert office.tracker.escalation(3).status.value == "acknowledged"
+    assert not Desk(session=session(services, "viewer"))._act_box.visible
+
+
+def test_overview_and_shell_in_both_languages(services):
+    from parkplan.ui.app import AppShell, create_app
+    from parkplan.ui.mapview import MapCache
+
+    maps = MapCache(services.workspace)
+    for user in ("owner3", "viewer", "planner", "office", "admin"):
+        s = session(services, user)
+        shell = AppShell(session=s, maps=maps)
+        for lang in ("zh", "en"):
+            s.lang = lang
+            for page in s.pages():
+                s.page = page
+        assert ("studio" in shell._views) == s.can_run_scenarios
+    s = session(services, "owner3")
+    shell = AppShell(session=s, maps=maps)
+    overview = shell.view("overview")
+    assert len(overview._grid.objects) == 9
+    overview._grid.objects[2][1].clicks += 1  # the （三） tile's button opens its board
+    assert s.page == "board" and s.task == 3
+    assert 'srcdoc="' in overview._map.object
+    if overview._brief.visible:
+        assert overview._brief_pdf().getvalue().startswith(b"%PDF")
+    s.lang = "en"
+    assert "Task board" in shell._nav.options
+    assert isinstance(create_app(services, "owner3"), pn.template.BootstrapTemplate)
+
+
+# ------------------------------------------------------------------ studio
+def test_studio_solves_in_the_executor_and_exports(services):
+    from parkplan.ui.studio import ScenarioStudio
+
+    s = session(services, "planner")
+    studio = ScenarioStudio(session=s)
+    studio.load("quick")
+    studio._explain.value = False
+    assert studio.scenario().budget == 9000
+    run_id = asyncio.run(studio.solve())
+    assert run_id and studio.run_id == run_id and not studio.running, s.notice
+    plan_layer = t("map.layer.allocations", "zh")
+    assert plan_layer in html.unescape(studio._map.object)
+    assert plan_layer not in studio.maps.document("zh")
+    frame_bytes = studio._gpkg().getvalue()
+    path = Path(services.workspace.location).with_name("plan.gpkg")
+    path.write_bytes(frame_bytes)
+    assert len(gpd.read_file(path)) > 0
+    sheets = pd.read_excel(io.BytesIO(studio._xlsx().getvalue()), sheet_name=None)
+    assert {"summary", "allocations", "by_park"} <= set(sheets)
+    page = studio._html().getvalue().decode("utf-8")
+    assert external_references(page) == [] and plan_layer in page
+    studio._name.value = "quick-2"
+    studio._budget.value = 12000
+    second = asyncio.run(studio.solve())
+    studio._cmp_a.value, studio._cmp_b.value = run_id, second
+    studio._render_compare()
+    assert "pp-compare" in studio._comparison.object
+
+
+def test_studio_refuses_bad_forms_and_other_roles(services):
+    from parkplan.ui.studio import ScenarioStudio
+
+    s = session(services, "planner", lang="en")
+    studio = ScenarioStudio(session=s)
+    studio.load("quick")
+    studio._fixed.value = "C0001"
+    assert asyncio.run(studio.solve()) is None and "cand_id site_id" in s.notice
+    studio._fixed.value = ""
+    studio._h0.value, studio._h1.value = 2030, 2026
+    assert asyncio.run(studio.solve()) is None and "horizon" in s.notice
+    viewer = session(services, "viewer", lang="en")
+    blocked = ScenarioStudio(session=viewer)
+    assert asyncio.run(blocked.solve()) is None and "does not run" in viewer.notice
+
+
+def test_plan_map_escapes_names_and_stays_offline(services):
+    from parkplan.maps import Plan
+    from parkplan.ui.mapview import iframe, map_document, workspace_layers
+
+    layers = workspace_layers(services.workspace, candidates=True)
+    cands = layers["candidates"]
+    cands.loc[cands["cand_id"] == "C0001", "name_zh"] = HOSTILE
+    site = layers["sites"]["site_id"].iloc[0]
+    doc = map_document(layers, "zh", plan=Plan(allocation=(("C0001", site, 2027),),
+                                                name="t"))
+    assert "<script>alert" not in doc and "&lt;script&gt;alert(2)" in doc
+    assert external_references(doc) == []
+    embedded = iframe(doc)
+    assert '"' not in embedded.split('srcdoc="', 1)[1].split('" style=')[0]
+
+
+# ------------------------------------------------------------------ CLI
+def test_serve_needs_credentials_or_no_auth(tmp_path, demo_gpkg):
+    from typer.testing import CliRunner
+
+    import parkplan.cli.serve  # noqa: F401 - registers the commands
+    from parkplan.cli import app
+
+    result = CliRunner().invoke(app, ["serve", "-w", str(demo_gpkg)])
+    assert result.exit_code == 2 and "--credentials" in result.output
+    creds = tmp_path / "creds.json"
+    result = CliRunner().invoke(app, ["hash-password", "owner3", "--credentials", str(creds)],
+                                input="a long password\na long password\n")
+    assert result.exit_code == 0, result.output
+    assert auth.load_credentials(creds).verify("owner3", "a long password")
