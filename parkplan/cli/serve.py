@@ -36,9 +36,19 @@ def serve(workspace: WorkspaceOption = None,
           no_auth: Annotated[bool, typer.Option(
               "--no-auth", help="No sign-in: everyone reads public records, nobody writes.")
           ] = False,
+          log_file: Annotated[Path | None, typer.Option(
+              "--log-file", metavar="PATH",
+              help="Also write the server's log (requests, errors) to this file: rotated at "
+                   "10 MiB × 5 with one process; with several, rotate it externally "
+                   "(logrotate).")] = None,
+          secure_cookies: Annotated[bool, typer.Option(
+              "--secure-cookies/--no-secure-cookies", envvar="PARKPLAN_SECURE_COOKIES",
+              help="Mark the sign-in cookie Secure (HTTPS only): set it behind a TLS proxy.")
+          ] = False,
           show: Annotated[bool, typer.Option("--show", help="Open a browser.")] = False):
     """Serve the app: overview, task boards, escalation desk, scenario studio (应用)."""
     from parkplan.ui.auth import cookie_secret_from_env, load_credentials
+    from parkplan.ui.server import configure_logging
     from parkplan.ui.server import serve as run_server
 
     if credentials is None and not no_auth:
@@ -49,9 +59,13 @@ def serve(workspace: WorkspaceOption = None,
     if not from_env and creds is not None:
         typer.echo(f"parkplan: ${cookie_secret_env} is not set: using a random cookie secret; "
                    "sign-ins end when the server stops", err=True)
+    if log_file is not None:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+    configure_logging(log_file, processes=num_procs)
     typer.echo(f"parkplan: serving on http://{address}:{port}/ (Ctrl-C stops)", err=True)
     run_server(workspace, port=port, address=address, credentials=creds,
-               cookie_secret=secret, num_procs=num_procs, origins=origin or ())
+               cookie_secret=secret, num_procs=num_procs, origins=origin or (),
+               secure_cookies=secure_cookies)
 
 
 @app.command("hash-password")

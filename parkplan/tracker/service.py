@@ -66,6 +66,49 @@ SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
 #: Largest evidence file accepted.
 MAX_EVIDENCE_BYTES = 64 * 1024 * 1024
 
+_ZIP = (b"PK\x03\x04", b"PK\x05\x06")
+_OLE = (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",)
+#: Evidence file types accepted: extension → the content's possible leading bytes
+#: (``None``: UTF-8 text without NUL bytes). OFD (China's fixed-layout format, GB/T 33190)
+#: and the Office formats are ZIP containers.
+EVIDENCE_TYPES: dict[str, tuple[bytes, ...] | None] = {
+    ".pdf": (b"%PDF-",), ".ofd": _ZIP, ".zip": _ZIP,
+    ".docx": _ZIP, ".xlsx": _ZIP, ".pptx": _ZIP, ".doc": _OLE, ".xls": _OLE,
+    ".png": (b"\x89PNG\r\n\x1a\n",), ".jpg": (b"\xff\xd8\xff",), ".jpeg": (b"\xff\xd8\xff",),
+    ".tif": (b"II*\x00", b"MM\x00*"), ".tiff": (b"II*\x00", b"MM\x00*"),
+    ".txt": None, ".csv": None, ".md": None,
+}
+
+
+def check_evidence_type(filename: str, content: bytes) -> None:
+    """Refuse an evidence file whose extension or content is not an accepted type.
+
+    The extension must be one of :data:`EVIDENCE_TYPES` and the content must start with
+    that type's signature (text types: UTF-8 without NUL bytes), so a renamed executable
+    or HTML page is refused whatever it is called.
+
+    Raises
+    ------
+    InputError
+    """
+    ext = Path(filename).suffix.lower()
+    if ext not in EVIDENCE_TYPES:
+        raise InputError([Problem(filename, None, None,
+                                  f"evidence files must be one of "
+                                  f"{', '.join(sorted(EVIDENCE_TYPES))}, not "
+                                  f"{ext or 'a file without an extension'}")])
+    signatures = EVIDENCE_TYPES[ext]
+    if signatures is None:
+        try:
+            ok = b"\x00" not in content and (content.decode("utf-8") or True)
+        except UnicodeDecodeError:
+            ok = False
+    else:
+        ok = content.startswith(signatures)
+    if not ok:
+        raise InputError([Problem(filename, None, None,
+                                  f"the content is not a {ext[1:].upper()} file")])
+
 #: The identity seeding writes as (not a stored user).
 SYSTEM = User(name="system", role=Role.convenor, clearance=Visibility.internal,
               display_name="系统 system")
@@ -901,6 +944,7 @@ class Tracker:
         if len(content) > MAX_EVIDENCE_BYTES:
             raise InputError([Problem(filename, None, None,
                                       f"larger than {MAX_EVIDENCE_BYTES // 2**20} MiB")])
+        check_evidence_type(filename, content)
         with self._write() as conn:
             m = self._one(conn, "milestone", milestone_id)
             ev = build(Evidence, {
@@ -1323,6 +1367,7 @@ _TABLES: dict[str, tuple[sa.Table, str]] = {
 }
 
 
-__all__ = ["MAX_EVIDENCE_BYTES", "SHANGHAI", "SYSTEM", "EscalationRun", "KpiStatus",
+__all__ = ["EVIDENCE_TYPES", "MAX_EVIDENCE_BYTES", "SHANGHAI", "SYSTEM", "EscalationRun",
+           "KpiStatus", "check_evidence_type",
            "NotFound", "PermissionDenied", "PlannedMilestone", "Programme", "StaleVersion",
            "TaskStatus", "Tracker", "now_shanghai"]

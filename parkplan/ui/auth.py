@@ -285,6 +285,19 @@ def _handlers():
         """Panel's login handler, verifying PBKDF2 hashes instead of plaintext."""
 
         credentials: Credentials = Credentials({})
+        secure: bool = False
+
+        def set_current_user(self, user):
+            # HTTP-only (no script reads it), SameSite=Lax (not sent on cross-site
+            # posts), Secure behind HTTPS (--secure-cookies / $PARKPLAN_SECURE_COOKIES)
+            from panel.config import config
+
+            self.clear_cookie("is_guest")
+            flags = {"expires_days": COOKIE_DAYS, "httponly": True, "samesite": "Lax",
+                     "secure": self.secure, "path": config.cookie_path}
+            self.set_secure_cookie("user", user, **flags)
+            id_token = _b64(json.dumps({"user": user}).encode("utf-8"))
+            self.set_secure_cookie("id_token", id_token, **flags)
 
         def get(self):
             next_url = _validate_next_url(self.get_argument("next", state.base_url))
@@ -323,8 +336,10 @@ def _handlers():
     class HashedAuthProvider(BasicAuthProvider):
         """An auth provider for ``pn.serve(auth_provider=...)`` over a credentials file."""
 
-        def __init__(self, credentials: Credentials, **kwargs: Any):
+        def __init__(self, credentials: Credentials, *, secure: bool = False,
+                     **kwargs: Any):
             self.credentials = credentials  # Bokeh validates the handlers during __init__
+            self.secure = secure
             super().__init__(**kwargs)
 
         @property
@@ -343,7 +358,7 @@ def _handlers():
         @property
         def login_handler(self):
             return type("ParkplanLogin", (HashedLoginHandler,),
-                        {"credentials": self.credentials,
+                        {"credentials": self.credentials, "secure": self.secure,
                          "_login_endpoint": self._login_endpoint})
 
         @property
@@ -354,9 +369,13 @@ def _handlers():
     return HashedLoginHandler, PlainLogoutHandler, HashedAuthProvider
 
 
-def auth_provider(credentials: Credentials):
-    """Return a Panel auth provider that signs users in against ``credentials``."""
-    return _handlers()[2](credentials)
+def auth_provider(credentials: Credentials, *, secure: bool = False):
+    """Return a Panel auth provider that signs users in against ``credentials``.
+
+    ``secure`` marks the sign-in cookie ``Secure`` (HTTPS only); it is always HTTP-only
+    and ``SameSite=Lax``.
+    """
+    return _handlers()[2](credentials, secure=secure)
 
 
 __all__ = ["COOKIE_DAYS", "DEMO_USERS", "Credentials", "auth_provider", "cookie_secret_from_env",

@@ -3,9 +3,14 @@
 :func:`serve` is what ``parkplan serve`` runs. It forces Bokeh's resource mode to
 ``server`` (BokehJS, Panel's bundles, the template's CSS and fonts come from the app's own
 ``/static`` routes; nothing from a CDN), installs :func:`parkplan.ui.auth.auth_provider`,
-signs cookies with the given secret, and builds each user's page with
-:func:`parkplan.ui.app.create_app`. The workspace is opened once per server process (after
-``--num-procs`` forks them), on first use.
+signs cookies with the given secret, mounts the JSON API (:mod:`parkplan.api`) under
+``/api``, and builds each user's page with :func:`parkplan.ui.app.create_app`. The workspace
+is opened once per server process (after ``--num-procs`` forks them), on first use, and
+shared by the app's sessions and the API.
+
+When the database cannot be reached (PostgreSQL stopped or restarting) a new page shows a
+plain message instead of a traceback, and the API answers 503; both recover by themselves
+once the database is back (the engine pings pooled connections before use).
 """
 
 from __future__ import annotations
@@ -25,28 +30,92 @@ log = logging.getLogger("parkplan.ui")
 def _services(location: str) -> Services:
     import panel as pn
 
+    from parkplan.api import workspace_for
+
     return pn.state.as_cached(f"parkplan-services:{location}",
-                              lambda: Services(Workspace.open(location)))
+                              lambda: Services(workspace_for(location)))
+
+
+def unavailable_page(lang: str = "zh"):
+    """Return the page shown while the database cannot be reached (no traceback).
+
+    A :class:`panel.Template` whose text is in the HTML itself (rendered server-side), so
+    it reads the same with or without the page's scripts.
+    """
+    import panel as pn
+
+    template = """{% extends base %}
+{% block contents %}
+<div class="parkplan-db-down" style="font-family: sans-serif; max-width: 40em; margin: 4em auto;">
+<h2>数据库暂时无法连接 · The database is unavailable</h2>
+<p>数据库暂时无法连接，请稍后刷新页面重试。已保存的内容不会丢失。</p>
+<p>The database is unavailable, retry shortly: reload this page in a moment.
+Nothing saved before was lost.</p>
+</div>
+{% endblock %}
+"""
+    return pn.Template(template)
 
 
 def current_page(location: str | None = None, cookie_secret: str | None = None):
     """Build the page of the session being opened (called once per browser session)."""
     import panel as pn
 
+    from parkplan.api import is_db_unavailable
     from parkplan.ui.app import create_app
 
     location = resolve_location(location)
-    services = _services(location)
-    secret = cookie_secret or pn.config.cookie_secret
-    user = signed_in_user(pn.state.cookies, secret)
     lang = (pn.state.session_args.get("lang") or [b"zh"])[0]
     lang = lang.decode() if isinstance(lang, bytes) else str(lang)
-    return create_app(services, user, lang=lang)
+    try:
+        services = _services(location)
+        secret = cookie_secret or pn.config.cookie_secret
+        user = signed_in_user(pn.state.cookies, secret)
+        return create_app(services, user, lang=lang)
+    except Exception as err:
+        if not is_db_unavailable(err):
+            raise
+        log.warning("new page: the database is unavailable: %s",
+                    str(err).splitlines()[0] if str(err) else type(err).__name__)
+        return unavailable_page(lang)
+
+
+def configure_logging(log_file: str | os.PathLike | None, *, level: int = logging.INFO,
+                      processes: int = 1) -> None:
+    """Send parkplan's, Tornado's and Bokeh's logs to ``log_file`` (and stderr).
+
+    One process: a :class:`~logging.handlers.RotatingFileHandler` (10 MiB × 5 files).
+    Several processes (``--num-procs``) share the file through a
+    :class:`~logging.handlers.WatchedFileHandler` (append-only, reopened after an external
+    rotation such as logrotate), since rotating from several processes loses lines.
+    """
+    import logging.handlers
+
+    fmt = logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
+    handlers: list[logging.Handler] = [logging.StreamHandler()]
+    if log_file is not None:
+        if processes == 1:
+            handlers.append(logging.handlers.RotatingFileHandler(
+                log_file, maxBytes=10 * 2**20, backupCount=5, encoding="utf-8"))
+        else:
+            handlers.append(logging.handlers.WatchedFileHandler(log_file, encoding="utf-8"))
+    for name in ("parkplan", "tornado", "bokeh"):
+        logger = logging.getLogger(name)
+        logger.setLevel(level)
+        logger.propagate = False
+        for h in list(logger.handlers):
+            if getattr(h, "_parkplan", False):
+                logger.removeHandler(h)
+        for h in handlers:
+            h.setFormatter(fmt)
+            h._parkplan = True  # type: ignore[attr-defined]
+            logger.addHandler(h)
 
 
 def serve(location: str | None, *, port: int = 5006, address: str = "127.0.0.1",
           credentials: Credentials | None, cookie_secret: str, num_procs: int = 1,
-          origins: Sequence[str] = (), show: bool = False) -> None:
+          origins: Sequence[str] = (), show: bool = False,
+          secure_cookies: bool = False) -> None:
     """Start the server and block until it stops.
 
     Parameters
@@ -64,21 +133,25 @@ def serve(location: str | None, *, port: int = 5006, address: str = "127.0.0.1",
         Server processes (Tornado forks them; 0 = one per core).
     origins : sequence of str
         Extra ``host[:port]`` values allowed to open the app's websocket (behind a proxy).
+    secure_cookies : bool
+        Mark the sign-in cookie ``Secure`` (sent over HTTPS only): set it behind a TLS proxy.
     """
     os.environ["BOKEH_RESOURCES"] = "server"  # never a CDN, whatever the environment says
     import panel as pn
+
+    from parkplan.api import api_patterns
 
     location = resolve_location(location)
     Workspace.open(location).close()  # fail now, with the library's message, if unusable
     allowed = [f"{address}:{port}", f"localhost:{port}", f"127.0.0.1:{port}", *origins]
     kwargs = {}
     if credentials is not None:
-        kwargs["auth_provider"] = auth_provider(credentials)
+        kwargs["auth_provider"] = auth_provider(credentials, secure=secure_cookies)
     log.info("serving %s on http://%s:%s/", location, address, port)
     pn.serve(lambda: current_page(location, cookie_secret), port=port, address=address,
              websocket_origin=allowed, show=show, start=True, title="parkplan",
              cookie_secret=cookie_secret, num_procs=num_procs, liveness=True,
-             **kwargs)
+             extra_patterns=api_patterns(location, credentials, cookie_secret), **kwargs)
 
 
-__all__ = ["current_page", "serve"]
+__all__ = ["configure_logging", "current_page", "serve", "unavailable_page"]
