@@ -470,15 +470,23 @@ def _coerce(values: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, list[tuple[
         if spec.nullable:
             text = text.where(text.notna(), "")
         return text.astype("object"), bad
-    numbers = pd.to_numeric(values.where(~blank), errors="coerce")
+    numbers = pd.to_numeric(values.where(~blank), errors="coerce").astype("float64")
+    # 'inf', '-inf' and '1e400' parse, but no area, amount or year is infinite, and an
+    # integer beyond int64 would wrap when converted.
+    limit = 2.0**63 if spec.kind == "int" else np.inf
+    out_of_range = numbers.notna() & ~(numbers.abs() < limit)
     unparsable = numbers.isna() & ~blank
     word = "an integer" if spec.kind == "int" else "a number"
     bad += [(i, f"expected {word}, got {values[i]!r}") for i in values.index[unparsable]]
+    bad += [(i, f"{values[i]!r} is out of range for an integer" if spec.kind == "int"
+             else f"expected a finite number, got {values[i]!r}")
+            for i in values.index[out_of_range]]
+    numbers = numbers.where(~out_of_range)
     if spec.kind == "int":
         fractional = numbers.notna() & (numbers != np.floor(numbers.fillna(0)))
         bad += [(i, f"expected an integer, got {values[i]!r}") for i in values.index[fractional]]
         return numbers.fillna(0).round().astype("int64"), bad
-    return numbers.fillna(0.0).astype("float64"), bad
+    return numbers.fillna(0.0), bad
 
 
 def _check_geometries(geoms: gpd.GeoSeries, gtype: str):

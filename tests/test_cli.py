@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from parkplan import crs as pcrs
+from parkplan import layers
 from parkplan.cli import app
 from parkplan.store import Workspace
 from tests.browser import chromium_page, screenshot
@@ -51,10 +52,19 @@ def test_workspace_from_environment(demo_gpkg, tmp_path, monkeypatch):
     assert "sites" in run("layers", env={"PARKPLAN_WORKSPACE": ""})
 
 
-@pytest.mark.parametrize("layer", ["sites", "parks", "candidates"])
+# Every layer on the GeoPackage store; on PostGIS, whose reading and writing of layers
+# tests/test_store.py covers, a point and a polygon layer.
+@pytest.mark.parametrize("store, layer", [("geopackage", name) for name in layers.LAYERS]
+                         + [("postgis", "sites"), ("postgis", "parks")], indirect=["store"])
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx", ".geojson", ".gpkg", ".shp"])
 def test_export_import_round_trip(demo_location, tmp_path, layer, suffix):
-    if layer == "candidates" and suffix not in (".csv", ".xlsx"):
+    if layer == "districts" and suffix == ".xlsx":
+        result = runner.invoke(app, ["export", layer, str(tmp_path / "x.xlsx"),
+                                     "--workspace", demo_location])
+        assert result.exit_code == 2 and "more than a spreadsheet cell holds" in result.stderr
+        assert not (tmp_path / "x.xlsx").exists()
+        return
+    if layers.geometry_type(layer) is None and suffix not in (".csv", ".xlsx"):
         result = runner.invoke(app, ["export", layer, str(tmp_path / f"x{suffix}"),
                                      "--workspace", demo_location])
         assert result.exit_code == 2 and "has no geometry" in result.stderr
@@ -71,7 +81,38 @@ def test_export_import_round_trip(demo_location, tmp_path, layer, suffix):
     pd.testing.assert_frame_equal(pd.DataFrame(after).drop(columns="geometry", errors="ignore"),
                                   pd.DataFrame(before).drop(columns="geometry", errors="ignore"))
     if "geometry" in before:
-        assert after.geometry.geom_equals_exact(before.geometry, tolerance=1e-7).all()
+        # Shapefiles store outer rings clockwise: the same polygons, their rings reversed.
+        assert after.geometry.normalize().geom_equals_exact(before.geometry.normalize(),
+                                                            tolerance=1e-7).all()
+
+
+def test_export_into_a_geopackage_keeps_its_other_layers(demo_gpkg, tmp_path):
+    ws_path = tmp_path / "ws.gpkg"
+    shutil.copy(demo_gpkg, ws_path)
+    out = tmp_path / "layers.gpkg"
+    run("export", "sites", out, "--workspace", ws_path)
+    run("export", "parks", out, "--workspace", ws_path)
+    run("export", "sites", out, "--workspace", ws_path)  # replaces its namesake only
+    assert sorted(str(n) for n, _ in pyogrio.list_layers(out)) == ["parks", "sites"]
+    with Workspace.open(ws_path) as ws:
+        assert len(pyogrio.read_dataframe(out, layer="sites")) == len(ws.read_layer("sites"))
+
+
+def test_export_into_a_workspace_is_refused_and_changes_nothing(demo_gpkg, tmp_path):
+    ws_path, other = tmp_path / "ws.gpkg", tmp_path / "other.gpkg"
+    shutil.copy(demo_gpkg, ws_path)
+    shutil.copy(demo_gpkg, other)
+    for target in (ws_path, other):
+        before = target.read_bytes()
+        result = runner.invoke(app, ["export", "districts", str(target),
+                                     "--workspace", str(ws_path)])
+        assert result.exit_code == 2 and "is a parkplan workspace" in result.stderr
+        assert target.read_bytes() == before
+    garbage = tmp_path / "notes.gpkg"
+    garbage.write_text("not a GeoPackage", encoding="utf-8")
+    result = runner.invoke(app, ["export", "sites", str(garbage), "--workspace", str(ws_path)])
+    assert result.exit_code == 2 and "not a GeoPackage" in result.stderr
+    assert garbage.read_text(encoding="utf-8") == "not a GeoPackage"
 
 
 def test_gbk_shapefile_honours_cpg(demo_gpkg, tmp_path):

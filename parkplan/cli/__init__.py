@@ -70,5 +70,5 @@ def main(verbose: Annotated[int, typer.Option("--verbose", "-v", count=True,
 
 # Command modules register themselves on ``app``; imported last so they can use the above.
 from parkplan.cli import (  # noqa: E402, F401, I001
-    maps_cli, reports, serve, siting, tracker, tracker_extra, workspace,
+    backup, maps_cli, reports, serve, siting, tracker, tracker_extra, workspace,
 )

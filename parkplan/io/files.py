@@ -8,6 +8,7 @@ converted to WGS-84; validation against the layer schema is
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
@@ -147,25 +148,27 @@ def _restore_truncated_names(frame: pd.DataFrame, layer: str) -> pd.DataFrame:
 def _read_vector(path: Path, fmt: str, layer: str, encoding: str | None,
                  source_layer: str | None) -> pd.DataFrame:
     name = str(path)
-    if fmt == "GeoPackage" and source_layer is None:
-        listed = [str(n) for n, _ in pyogrio.list_layers(path)]
-        if layer in listed:
-            source_layer = layer
-        elif len(listed) == 1:
-            source_layer = listed[0]
-        else:
-            raise InputError([Problem(name, None, None,
-                                      f"the GeoPackage holds layers {', '.join(listed)}; "
-                                      "name one with --source-layer")])
-    kwargs = {"layer": source_layer} if source_layer else {}
-    if encoding and fmt == "Shapefile":
-        kwargs["encoding"] = encoding
     try:
+        if fmt == "GeoPackage" and source_layer is None:
+            listed = [str(n) for n, _ in pyogrio.list_layers(path)]
+            if layer in listed:
+                source_layer = layer
+            elif len(listed) == 1:
+                source_layer = listed[0]
+            else:
+                raise InputError([Problem(name, None, None,
+                                          f"the GeoPackage holds layers {', '.join(listed)}; "
+                                          "name one with --source-layer")])
+        kwargs = {"layer": source_layer} if source_layer else {}
+        if encoding and fmt == "Shapefile":
+            kwargs["encoding"] = encoding
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             frame = pyogrio.read_dataframe(path, **kwargs)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError,
-            pyogrio.errors.FieldError, pyogrio.errors.GeometryError, ValueError) as err:
+            pyogrio.errors.FieldError, pyogrio.errors.GeometryError,
+            # GEOS refuses to build a ring that is not closed or has too few points.
+            shapely.errors.GEOSException, ValueError) as err:
         raise InputError([Problem(name, None, None,
                                   f"cannot read it as {fmt}: {_first_line(err)}")]) from None
     if not isinstance(frame, gpd.GeoDataFrame):
@@ -183,7 +186,9 @@ def _decode_csv(path: Path, encoding: str | None) -> str:
     if encoding:
         try:
             return raw.decode(encoding)
-        except (UnicodeDecodeError, LookupError) as err:
+        except (UnicodeError, LookupError) as err:
+            # UnicodeError, not only UnicodeDecodeError: codecs such as punycode and idna
+            # raise the base class.
             raise InputError([Problem(str(path), _line_of(raw, getattr(err, "start", 0)), None,
                                       f"cannot decode as {encoding}: {err}")]) from None
     try:
@@ -208,9 +213,14 @@ def _line_of(raw: bytes, offset: int) -> int | None:
 def _read_csv(path: Path, encoding: str | None) -> pd.DataFrame:
     text = _decode_csv(path, encoding)
     try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
-                            skipinitialspace=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as err:
+        with warnings.catch_warnings():
+            # index_col=False: pandas would otherwise take the first column as an index
+            # when the first record is longer than the header, and shift every value.
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
+                                skipinitialspace=True, index_col=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, pd.errors.ParserWarning,
+            csv.Error) as err:
         raise InputError([Problem(str(path), None, None,
                                   f"cannot read it as CSV: {_first_line(err)}")]) from None
     frame.columns = [str(c).strip() for c in frame.columns]
@@ -293,12 +303,51 @@ def _first_line(err: BaseException) -> str:
     return text.splitlines()[0] if text else type(err).__name__
 
 
+#: The most characters a spreadsheet cell holds (Excel's limit; openpyxl cuts beyond it).
+XLSX_CELL_CHARS = 32_767
+
+
+def _check_fits_a_cell(wkt: pd.Series, path: Path) -> None:
+    """Refuse geometries whose WKT a spreadsheet cell would cut short."""
+    lengths = wkt.str.len()
+    long = lengths.index[lengths > XLSX_CELL_CHARS]
+    if len(long):
+        raise InputError([Problem(str(path), int(i) + 1, "wkt",
+                                  f"the geometry is {lengths[i]:,} characters of WKT, more "
+                                  f"than a spreadsheet cell holds ({XLSX_CELL_CHARS:,}); "
+                                  "export this layer as .gpkg, .geojson or .shp")
+                          for i in long])
+
+
+def _check_not_a_workspace(path: Path) -> None:
+    """Refuse to write into a GeoPackage that is a parkplan workspace (or not a GeoPackage)."""
+    import sqlite3
+
+    try:
+        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro",
+                                                uri=True)) as conn:
+            tables = {r[0] for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.DatabaseError:
+        tables = None
+    if tables is None or "gpkg_contents" not in tables:
+        raise InputError([Problem(str(path), None, None,
+                                  "the file exists and is not a GeoPackage; choose another "
+                                  "name or remove it")])
+    if "alembic_version" in tables:
+        raise InputError([Problem(str(path), None, None,
+                                  "the file is a parkplan workspace; export to another file, "
+                                  "or load a file into it with 'parkplan import'")])
+
+
 def write_layer_file(frame: pd.DataFrame, path: str | os.PathLike, layer: str) -> None:
     """Write a layer's records to a file in the format its extension names.
 
     Point layers written to CSV or XLSX get ``lon``/``lat`` columns and polygon layers a
     ``wkt`` column, so that the file imports back unchanged. Shapefiles are written in
-    UTF-8 with a ``.cpg``. Text cells are written as they are; spreadsheet formula
+    UTF-8 with a ``.cpg``. An existing file is replaced, except a GeoPackage, into which
+    the layer is added (replacing a layer of the same name) and whose other layers stay; a
+    GeoPackage that is a parkplan workspace is refused. Text cells are written as they are; spreadsheet formula
     neutralisation belongs to the tracker's exports, which hold free text.
 
     Parameters
@@ -307,6 +356,12 @@ def write_layer_file(frame: pd.DataFrame, path: str | os.PathLike, layer: str) -
         The layer, as :meth:`parkplan.store.Workspace.read_layer` returns it.
     path : str or path
     layer : str
+
+    Raises
+    ------
+    InputError
+        For a GeoPackage that is a parkplan workspace, or an existing ``.gpkg`` that is not
+        a GeoPackage; for a layer without geometry written to a vector format.
     """
     path = Path(path)
     fmt = file_format(path)
@@ -318,6 +373,8 @@ def write_layer_file(frame: pd.DataFrame, path: str | os.PathLike, layer: str) -
             table["lat"] = frame.geometry.y.round(7)
         elif gtype:
             table["wkt"] = shapely.to_wkt(np.asarray(frame.geometry.values), rounding_precision=7)
+            if fmt == "XLSX":
+                _check_fits_a_cell(table["wkt"], path)
         if fmt == "CSV":
             table.to_csv(path, index=False, encoding="utf-8")
         else:
@@ -330,7 +387,11 @@ def write_layer_file(frame: pd.DataFrame, path: str | os.PathLike, layer: str) -
     kwargs = {"layer": layer} if fmt == "GeoPackage" else {}
     if fmt == "Shapefile":
         kwargs["encoding"] = "UTF-8"
-    if path.exists():
+    if fmt == "GeoPackage" and path.exists():
+        # Into an existing GeoPackage the layer is added, or replaces its namesake; the
+        # file's other layers stay. A parkplan workspace is written only by parkplan's store.
+        _check_not_a_workspace(path)
+    elif path.exists():
         path.unlink()
     with warnings.catch_warnings():
         # Shapefile cuts field names to 10 characters; the importer restores them.

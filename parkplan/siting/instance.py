@@ -194,6 +194,11 @@ def read_instance(path: str | PathLike[str]) -> SitingInstance:
             data = json.load(fh)
     except json.JSONDecodeError as exc:
         raise SitingError(f"{path}: not a JSON file ({exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise SitingError(f"{path}: not a JSON file: it is not UTF-8 text ({exc.reason} at "
+                          f"byte {exc.start})") from None
+    except RecursionError:
+        raise SitingError(f"{path}: not a JSON file parkplan reads: nested too deeply") from None
     except OSError as exc:
         raise SitingError(f"{path}: cannot be read ({exc.strerror})") from exc
     try:
@@ -310,7 +315,7 @@ def instance_from_dict(d: Any) -> SitingInstance:
         problems.append("key 'horizon' must be a non-empty list of integer years")
     for key in ("discount_rate", "budget", "fitout_penalty"):
         if key in d and not _is_num(d[key]):
-            problems.append(f"key {key!r} must be a number, found {_jtype(d[key])}")
+            problems.append(f"key {key!r} must be a finite number, found {_jtype(d[key])}")
 
     tier_q: dict[str, int] = {}
     sector_q: dict[str, int] = {}
@@ -437,7 +442,7 @@ def _score_matrix(
             if s not in si:
                 problems.append(f"score.{c}: unknown site {s!r}")
             elif not _is_num(a):
-                problems.append(f"score.{c}.{s} must be a number, found {_jtype(a)}")
+                problems.append(f"score.{c}.{s} must be a finite number, found {_jtype(a)}")
             else:
                 score[ci[c], si[s]] = float(a)
     return score
@@ -446,7 +451,7 @@ def _score_matrix(
 _KIND_WORDS = {
     "str": "a string",
     "int": "an integer year",
-    "num": "a number",
+    "num": "a finite number",
     "strs": "a list of strings",
 }
 
@@ -463,11 +468,18 @@ def _has_type(value: Any, kind: str) -> bool:
 
 def _is_int(value: Any) -> bool:
     # bool is an int subclass in Python, but true/false in a file is never a year or a count.
-    return isinstance(value, int) and not isinstance(value, bool)
+    # Beyond int64 the frames that carry the instance would overflow or wrap silently.
+    return isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
 
 
 def _is_num(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        # JSON readers accept NaN and Infinity, and an integer may exceed any double.
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
 
 
 def _jtype(value: Any) -> str:

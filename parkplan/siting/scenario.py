@@ -233,6 +233,9 @@ def load_scenario(path: str | os.PathLike) -> Scenario:
         text = path.read_text(encoding="utf-8")
     except OSError as err:
         raise SitingError(f"{path}: cannot read the scenario: {err.strerror}") from None
+    except UnicodeDecodeError as err:
+        raise SitingError(f"{path}: cannot read the scenario: it is not UTF-8 text "
+                          f"({err.reason} at byte {err.start})") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as err:
@@ -241,6 +244,12 @@ def load_scenario(path: str | os.PathLike) -> Scenario:
         raise SitingError(
             f"{path}: not valid YAML{where}: {getattr(err, 'problem', err)}"
         ) from None
+    except (ValueError, OverflowError) as err:
+        # PyYAML's constructors raise these for well-formed but impossible scalars: a date
+        # such as 2026-13-01, a \U escape beyond U+10FFFF.
+        raise SitingError(f"{path}: not valid YAML: a value cannot be read ({err})") from None
+    except RecursionError:
+        raise SitingError(f"{path}: not valid YAML parkplan reads: nested too deeply") from None
     scenario = parse_scenario(data, source=str(path))
     try:
         scenario.scoring.to_weights()

@@ -1,0 +1,47 @@
+"""Backup commands: backup, restore."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from parkplan.cli import WorkspaceOption, _user_errors, app
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**20:,.1f} MiB" if n >= 2**20 else f"{n / 1024:,.0f} KiB"
+
+
+@app.command("backup")
+@_user_errors
+def backup_(out: Annotated[Path, typer.Option("--out", "-o", help="Backup file to write")],
+            force: Annotated[bool, typer.Option(
+                help="Replace an existing file at --out.")] = False,
+            workspace: WorkspaceOption = None):
+    """Back up the workspace to one file (consistent even while it is in use)."""
+    from parkplan.store.backup import backup
+
+    info = backup(workspace, out, force=force)
+    what = f"schema {info.schema} of {info.location}" if info.schema else info.location
+    typer.echo(f"backed up {what} to {info.path} ({_size(info.size)}, schema revision "
+               f"{info.revision})")
+
+
+@app.command("restore")
+@_user_errors
+def restore_(path: Annotated[Path, typer.Argument(help="Backup file written by "
+                                                        "'parkplan backup'")],
+             force: Annotated[bool, typer.Option(
+                 help="Replace the workspace already there.")] = False,
+             workspace: WorkspaceOption = None):
+    """Restore a backup into the workspace location: all of it or nothing."""
+    from parkplan.store.backup import restore
+
+    info = restore(path, workspace, force=force)
+    what = f"schema {info.schema} of {info.location}" if info.schema else info.location
+    typer.echo(f"restored {what} from {info.path} (schema revision {info.revision})")
+    if not info.current:
+        typer.echo("the restored workspace's schema is not this parkplan's: run "
+                   f"'parkplan db upgrade --workspace {info.location}'")
