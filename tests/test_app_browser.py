@@ -3,8 +3,11 @@
 One server (``parkplan serve``) runs for the module on a free 127.0.0.1 port, on a copy of
 the demo workspace with one public milestone whose title is hostile markup, and with a
 small scenario folder (``quick``: horizon 2026–2028, one national QI centre) so a solve
-takes about a second. Every test records every request the page makes and asserts that
-none leaves the app's own host; screenshots go to artifacts/screenshots/.
+takes about a second. The server runs at a fixed clock (``--as-of``, the demo's date
+2026-11-25 like tests/test_ui.py), so ratings, review dates and reporting clocks do not
+depend on the day the tests run. Every test records every request the page makes and
+asserts that none leaves the app's own host; each page gets a screenshot in
+artifacts/screenshots/ (overview zh and en, board, desk zh and en, studio with a plan).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -24,7 +28,9 @@ import pytest
 
 from parkplan.siting.scenario import load_scenario
 from parkplan.store import Workspace
+from parkplan.tracker.seed import DEMO_DATE
 from parkplan.tracker.service import Tracker
+from tests import browser
 from tests.browser import chromium_page, screenshot
 
 pytestmark = [pytest.mark.browser,
@@ -32,6 +38,8 @@ pytestmark = [pytest.mark.browser,
 
 ROOT = Path(__file__).resolve().parents[1]
 HOSTILE = "<img src=x onerror=alert(1)>评估<script>alert(2)</script>"
+#: The server's clock: the demo's date at noon, whatever the wall clock says.
+AS_OF = f"{DEMO_DATE.isoformat()}T12:00"
 
 # Force an edit the UI does not offer: find the milestone table's view in BokehJS, write a
 # value into a cell and fire the view's edit handler, as a tampered client would.
@@ -68,7 +76,7 @@ def app_url(tmp_path_factory, demo_gpkg):
     ws_path = tmp / "ws.gpkg"
     shutil.copy(demo_gpkg, ws_path)
     with Workspace.open(ws_path) as ws:
-        office = Tracker(ws, "office")
+        office = Tracker(ws, "office", clock=lambda: datetime.fromisoformat(AS_OF))
         m = office.milestone("M3-4")
         office.update_milestone("M3-4", m.version, visibility="public", title_zh=HOSTILE)
     scenarios = tmp / "scenarios"
@@ -86,7 +94,7 @@ def app_url(tmp_path_factory, demo_gpkg):
         [sys.executable, "-c",
          "import parkplan.cli.serve; from parkplan.cli import app; app()",
          "serve", "--workspace", str(ws_path), "--port", str(port),
-         "--address", "127.0.0.1",
+         "--address", "127.0.0.1", "--as-of", AS_OF,
          "--credentials", str(ROOT / "data" / "demo-credentials.json")],
         env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -159,8 +167,15 @@ def test_owner_updates_a_milestone_and_the_rating_changes(app_url):
         sign_in(page, app_url, "owner3")
         page.wait_for_timeout(500)
         screenshot(page, "app-overview-zh.png")
+        # the server's clock, not the wall clock, and the page says so
+        page.locator(".pp-fixed-clock", has_text="演示时钟").wait_for(timeout=5000)
+        page.get_by_text(f"九项任务总览 · {DEMO_DATE.isoformat()}").wait_for(timeout=5000)
         tile = page.locator('.pp-tile[data-task="3"]')
         assert tile.locator('[data-rating="amber"]').count() == 1
+        # why, in Chinese from the catalogue (the library's reasons are in English)
+        assert "预计比截止日期" in tile.locator(".pp-reasons").inner_text()
+        assert "projected" not in tile.locator(".pp-reasons").inner_text()
+        assert page.locator(".pp-overview-plan", has_text="尚无已采纳的选址方案").count() == 1
         page.get_by_role("button", name="打开任务（三）看板").click()
         rating = page.locator("#pp-task-rating")
         rating.locator('[data-rating="amber"]').wait_for(timeout=15000)
@@ -248,3 +263,26 @@ def test_language_switch_and_the_escalation_desk(app_url):
         screenshot(page, "app-overview-en.png")
         assert_only_app(requests, app_url)
         assert not errors
+
+
+# ------------------------------------------------------------------ the harness itself
+def test_a_required_browser_that_is_missing_fails_instead_of_skipping(monkeypatch, tmp_path):
+    monkeypatch.setenv(browser.CHROMIUM_ENV, str(tmp_path / "no-chromium"))
+    with pytest.raises(pytest.fail.Exception, match="must run"), chromium_page():
+        pass
+
+
+def test_a_required_browser_that_does_not_start_fails(monkeypatch):
+    pytest.importorskip("playwright.sync_api")
+    if not Path("/bin/false").exists():
+        pytest.skip("no /bin/false to stand for a broken browser")
+    monkeypatch.setenv(browser.CHROMIUM_ENV, "/bin/false")  # exists, does not start
+    with pytest.raises(pytest.fail.Exception, match="did not start"), chromium_page():
+        pass
+
+
+def test_an_optional_browser_that_is_missing_skips(monkeypatch, tmp_path):
+    monkeypatch.delenv(browser.CHROMIUM_ENV, raising=False)
+    monkeypatch.setattr(browser, "DEFAULT_CHROMIUM", str(tmp_path / "no-chromium"))
+    with pytest.raises(pytest.skip.Exception, match="not found"), chromium_page():
+        pass

@@ -45,15 +45,26 @@ def serve(workspace: WorkspaceOption = None,
               "--secure-cookies/--no-secure-cookies", envvar="PARKPLAN_SECURE_COOKIES",
               help="Mark the sign-in cookie Secure (HTTPS only): set it behind a TLS proxy.")
           ] = False,
+          as_of: Annotated[str | None, typer.Option(
+              "--as-of", metavar="YYYY-MM-DD[THH:MM]",
+              help="Run the app's clock from this moment (Shanghai time; a date alone is "
+                   "taken at 12:00) instead of the real time: ratings, the as-of date and "
+                   "change stamps follow it, and every page says so. For demonstrations "
+                   "and tests; default the real clock.")] = None,
           show: Annotated[bool, typer.Option("--show", help="Open a browser.")] = False):
     """Serve the app: overview, task boards, escalation desk, scenario studio (应用)."""
     from parkplan.ui.auth import cookie_secret_from_env, load_credentials
     from parkplan.ui.server import configure_logging
     from parkplan.ui.server import serve as run_server
+    from parkplan.ui.state import parse_as_of
 
     if credentials is None and not no_auth:
         raise ParkplanError("give --credentials FILE (the demo's: data/demo-credentials.json) "
                             "or --no-auth to serve read-only public records")
+    try:
+        start = parse_as_of(as_of) if as_of is not None else None
+    except ValueError as err:
+        raise typer.BadParameter(str(err), param_hint="--as-of") from None
     creds = load_credentials(credentials) if credentials is not None else None
     secret, from_env = cookie_secret_from_env(cookie_secret_env)
     if not from_env and creds is not None:
@@ -62,10 +73,13 @@ def serve(workspace: WorkspaceOption = None,
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)
     configure_logging(log_file, processes=num_procs)
+    if start is not None:
+        typer.echo(f"parkplan: the app's clock starts at {start:%Y-%m-%d %H:%M} (--as-of), "
+                   "not the real time", err=True)
     typer.echo(f"parkplan: serving on http://{address}:{port}/ (Ctrl-C stops)", err=True)
     run_server(workspace, port=port, address=address, credentials=creds,
                cookie_secret=secret, num_procs=num_procs, origins=origin or (),
-               secure_cookies=secure_cookies)
+               secure_cookies=secure_cookies, as_of=start)
 
 
 @app.command("hash-password")

@@ -11,7 +11,7 @@ import html
 import panel as pn
 import param
 
-from parkplan.i18n import both
+from parkplan.i18n import LANGUAGES, both, t
 from parkplan.tracker.model import TASK_CODES, Role
 from parkplan.ui.board import TaskBoard
 from parkplan.ui.common import html_pane
@@ -21,7 +21,11 @@ from parkplan.ui.overview import Overview
 from parkplan.ui.state import Services, Session
 from parkplan.ui.studio import ScenarioStudio
 
-LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
+
+
+def language_names() -> dict[str, str]:
+    """Each language by its own name (catalogue ``ui.lang.*``), for the switch."""
+    return {lang: t(f"ui.lang.{lang}", lang) for lang in LANGUAGES}
 
 
 class AppShell(pn.viewable.Viewer):
@@ -42,7 +46,7 @@ class AppShell(pn.viewable.Viewer):
                                                 sizing_mode="stretch_width",
                                                 css_classes=["pp-nav"])
         self._lang = pn.widgets.RadioButtonGroup(
-            options={v: k for k, v in LANGUAGE_NAMES.items()}, value=s.lang,
+            options={v: k for k, v in language_names().items()}, value=s.lang,
             css_classes=["pp-lang"])
         self._as_of = pn.widgets.DatePicker(value=s.as_of, width=200)
         self._reload = pn.widgets.Button(width=200)
@@ -115,10 +119,18 @@ class AppShell(pn.viewable.Viewer):
             f"{html.escape(role)} · {html.escape(s.t('ui.clearance'))} "
             f"{html.escape(s.t('ui.vis.' + u.clearance.value))}<br>"
             f'<a href="./logout" id="pp-logout">{html.escape(s.t("ui.logout"))}</a></div>')
-        note = s.workspace.get_meta("illustrative")
-        self._banner.object = (f'<div style="background:#fff3cd;padding:4px 10px;'
-                               f'border-radius:4px">{html.escape(s.t("illustrative_banner"))}'
-                               "</div>") if note else ""
+        banners = []
+        fixed = s.services.fixed_clock
+        if fixed is not None:
+            banners.append(f'<div class="pp-fixed-clock" style="background:#e8eaf6;'
+                           f'padding:4px 10px;border-radius:4px;margin-bottom:4px">'
+                           f'{html.escape(s.t("ui.clock_fixed", at=f"{fixed:%Y-%m-%d %H:%M}"))}'
+                           "</div>")
+        if s.workspace.get_meta("illustrative"):
+            banners.append(f'<div style="background:#fff3cd;padding:4px 10px;'
+                           f'border-radius:4px">{html.escape(s.t("illustrative_banner"))}'
+                           "</div>")
+        self._banner.object = "".join(banners)
         self._as_of.name = s.t("ui.as_of")
         self._reload.name = s.t("ui.reload")
         self._error.object = html.escape(s.error or "")
@@ -154,4 +166,4 @@ def create_app(services: Services, user: str | None, *, lang: str = "zh",
     return template
 
 
-__all__ = ["AppShell", "create_app"]
+__all__ = ["AppShell", "create_app", "language_names"]

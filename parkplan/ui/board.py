@@ -8,7 +8,7 @@ the user read, so a refused or stale edit is reported and nothing is written.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pandas as pd
@@ -66,7 +66,7 @@ def parse_edit(session: Session, column: str, value: Any) -> Any:
         if isinstance(value, date):
             return value
         if isinstance(value, (int, float)):  # Bokeh sends dates as ms since the epoch
-            return datetime.utcfromtimestamp(value / 1000).date()
+            return datetime.fromtimestamp(value / 1000, tz=UTC).date()
         return date.fromisoformat(str(value)[:10])
     return "" if value is None else str(value)
 
@@ -159,7 +159,10 @@ class TaskBoard(pn.viewable.Viewer):
         if status is None:
             self._header.object = f"<p>{render.esc(s.t('ui.board.no_task'))}</p>"
         else:
-            reasons = "".join(f"<li>{render.esc(r.text)}</li>" for r in status.reasons)
+            reasons = "".join(
+                "<li>" + render.esc(render.reason_text(r, lang, milestones=prog.milestones,
+                                                       risks=prog.risks)) + "</li>"
+                for r in status.reasons)
             self._header.object = (
                 f'<div class="pp-task-head" data-task="{s.task}">'
                 f'<h3>{render.esc(status.task.code)} '
@@ -231,7 +234,8 @@ class TaskBoard(pn.viewable.Viewer):
         for p in planned:
             for ev in s.tracker.evidence(p.milestone.id):
                 rows.append({"milestone": ev.milestone_id, "filename": ev.filename,
-                             "size": f"{ev.size:,} B", "sha256": ev.sha256[:16] + "…",
+                             "size": s.t("ui.unit.bytes", n=f"{ev.size:,}"),
+                             "sha256": ev.sha256[:16] + "…",
                              "note": ev.note, "added_by": ev.added_by,
                              "added_at": ev.added_at})
         cols = [(c, s.t(f"ui.evidence.{c}")) for c in

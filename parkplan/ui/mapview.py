@@ -4,17 +4,24 @@ The map is the library's offline document (Leaflet inlined, no CDN), put in an
 ``<iframe srcdoc=…>`` so its scripts run apart from the app's. A siting plan is drawn by
 the library too (``park_map(..., plan=load_plan(workspace, run_id))``): sites coloured
 by utilisation, a badge per site listing who is placed there.
+
+No basemap is drawn by default (the district outlines are the base; nothing is fetched).
+A session may choose OpenStreetMap, Tianditu (when ``$PARKPLAN_TIANDITU_KEY`` holds a key)
+or AMap: the library draws the tiles and, for AMap's GCJ-02 tiles only, shifts every
+layer to GCJ-02 as it draws it (``park_map(basemap=...)``). Web tiles come from the
+internet, not from the app.
 """
 
 from __future__ import annotations
 
 import html
+import os
 from collections.abc import Mapping
 
 import geopandas as gpd
 
 from parkplan import maps
-from parkplan.store import Workspace
+from parkplan.store import Workspace, ledger
 
 #: Layers the park map draws, bottom to top.
 MAP_LAYERS = ("districts", "parks", "sites", "institutions", "clusters")
@@ -33,18 +40,41 @@ def workspace_layers(workspace: Workspace, *, candidates: bool = False
     return out
 
 
+def available_basemaps() -> list[str]:
+    """Return the basemaps offered: none, OSM, Tianditu when a key is configured, AMap."""
+    out = ["none", "osm"]
+    if os.environ.get(maps.TIANDITU_KEY_ENV, "").strip():
+        out.append("tianditu")
+    out.append("amap")
+    return out
+
+
+def adopted_run(workspace: Workspace) -> ledger.RunRecord | None:
+    """Return the adopted siting run when it has a plan (optimal or feasible), else ``None``."""
+    try:
+        runs = ledger.list_runs(workspace)
+    except Exception:  # noqa: BLE001 - a workspace without the ledger has no adopted plan
+        return None
+    return next((r for r in runs if r.adopted and r.status in ("optimal", "feasible")), None)
+
+
 def map_document(layers: Mapping[str, gpd.GeoDataFrame], lang: str, *,
-                 plan: maps.Plan | None = None, title: str | None = None) -> str:
+                 plan: maps.Plan | None = None, title: str | None = None,
+                 basemap: str | None = None) -> str:
     """Render the park map, with a plan if given, to one self-contained HTML document.
 
     A plan colours sites by utilisation and badges each site with who is placed there.
+    ``basemap`` (``"osm"``, ``"tianditu"``, ``"amap"``; default none) draws web tiles
+    under the data: the document stays self-contained, the tiles come from the internet.
 
     Raises
     ------
     ValueError
-        If the document would reference anything outside itself.
+        If the document would reference anything outside itself, or the basemap is
+        unknown or lacks its key.
     """
-    m = maps.park_map(dict(layers), title=title, language=lang, plan=plan)
+    m = maps.park_map(dict(layers), title=title, language=lang, plan=plan,
+                      basemap=None if basemap in (None, "none") else basemap)
     document = m.get_root().render()
     external = maps.external_references(document)
     if external:
@@ -75,19 +105,24 @@ class MapCache:
     def _stamp(self) -> str:
         return str(self.workspace.get_meta("layers_changed_at") or "")
 
-    def document(self, lang: str, *, run_id: str | None = None, title: str | None = None
-                 ) -> str:
-        """Return the map in ``lang``, with stored run ``run_id``'s plan (made once)."""
-        key = (lang, run_id, title, self._stamp())
+    def document(self, lang: str, *, run_id: str | None = None, title: str | None = None,
+                 basemap: str | None = None) -> str:
+        """Return the map in ``lang``, with stored run ``run_id``'s plan, on ``basemap``.
+
+        Made once per language, plan, title, basemap and ``layers_changed_at``.
+        """
+        basemap = None if basemap in (None, "none") else basemap
+        key = (lang, run_id, title, basemap, self._stamp())
         doc = self._docs.get(key)
         if doc is None:
             plan = maps.load_plan(self.workspace, run_id) if run_id else None
             doc = map_document(workspace_layers(self.workspace, candidates=plan is not None),
-                               lang, plan=plan, title=title)
+                               lang, plan=plan, title=title, basemap=basemap)
             if len(self._docs) >= self.size:
                 self._docs.pop(next(iter(self._docs)))
             self._docs[key] = doc
         return doc
 
 
-__all__ = ["MAP_LAYERS", "MapCache", "iframe", "map_document", "workspace_layers"]
+__all__ = ["MAP_LAYERS", "MapCache", "adopted_run", "available_basemaps", "iframe",
+           "map_document", "workspace_layers"]

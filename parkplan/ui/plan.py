@@ -1,6 +1,8 @@
 """A stored siting run as tables and files: the studio's results and downloads.
 
 Pure functions of a :class:`parkplan.store.ledger.RunRecord` and the workspace's layers.
+What a person reads (errors, sheet names, column headers, statuses) comes from the
+catalogue in the language asked for.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from parkplan.i18n import t
 from parkplan.siting.scenario import Scenario, load_scenario
 from parkplan.store.ledger import RunRecord
+from parkplan.ui.render import solver_status, yes_no
 
 
 def scenario_files(folder: Path) -> dict[str, Path]:
@@ -29,13 +33,13 @@ def load(folder: Path, name: str) -> Scenario:
     return load_scenario(folder / f"{name}.yaml")
 
 
-def parse_pairs(text: str) -> list[tuple[str, str]]:
+def parse_pairs(text: str, lang: str = "zh") -> list[tuple[str, str]]:
     """Read ``cand_id site_id`` pairs, one per line (comma, space or tab between).
 
     Raises
     ------
     ValueError
-        Naming the line that is not a pair.
+        Naming the line that is not a pair (in ``lang``).
     """
     pairs = []
     for n, line in enumerate(text.splitlines(), 1):
@@ -44,7 +48,7 @@ def parse_pairs(text: str) -> list[tuple[str, str]]:
             continue
         parts = line.replace(",", " ").replace("\t", " ").split()
         if len(parts) != 2:
-            raise ValueError(f"line {n}: {line!r} is not 'cand_id site_id'")
+            raise ValueError(t("ui.studio.bad_pair", lang, n=n, line=line))
         pairs.append((parts[0], parts[1]))
     return pairs
 
@@ -68,9 +72,16 @@ def allocation_frame(run: RunRecord, sites: pd.DataFrame, candidates: pd.DataFra
     return gpd.GeoDataFrame(frame, geometry="geometry", crs="EPSG:4326")
 
 
-def summary_rows(run: RunRecord) -> list[dict[str, Any]]:
-    """Return the run's ledger summary as label/value rows."""
-    return [{"key": k, "value": v} for k, v in run.summary().items()]
+def summary_rows(run: RunRecord, lang: str = "zh") -> list[dict[str, Any]]:
+    """Return the run's ledger summary as label/value rows in ``lang``.
+
+    Labels from the catalogue (``ui.run.*``); the status and yes/no values translated.
+    """
+    rows = []
+    for k, v in run.summary().items():
+        value = solver_status(v, lang) if k == "status" else yes_no(v, lang)
+        rows.append({"key": t(f"ui.run.{k}", lang), "value": value})
+    return rows
 
 
 def to_gpkg(frame: gpd.GeoDataFrame, layer: str = "plan_allocations") -> bytes:
@@ -94,21 +105,41 @@ def _no_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def to_xlsx(run: RunRecord, frame: gpd.GeoDataFrame) -> bytes:
-    """Return the run as a workbook: summary, placements (with lon/lat), objective by park."""
+#: Catalogue keys of the workbook's column headers, by column.
+XLSX_COLUMNS = {
+    "cand_id": "ui.alloc.cand_id", "name_zh": "ui.alloc.name_zh",
+    "name_en": "ui.alloc.name_en", "tier": "ui.alloc.tier", "sectors": "ui.alloc.sectors",
+    "site_id": "ui.alloc.site_id", "park_id": "ui.alloc.park_id", "year": "ui.alloc.year",
+    "lon": "ui.alloc.lon", "lat": "ui.alloc.lat", "value": "ui.explain.value",
+    "penalty": "ui.explain.penalty", "net": "ui.explain.net",
+}
+
+
+def _headers(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
+    return frame.rename(columns={c: t(XLSX_COLUMNS[c], lang) for c in frame.columns
+                                 if c in XLSX_COLUMNS})
+
+
+def to_xlsx(run: RunRecord, frame: gpd.GeoDataFrame, lang: str = "zh") -> bytes:
+    """Return the run as a workbook: summary, placements (with lon/lat), objective by park.
+
+    Sheet names and column headers are in ``lang`` (ids and codes stay as stored).
+    """
     buf = io.BytesIO()
     table = _no_formulas(pd.DataFrame(frame.drop(columns="geometry")))
     table["lon"] = frame.geometry.x.round(6)
     table["lat"] = frame.geometry.y.round(6)
     by_park = ((run.explanation or {}).get("breakdown") or {}).get("by_park", {})
     with pd.ExcelWriter(buf, engine="openpyxl") as xl:
-        summary = _no_formulas(pd.DataFrame(summary_rows(run)))
-        summary.to_excel(xl, sheet_name="summary", index=False)
-        table.to_excel(xl, sheet_name="allocations", index=False)
-        pd.DataFrame([{"park_id": p, **v} for p, v in by_park.items()]).to_excel(
-            xl, sheet_name="by_park", index=False)
+        summary = _no_formulas(pd.DataFrame(summary_rows(run, lang))).rename(
+            columns={"key": t("ui.xlsx.field", lang), "value": t("ui.xlsx.value", lang)})
+        summary.to_excel(xl, sheet_name=t("ui.xlsx.summary", lang), index=False)
+        _headers(table, lang).to_excel(xl, sheet_name=t("ui.xlsx.allocations", lang),
+                                       index=False)
+        _headers(pd.DataFrame([{"park_id": p, **v} for p, v in by_park.items()]),
+                 lang).to_excel(xl, sheet_name=t("ui.xlsx.by_park", lang), index=False)
     return buf.getvalue()
 
 
-__all__ = ["allocation_frame", "load", "pairs_text", "parse_pairs", "scenario_files",
-           "summary_rows", "to_gpkg", "to_xlsx"]
+__all__ = ["XLSX_COLUMNS", "allocation_frame", "load", "pairs_text", "parse_pairs",
+           "scenario_files", "summary_rows", "to_gpkg", "to_xlsx"]

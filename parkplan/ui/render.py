@@ -24,7 +24,7 @@ from parkplan.tracker.model import (
     Risk,
     Status,
 )
-from parkplan.tracker.rating import Rating
+from parkplan.tracker.rating import Rating, Reason
 from parkplan.tracker.service import PlannedMilestone, TaskStatus
 
 #: Badge colours of the five ratings (text is white on all but amber/green and amber).
@@ -80,6 +80,61 @@ def fmt_date(value: date | datetime | None) -> str:
     if isinstance(value, datetime):
         return f"{value:%Y-%m-%d %H:%M}"
     return value.isoformat()
+
+
+def solver_status(status: str | None, lang: str) -> str:
+    """Return the catalogue label of a siting run's status (``optimal`` → "最优")."""
+    if status is None:
+        return "—"
+    try:
+        return t(f"ui.solver_status.{status}", lang)
+    except KeyError:
+        return str(status)
+
+
+def yes_no(value: Any, lang: str) -> str:
+    """Return "是"/"否" ("yes"/"no") for a boolean, the value itself otherwise."""
+    if isinstance(value, bool):
+        return t("ui.yes" if value else "ui.no", lang)
+    return value
+
+
+def reason_text(reason: Reason, lang: str, *, milestones: Iterable[PlannedMilestone] = (),
+                risks: Iterable[Risk] = ()) -> str:
+    """Say why a task has its rating, in ``lang``, from the rule's code.
+
+    The library's :class:`~parkplan.tracker.rating.Reason` carries the rule
+    (``slip``, ``blocked``, ``blocked_critical``, ``risk_score``,
+    ``risk_above_tolerance``, ``review_overdue``) and the record's id, not the figures
+    in its (English) text: those are read from the same records the programme holds
+    (``milestones``: slip days and due date; ``risks``: score, tolerance, next review).
+    A reason about a record above the user's clearance names neither the record nor its
+    figures. The library's text is kept when the rule or the record is unknown here.
+    """
+    rule = reason.rule
+    if not reason.subject_id:  # above the reader's clearance: rule and kind only
+        try:
+            return t("ui.reason.hidden", lang, subject=t(f"ui.subject.{reason.subject_type}",
+                                                         lang),
+                     rule=t(f"ui.rule.{rule}", lang))
+        except KeyError:
+            return reason.text
+    if reason.subject_type == "milestone":
+        pm = next((p for p in milestones if p.milestone.id == reason.subject_id), None)
+        if pm is not None and rule == "slip":
+            return t("ui.reason.slip", lang, id=pm.milestone.id, days=pm.slip_days,
+                     due=pm.milestone.due.isoformat())
+        if rule in ("blocked", "blocked_critical"):
+            return t(f"ui.reason.{rule}", lang, id=reason.subject_id)
+    if reason.subject_type == "risk":
+        risk = next((r for r in risks if r.id == reason.subject_id), None)
+        if risk is not None and rule in ("risk_score", "risk_above_tolerance"):
+            return t(f"ui.reason.{rule}", lang, id=risk.id, score=risk.score,
+                     tolerance=risk.tolerance)
+        if risk is not None and rule == "review_overdue":
+            return t("ui.reason.review_overdue", lang, id=risk.id,
+                     date=risk.next_review.isoformat())
+    return reason.text
 
 
 # ------------------------------------------------------------------ data
@@ -160,15 +215,21 @@ class TaskSummary:
 
 def task_summaries(statuses: Sequence[TaskStatus], planned: Sequence[PlannedMilestone],
                    escalations: Sequence[Escalation], matters: Sequence[MajorMatter],
-                   lang: str) -> list[TaskSummary]:
-    """Return the overview's nine tiles, from what the user may see."""
+                   lang: str, *, risks: Sequence[Risk] = ()) -> list[TaskSummary]:
+    """Return the overview's nine tiles, from what the user may see.
+
+    Reasons are said in ``lang`` (:func:`reason_text`, figures from ``planned`` and
+    ``risks``).
+    """
     out = []
     for s in statuses:
         n = s.task.number
         nxt = next_milestone(planned, n)
         out.append(TaskSummary(
             number=n, code=s.task.code, title=title_of(s.task, lang), rating=s.rating,
-            trend=s.trend.value, reasons=tuple(r.text for r in s.reasons),
+            trend=s.trend.value,
+            reasons=tuple(reason_text(r, lang, milestones=planned, risks=risks)
+                          for r in s.reasons),
             next_id=nxt.milestone.id if nxt else None,
             next_title=title_of(nxt.milestone, lang) if nxt else "",
             next_due=nxt.milestone.due if nxt else None,
@@ -265,10 +326,11 @@ def gantt_svg(planned: Sequence[PlannedMilestone], critical: Iterable[str], as_o
                          'stroke="#b0bec5"/>'
                          f'<text x="{xm + 3}" y="{top - 10}" fill="#37474f">{m.year}</text>')
         elif m.month in (4, 7, 10):
+            quarter = t(f"ui.board.q{(m.month - 1) // 3 + 1}", lang)
             parts.append(f'<line x1="{xm}" y1="{top}" x2="{xm}" y2="{height - 30}" '
                          'stroke="#eceff1"/>'
                          f'<text x="{xm + 2}" y="{top - 10}" fill="#90a4ae" '
-                         f'font-size="10">Q{(m.month - 1) // 3 + 1}</text>')
+                         f'font-size="10">{esc(quarter)}</text>')
     ypos = {}
     for i, p in enumerate(rows):
         m = p.milestone
@@ -414,5 +476,6 @@ CSS = """
 
 __all__ = ["CSS", "Clock", "TaskSummary", "esc", "fmt_date", "gantt_svg", "heatmap",
            "level_label", "matters_awaiting", "next_milestone", "open_escalations",
-           "projected_finish", "rating_badge", "rating_label", "reporting_clock",
-           "status_board", "table", "task_summaries", "task_tile", "title_of"]
+           "projected_finish", "rating_badge", "rating_label", "reason_text",
+           "reporting_clock", "solver_status", "status_board", "table", "task_summaries",
+           "task_tile", "title_of", "yes_no"]

@@ -11,13 +11,20 @@ shared by the app's sessions and the API.
 When the database cannot be reached (PostgreSQL stopped or restarting) a new page shows a
 plain message instead of a traceback, and the API answers 503; both recover by themselves
 once the database is back (the engine pings pooled connections before use).
+
+``clock`` (``parkplan serve --as-of``) makes the app's "now" start at a fixed moment (an
+:class:`~parkplan.ui.state.AsOfClock`): ratings, the as-of date, reporting clocks and
+the times changes are stamped with follow it; a banner on every page says so. The JSON API
+keeps the real clock. Default: the real clock.
 """
 
 from __future__ import annotations
 
+import html
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import datetime
 
 from parkplan.store import Workspace
 from parkplan.store.workspace import resolve_location
@@ -27,38 +34,47 @@ from parkplan.ui.state import Services
 log = logging.getLogger("parkplan.ui")
 
 
-def _services(location: str) -> Services:
+def _services(location: str, clock: Callable[[], datetime] | None = None) -> Services:
     import panel as pn
 
     from parkplan.api import workspace_for
 
-    return pn.state.as_cached(f"parkplan-services:{location}",
-                              lambda: Services(workspace_for(location)))
+    def make() -> Services:
+        if clock is None:
+            return Services(workspace_for(location))
+        return Services(workspace_for(location), clock=clock)
+
+    return pn.state.as_cached(f"parkplan-services:{location}", make)
 
 
 def unavailable_page(lang: str = "zh"):
     """Return the page shown while the database cannot be reached (no traceback).
 
     A :class:`panel.Template` whose text is in the HTML itself (rendered server-side), so
-    it reads the same with or without the page's scripts.
+    it reads the same with or without the page's scripts. Both languages are shown (the
+    session's first): the catalogue's ``ui.db_down.*``.
     """
     import panel as pn
 
-    template = """{% extends base %}
-{% block contents %}
-<div class="parkplan-db-down" style="font-family: sans-serif; max-width: 40em; margin: 4em auto;">
-<h2>数据库暂时无法连接 · The database is unavailable</h2>
-<p>数据库暂时无法连接，请稍后刷新页面重试。已保存的内容不会丢失。</p>
-<p>The database is unavailable, retry shortly: reload this page in a moment.
-Nothing saved before was lost.</p>
-</div>
-{% endblock %}
-"""
+    from parkplan.i18n import LANGUAGES, t
+
+    first = lang if lang in LANGUAGES else "zh"
+    order = [first, *(x for x in LANGUAGES if x != first)]
+    heading = " · ".join(html.escape(t("ui.db_down.title", x)) for x in order)
+    body = "".join(f'<p lang="{x}">{html.escape(t("ui.db_down.body", x))}</p>' for x in order)
+    template = ("{% extends base %}\n{% block contents %}\n"
+                '<div class="parkplan-db-down" style="font-family: sans-serif; '
+                'max-width: 40em; margin: 4em auto;">'
+                f"<h2>{heading}</h2>{body}</div>\n{{% endblock %}}\n")
     return pn.Template(template)
 
 
-def current_page(location: str | None = None, cookie_secret: str | None = None):
-    """Build the page of the session being opened (called once per browser session)."""
+def current_page(location: str | None = None, cookie_secret: str | None = None,
+                 clock: Callable[[], datetime] | None = None):
+    """Build the page of the session being opened (called once per browser session).
+
+    ``clock``: the app's "now" (default the real clock; see :func:`serve`).
+    """
     import panel as pn
 
     from parkplan.api import is_db_unavailable
@@ -68,7 +84,7 @@ def current_page(location: str | None = None, cookie_secret: str | None = None):
     lang = (pn.state.session_args.get("lang") or [b"zh"])[0]
     lang = lang.decode() if isinstance(lang, bytes) else str(lang)
     try:
-        services = _services(location)
+        services = _services(location, clock)
         secret = cookie_secret or pn.config.cookie_secret
         user = signed_in_user(pn.state.cookies, secret)
         return create_app(services, user, lang=lang)
@@ -115,7 +131,7 @@ def configure_logging(log_file: str | os.PathLike | None, *, level: int = loggin
 def serve(location: str | None, *, port: int = 5006, address: str = "127.0.0.1",
           credentials: Credentials | None, cookie_secret: str, num_procs: int = 1,
           origins: Sequence[str] = (), show: bool = False,
-          secure_cookies: bool = False) -> None:
+          secure_cookies: bool = False, as_of: datetime | None = None) -> None:
     """Start the server and block until it stops.
 
     Parameters
@@ -135,6 +151,10 @@ def serve(location: str | None, *, port: int = 5006, address: str = "127.0.0.1",
         Extra ``host[:port]`` values allowed to open the app's websocket (behind a proxy).
     secure_cookies : bool
         Mark the sign-in cookie ``Secure`` (sent over HTTPS only): set it behind a TLS proxy.
+    as_of : datetime, optional
+        Serve the app as if "now" were this moment (Shanghai time), running on from it
+        (:class:`~parkplan.ui.state.AsOfClock`): demonstrations and tests. Default: the
+        real clock.
     """
     os.environ["BOKEH_RESOURCES"] = "server"  # never a CDN, whatever the environment says
     import panel as pn
@@ -147,8 +167,15 @@ def serve(location: str | None, *, port: int = 5006, address: str = "127.0.0.1",
     kwargs = {}
     if credentials is not None:
         kwargs["auth_provider"] = auth_provider(credentials, secure=secure_cookies)
+    clock = None
+    if as_of is not None:
+        from parkplan.ui.state import AsOfClock
+
+        clock = AsOfClock(as_of)
+        log.warning("the app's clock starts at %s (--as-of), not the real time", as_of)
     log.info("serving %s on http://%s:%s/", location, address, port)
-    pn.serve(lambda: current_page(location, cookie_secret), port=port, address=address,
+    pn.serve(lambda: current_page(location, cookie_secret, clock), port=port,
+             address=address,
              websocket_origin=allowed, show=show, start=True, title="parkplan",
              cookie_secret=cookie_secret, num_procs=num_procs, liveness=True,
              extra_patterns=api_patterns(location, credentials, cookie_secret), **kwargs)

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import html
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,52 @@ PAGES = ("overview", "board", "desk", "studio")
 #: Roles that run siting scenarios in the studio: the library's rule, shown in the UI.
 SCENARIO_ROLES = PLANNING_ROLES
 
+#: Basemaps the park maps offer (``none``: district outlines only, fully offline).
+BASEMAP_CHOICES = ("none", "osm", "tianditu", "amap")
+
+
+class AsOfClock:
+    """A clock that starts at a fixed moment and runs on in real time from there.
+
+    ``parkplan serve --as-of 2026-11-25`` serves the programme as it stood that day
+    (ratings, the as-of date, the reporting clock, the times changes are stamped with),
+    whatever the wall clock says: for demonstrations and the browser tests. The time
+    passes normally from the start, so changes stay in order.
+
+    Parameters
+    ----------
+    start : datetime
+        "Now" when the clock is made (Shanghai local time, no time zone).
+    """
+
+    def __init__(self, start: datetime):
+        self.start = start.replace(tzinfo=None, microsecond=0)
+        self._t0 = time.monotonic()
+
+    def __call__(self) -> datetime:
+        return self.start + timedelta(seconds=int(time.monotonic() - self._t0))
+
+    def __repr__(self) -> str:
+        return f"AsOfClock({self.start.isoformat()})"
+
+
+def parse_as_of(text: str) -> datetime:
+    """Read ``YYYY-MM-DD`` (taken at 12:00) or ``YYYY-MM-DDTHH:MM[:SS]`` as Shanghai time.
+
+    Raises
+    ------
+    ValueError
+        If ``text`` is neither.
+    """
+    text = text.strip()
+    try:
+        if len(text) == 10:
+            return datetime.combine(date.fromisoformat(text), datetime.min.time()).replace(
+                hour=12)
+        return datetime.fromisoformat(text).replace(tzinfo=None, microsecond=0)
+    except ValueError:
+        raise ValueError(f"--as-of: {text!r} is not YYYY-MM-DD or YYYY-MM-DDTHH:MM") from None
+
 
 @dataclass
 class Services:
@@ -48,7 +95,8 @@ class Services:
     executor : concurrent.futures.Executor, optional
         Runs solves off the server's event loop; default a small thread pool.
     clock : callable, optional
-        "Now" in Shanghai (tests fix it).
+        "Now" in Shanghai: default the real clock; an :class:`AsOfClock` for a server
+        started with ``--as-of`` (and tests fix it).
     """
 
     workspace: Workspace
@@ -62,6 +110,11 @@ class Services:
         from parkplan.ui.mapview import MapCache
 
         return self.cache.setdefault("maps", MapCache(self.workspace))
+
+    @property
+    def fixed_clock(self) -> datetime | None:
+        """The start of an :class:`AsOfClock` (shown as a banner), ``None`` for real time."""
+        return self.clock.start if isinstance(self.clock, AsOfClock) else None
 
     def __post_init__(self) -> None:
         if self.executor is None:
@@ -97,6 +150,8 @@ class Session(param.Parameterized):
     notice = param.String(default="", doc="Last message to the user (plain text).")
     notice_kind = param.Selector(default="info",
                                  objects=["info", "success", "warning", "danger"])
+    basemap = param.Selector(default="none", objects=list(BASEMAP_CHOICES),
+                             doc="Web tiles under the park maps (none: offline).")
 
     def __init__(self, services: Services, user: str | None = None, **params: Any):
         super().__init__(**params)
@@ -225,4 +280,5 @@ class Session(param.Parameterized):
                             done=f"ui.notice.escalation_{action}")
 
 
-__all__ = ["PAGES", "SCENARIO_ROLES", "Services", "Session", "default_scenarios_dir"]
+__all__ = ["BASEMAP_CHOICES", "PAGES", "SCENARIO_ROLES", "AsOfClock", "Services", "Session",
+           "default_scenarios_dir", "parse_as_of"]

@@ -5,8 +5,10 @@ quotas, fixed and excluded pairs) and saved under a new name when changed (a cop
 YAML files are never overwritten; the run's scenario is stored in the ledger and can be
 downloaded as YAML). Solving runs :func:`parkplan.planning.run_scenario` in the server's
 executor and awaits it, so the event loop — and every other user's session — carries on;
-a progress bar and a seconds counter show the solve is running. The plan appears on the
-park map with its explanations; two stored runs compare side by side; a run downloads as
+a progress bar and a seconds counter show the solve is running; any error the solve
+raises ends it with a notice (and a log entry), never a stuck status. The plan appears on
+the park map (on the basemap the user picks) with its explanations; two stored runs compare
+side by side (the user's choice of the two survives new runs); a run downloads as
 GeoPackage, XLSX or a self-contained HTML map.
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import time
 
 import panel as pn
@@ -26,16 +29,23 @@ from parkplan.planning import ExplainOptions, compare_runs, run_scenario
 from parkplan.siting.scenario import Scenario
 from parkplan.store import ledger
 from parkplan.ui import plan, render
-from parkplan.ui.common import NoticeBar, html_pane
+from parkplan.ui.common import BasemapPicker, NoticeBar, html_pane, session_map
 from parkplan.ui.mapview import MapCache, iframe, map_document, workspace_layers
 from parkplan.ui.state import Session
 
 WEIGHTS = ("proximity", "agglomeration", "access")
 
+#: Appended to a loaded scenario's name for the copy the form saves. Part of an identifier
+#: (scenario names are ``[A-Za-z0-9_.-]``, the library's rule), so not a translated label.
+COPY_SUFFIX = "-copy"
+
+log = logging.getLogger("parkplan.ui")
+
 
 def scenario_from_form(base: Scenario, *, name: str, budget: float, horizon: tuple[int, int],
                        weights: dict[str, float], tiers: dict[str, int],
-                       sectors: dict[str, int], fixed: str, excluded: str) -> Scenario:
+                       sectors: dict[str, int], fixed: str, excluded: str,
+                       lang: str = "zh") -> Scenario:
     """Apply the form's values to ``base``: a validated copy named ``name``.
 
     Raises
@@ -50,7 +60,7 @@ def scenario_from_form(base: Scenario, *, name: str, budget: float, horizon: tup
         "scoring.weights": dict(weights),
         "quotas.tier": {k: int(v) for k, v in tiers.items() if v},
         "quotas.sector": {k: int(v) for k, v in sectors.items() if v},
-        "fixed": plan.parse_pairs(fixed), "excluded": plan.parse_pairs(excluded)})
+        "fixed": plan.parse_pairs(fixed, lang), "excluded": plan.parse_pairs(excluded, lang)})
 
 
 class ScenarioStudio(pn.viewable.Viewer):
@@ -106,6 +116,7 @@ class ScenarioStudio(pn.viewable.Viewer):
         self._cmp_b = pn.widgets.Select(width=380)
         self._compare = pn.widgets.Button(width=140)
         self._compare.on_click(lambda _e: self._render_compare())
+        self._cmp_defaults: tuple[str | None, str | None] = (None, None)
         self._comparison = html_pane()
         self._titles = {k: pn.pane.Markdown("") for k in
                         ("form", "weights", "quotas", "pairs", "result", "map", "compare",
@@ -122,7 +133,7 @@ class ScenarioStudio(pn.viewable.Viewer):
             self._progress, self._status, NoticeBar(session=s))
         self._form = form
         self._layout = pn.Column(
-            pn.Row(form, pn.Column(self._titles["map"], self._map,
+            pn.Row(form, pn.Column(self._titles["map"], BasemapPicker(session=s), self._map,
                                    sizing_mode="stretch_width"),
                    sizing_mode="stretch_width"),
             self._titles["result"], self._runs, self._summary,
@@ -136,8 +147,8 @@ class ScenarioStudio(pn.viewable.Viewer):
             self.load("baseline" if "baseline" in files else next(iter(files)))
         s.param.watch(self._relabel, ["lang"])
         s.param.watch(self._refresh_runs, ["revision"])
-        self._relabel()
-        self._refresh_runs()
+        s.param.watch(lambda _e: self._render_run(), ["basemap"])
+        self._relabel()  # also lists the stored runs
 
     def __panel__(self):
         return self._layout
@@ -153,7 +164,7 @@ class ScenarioStudio(pn.viewable.Viewer):
             return
         self._scenario = sc
         self._base.value = name
-        self._name.value = f"{sc.name}-copy"
+        self._name.value = f"{sc.name}{COPY_SUFFIX}"
         self._budget.value = float(sc.budget)
         self._h0.value, self._h1.value = sc.horizon
         for k, w in self._weights.items():
@@ -168,14 +179,15 @@ class ScenarioStudio(pn.viewable.Viewer):
     def scenario(self) -> Scenario:
         """Return the scenario as the form says (validated; raises SitingError/ValueError)."""
         if self._scenario is None:
-            raise ParkplanError("no scenario loaded")
+            raise ParkplanError(self.session.t("ui.studio.no_scenario"))
         return scenario_from_form(
             self._scenario, name=self._name.value.strip() or self._scenario.name,
             budget=float(self._budget.value or 0), horizon=(self._h0.value, self._h1.value),
             weights={k: float(w.value or 0) for k, w in self._weights.items()},
             tiers={k: w.value or 0 for k, w in self._tiers.items()},
             sectors={k: w.value or 0 for k, w in self._sectors.items()},
-            fixed=self._fixed.value or "", excluded=self._excluded.value or "")
+            fixed=self._fixed.value or "", excluded=self._excluded.value or "",
+            lang=self.session.lang)
 
     def _scenario_yaml(self) -> io.BytesIO:
         try:
@@ -225,10 +237,16 @@ class ScenarioStudio(pn.viewable.Viewer):
             s.notice_kind, s.notice = "danger", f"{s.t('ui.notice.refused')} {err}"
             self._status.object = ""
             return None
+        except Exception as err:  # noqa: BLE001 - the boundary: log it, tell the user
+            log.exception("solve of %s by %s failed", scenario.name, s.user.name)
+            s.notice_kind = "danger"
+            s.notice = s.t("ui.studio.failed", error=f"{type(err).__name__}: {err}")
+            self._status.object = ""
+            return None
         finally:
             self.running = False
         self._status.object = s.t("ui.studio.solved", name=scenario.name,
-                                  status=run.result.status,
+                                  status=render.solver_status(run.result.status, s.lang),
                                   seconds=f"{time.monotonic() - started:.1f}")
         s.notice_kind, s.notice = "success", s.t("ui.studio.stored", run=run.run_id)
         self._refresh_runs()
@@ -249,17 +267,29 @@ class ScenarioStudio(pn.viewable.Viewer):
             return []
 
     def _refresh_runs(self, *_):
+        """Re-list the stored runs; keep the run shown and the two compared if still there.
+
+        The comparison follows the two newest runs (A the older) until the user picks
+        others; a picked run is kept for as long as it is stored.
+        """
+        lang = self.session.lang
         runs = self._list_runs()
-        options = {f"{r.run_id} · {r.scenario_name} · {r.status}"
+        ids = [r.run_id for r in runs]
+        chosen = (self._cmp_a.value, self._cmp_b.value)
+        options = {f"{r.run_id} · {r.scenario_name} · {render.solver_status(r.status, lang)}"
                    + (" · ⚠" if r.stale_reason else ""): r.run_id for r in runs}
         for sel in (self._runs, self._cmp_a, self._cmp_b):
             sel.options = options
         if runs:
-            if self.run_id not in options.values():
+            if self.run_id not in ids:
                 self.run_id = runs[0].run_id
             self._runs.value = self.run_id
-            self._cmp_a.value = runs[min(1, len(runs) - 1)].run_id
-            self._cmp_b.value = runs[0].run_id
+            defaults = (ids[min(1, len(ids) - 1)], ids[0])
+            if chosen == self._cmp_defaults:  # the user has not picked: follow the newest
+                chosen = defaults
+            self._cmp_a.value, self._cmp_b.value = (
+                c if c in ids else d for c, d in zip(chosen, defaults, strict=True))
+            self._cmp_defaults = defaults
         self._render_run()
 
     def _run(self) -> ledger.RunRecord | None:
@@ -279,20 +309,20 @@ class ScenarioStudio(pn.viewable.Viewer):
         if run is None:
             self._summary.object = f"<p>{render.esc(s.t('ui.studio.no_run'))}</p>"
             self._explanation.object = self._alloc.object = ""
-            self._map.object = iframe(self.maps.document(s.lang), height=660,
-                                      name="plan-map")
+            self._map.object = iframe(session_map(s, self.maps), height=660, name="plan-map")
             return
         for ext, d in self._downloads.items():
             d.filename = f"plan-{run.run_id}.{ext}"
-        summary = run.summary()
-        rows = [{"key": s.t(f"ui.run.{k}"), "value": v} for k, v in summary.items()]
+        rows = plan.summary_rows(run, s.lang)
         self._summary.object = render.table([("key", ""), ("value", "")], rows)
         self._explanation.object = self._explanation_html(run)
         sites, cands = self._layers()
         frame = plan.allocation_frame(run, sites, cands)
         name_col = "name_en" if s.lang == "en" else "name_zh"
+        tier_of = {k: v[0 if s.lang == "zh" else 1] for k, v in TIERS.items()}
         alloc_rows = [{"year": r["year"], "cand_id": r["cand_id"], "name": r.get(name_col),
-                       "tier": r.get("tier"), "site_id": r["site_id"],
+                       "tier": tier_of.get(r.get("tier"), r.get("tier")),
+                       "site_id": r["site_id"],
                        "park_id": r.get("park_id")} for r in frame.to_dict("records")]
         self._alloc.object = render.table(
             [(c, s.t(f"ui.alloc.{c}")) for c in
@@ -305,7 +335,7 @@ class ScenarioStudio(pn.viewable.Viewer):
         return ws.read_layer("sites"), ws.read_layer("candidates")
 
     def _render_map(self, run) -> None:
-        doc = self.maps.document(self.session.lang, run_id=run.run_id)
+        doc = session_map(self.session, self.maps, run_id=run.run_id)
         self._map.object = iframe(doc, height=660, name="plan-map")
 
     def _explanation_html(self, run) -> str:
@@ -367,6 +397,8 @@ class ScenarioStudio(pn.viewable.Viewer):
             s.notice_kind, s.notice = "danger", f"{s.t('ui.notice.refused')} {err}"
             return
         ra, rb = cmp["runs"]
+        ra, rb = ({**r, "status": render.solver_status(r.get("status"), s.lang)}
+                  for r in (ra, rb))
         rows = [{"field": s.t(f"ui.run.{k}"), "a": ra.get(k), "b": rb.get(k)}
                 for k in ("run_id", "scenario", "status", "objective", "seconds")]
         rows += [{"field": s.t(f"ui.compare.{k}"), "a": cmp["budget_used"][0][k],
@@ -375,15 +407,15 @@ class ScenarioStudio(pn.viewable.Viewer):
         park_rows = [{"park": p, "a": (cmp["by_park"][0].get(p) or {}).get("net"),
                       "b": (cmp["by_park"][1].get(p) or {}).get("net")} for p in parks]
         moved = [p for p in cmp["placements"] if not p["same"]]
-        heads = [("field", ""), ("a", "A"), ("b", "B")]
+        a_b = [("a", s.t("ui.studio.compare_a")), ("b", s.t("ui.studio.compare_b"))]
         self._comparison.object = (
             '<div class="pp-compare" style="display:flex;gap:24px;flex-wrap:wrap">'
-            f"<div>{render.table(heads, rows)}</div>"
+            f"<div>{render.table([('field', ''), *a_b], rows)}</div>"
             f"<div><h4>{render.esc(s.t('ui.explain.by_park'))}</h4>"
-            f"{render.table([('park', ''), ('a', 'A'), ('b', 'B')], park_rows)}</div>"
+            f"{render.table([('park', ''), *a_b], park_rows)}</div>"
             f"<div><h4>{render.esc(s.t('ui.compare.differs', n=len(moved)))}</h4>"
             + render.table([("cand_id", s.t("ui.alloc.cand_id")),
-                            ("name_zh", s.t("ui.alloc.name")), ("a", "A"), ("b", "B")],
+                            ("name_zh", s.t("ui.alloc.name")), *a_b],
                            moved, empty=s.t("ui.compare.same"))
             + "</div></div>")
 
@@ -401,7 +433,7 @@ class ScenarioStudio(pn.viewable.Viewer):
 
     def _xlsx(self) -> io.BytesIO | None:
         run, frame = self._frame()
-        return None if run is None else io.BytesIO(plan.to_xlsx(run, frame))
+        return None if run is None else io.BytesIO(plan.to_xlsx(run, frame, self.session.lang))
 
     def _html(self) -> io.BytesIO | None:
         s = self.session
@@ -410,7 +442,7 @@ class ScenarioStudio(pn.viewable.Viewer):
             return None
         doc = map_document(workspace_layers(s.workspace, candidates=True), s.lang,
                            plan=maps.load_plan(s.workspace, run.run_id),
-                           title=f"{run.scenario_name} · {run.run_id}")
+                           title=f"{run.scenario_name} · {run.run_id}", basemap=s.basemap)
         return io.BytesIO(doc.encode("utf-8"))
 
     # ------------------------------------------------------------- labels
@@ -431,7 +463,8 @@ class ScenarioStudio(pn.viewable.Viewer):
             w.name = SECTORS[k][0 if lang == "zh" else 1]
         self._fixed.name = s.t("ui.studio.fixed")
         self._excluded.name = s.t("ui.studio.excluded")
-        self._fixed.placeholder = self._excluded.placeholder = "C0001 S0001"
+        self._fixed.placeholder = self._excluded.placeholder = s.t(
+            "ui.studio.pairs_placeholder")
         self._explain.name = s.t("ui.studio.explain")
         self._solve.name = s.t("ui.studio.solve")
         self._yaml.label = s.t("ui.studio.download_yaml")
@@ -443,7 +476,7 @@ class ScenarioStudio(pn.viewable.Viewer):
             d.label = s.t(f"ui.studio.download_{ext}")
         for key, title in self._titles.items():
             title.object = f"#### {s.t('ui.studio.' + key)}"
-        self._render_run()
+        self._refresh_runs()
 
 
-__all__ = ["ScenarioStudio", "WEIGHTS", "scenario_from_form"]
+__all__ = ["COPY_SUFFIX", "ScenarioStudio", "WEIGHTS", "scenario_from_form"]
