@@ -389,6 +389,28 @@ def test_cli_stocktake_writes_html_and_pdf(demo_gpkg, tmp_path):
     assert sorted(p.name for p in out.iterdir()) == [html.name, pdf.name]  # no temp files
 
 
+def test_cli_save_baseline_refused_before_any_file_is_written(demo_copy, tmp_path):
+    def run(out: Path, who: str):
+        return runner.invoke(app, ["report", "stocktake", "--week", WEEK, "--as-of",
+                                   "2026-11-25", "--out-dir", str(out), "--no-pdf",
+                                   "--save-baseline", "--as", who,
+                                   "--workspace", str(demo_copy)])
+
+    first = run(tmp_path / "first", "office")
+    assert first.exit_code == 0, first.output
+    assert "saved baseline stocktake-2026-W48 as of 2026-11-25" in first.stdout
+    again = run(tmp_path / "again", "office")
+    assert again.exit_code == 2
+    assert "a baseline 'stocktake-2026-W48' already exists" in again.stderr
+    viewer = run(tmp_path / "viewer", "viewer")
+    assert viewer.exit_code == 2 and "may not save" in viewer.stderr
+    for refused in ("again", "viewer"):
+        out = tmp_path / refused
+        assert not out.exists() or list(out.iterdir()) == []
+    with Workspace.open(demo_copy) as ws:
+        assert [b.name for b in Tracker(ws, "office").baselines()] == ["stocktake-2026-W48"]
+
+
 @pytest.mark.parametrize("week", ["2026-48", "2026-W99", "48"])
 def test_cli_refuses_a_bad_week(demo_gpkg, tmp_path, week):
     result = runner.invoke(app, ["report", "stocktake", "--week", week, "--out-dir",

@@ -25,7 +25,8 @@ PACKAGE = Path(parkplan.__file__).parent
 
 #: Tracker methods that only read.
 READS = {"as_user", "baselines", "compare_baseline", "escalation", "escalations", "evidence",
-         "evidence_content", "journal", "kpis", "matter", "matters", "milestone", "milestones",
+         "evidence_content", "journal", "kpis", "last_baseline", "check_new_baseline",
+         "matter", "matters", "milestone", "milestones",
          "plan", "programme", "risk", "risks", "schedule", "task", "task_statuses", "tasks",
          "transaction", "users"}
 
@@ -50,6 +51,7 @@ TRACKER_WRITES = {
                                          occurred_at="2026-11-26T08:00", impact="x"),
     "update_matter": lambda t: t.update_matter(1, 1, impact="x"),
     "report_matter": lambda t: t.report_matter(1, 1, to="市场监管总局"),
+    "close_matter": lambda t: t.close_matter(1, 1),
     "add_user": lambda t: t.add_user("newbie", "viewer"),
     "update_user": lambda t: t.update_user("viewer", 1, role="office"),
     "save_baseline": lambda t: t.save_baseline("b"),

@@ -316,6 +316,22 @@ def test_rating_by_risk(likelihood, impact, tolerance, expected):
     assert _rate(risks=[r]).rating == rating.Rating(expected)
 
 
+@pytest.mark.parametrize("tolerance, expected", [
+    (13, "amber_green"), (12, "amber_green"), (11, "amber")])
+def test_risk_above_its_own_tolerance_rates_amber_at_the_boundary(tolerance, expected):
+    r = risk(likelihood=3, impact=4, tolerance=tolerance)  # score 12: T+1, T, T−1
+    tr = _rate(risks=[r])
+    assert tr.rating == rating.Rating(expected)
+    assert (tr.reasons[0].rule == "risk_above_tolerance") == (expected == "amber")
+
+
+@pytest.mark.parametrize("tolerance", [1, 12, 25])
+def test_risk_score_escalation_reads_the_rule_threshold_not_the_tolerance(tolerance):
+    r = risk(likelihood=3, impact=5, tolerance=tolerance)  # score 15
+    assert _hits(_rules("risk_score", threshold=15), AS_OF, risks=[r])
+    assert not _hits(_rules("risk_score", threshold=16), AS_OF, risks=[r])
+
+
 def test_rating_by_risk_past_review():
     r = risk(opened_on=AS_OF - timedelta(days=91))
     tr = _rate(risks=[r])

@@ -524,7 +524,10 @@ def test_baseline_save_and_compare(ws):
     changes = {(c.kind, c.id): c for c in comp.changes}
     assert changes[("milestone", "M7-2")].forecast_delta_days == 92
     assert changes[("rating", "7")].trend == "worsening"
-    status7 = {s.task.number: s for s in office.task_statuses(DEMO_DATE)}[7]
+    # the trend takes the last baseline before the day rated: not one as of that day
+    same_day = {s.task.number: s for s in office.task_statuses(DEMO_DATE)}[7]
+    assert same_day.trend == "new" and same_day.baseline is None
+    status7 = {s.task.number: s for s in office.task_statuses(date(2026, 11, 26))}[7]
     assert status7.rating == "red" and status7.trend == "worsening"
     assert status7.baseline == "stocktake-2026-W48"
     assert not [c for c in Tracker(ws, "viewer").compare_baseline(
@@ -624,3 +627,191 @@ def test_a_transaction_is_all_or_nothing_and_a_caught_refusal_keeps_the_rest(loc
             office.as_user("owner8").update_milestone("M8-4", 1, percent=5)
         assert office.milestone("M3-3").percent == 10
         assert office.milestone("M8-4").version == 2
+
+
+# ------------------------------------------- trend against the last stocktake
+def test_last_baseline_is_the_newest_as_of_before_the_day_then_by_save_time(ws):
+    office = as_(ws, "office", day="2026-11-20", hm="09:00")
+    assert office.last_baseline(date(2026, 11, 25)) is None
+    as_(ws, "office", day="2026-11-21").save_baseline("late-save-early-day", date(2026, 11, 16))
+    office.save_baseline("early-save-later-day", date(2026, 11, 18))
+    as_(ws, "office", day="2026-11-19").save_baseline("same-day-saved-first", date(2026, 11, 18))
+    as_(ws, "office", day="2026-11-25").save_baseline("today", date(2026, 11, 25))
+    # newest as-of first; on the same as-of, the later save wins, whatever the names
+    assert office.last_baseline(date(2026, 11, 25)).name == "early-save-later-day"
+    assert office.last_baseline(date(2026, 11, 26)).name == "today"
+    assert office.last_baseline(date(2026, 11, 18)).name == "late-save-early-day"  # strictly
+    assert office.last_baseline(date(2026, 11, 16)) is None
+    assert [b.name for b in office.baselines()] == [
+        "late-save-early-day", "same-day-saved-first", "early-save-later-day", "today"]
+
+
+def test_tasks_list_right_after_saving_todays_stocktake_compares_with_the_previous(loc):
+    with Workspace.open(loc) as ws:
+        office = as_(ws, "office", day="2026-11-25")
+        office.save_baseline("stocktake-2026-W47", date(2026, 11, 18))
+        m = office.milestone("M7-2")
+        office.update_milestone("M7-2", m.version, forecast="2027-09-30")  # red now
+        office.save_baseline("stocktake-2026-W48", date(2026, 11, 25))
+        status7 = {s.task.number: s for s in office.task_statuses(date(2026, 11, 25))}[7]
+        assert status7.baseline == "stocktake-2026-W47" and status7.trend == "worsening"
+        nextday = {s.task.number: s for s in office.task_statuses(date(2026, 11, 26))}[7]
+        assert nextday.baseline == "stocktake-2026-W48" and nextday.trend == "steady"
+    out = cli("tasks", "list", "--as-of", "2026-11-25", "--format", "json", "--as", "office",
+              "--workspace", loc)
+    assert out.exit_code == 0, out.output
+    assert {t["trend_against"] for t in json.loads(out.stdout)} == {"stocktake-2026-W47"}
+
+
+# ------------------------------------------------ major matters: the clock
+def test_update_matter_cannot_set_the_reporting_fields(loc):
+    before = snapshot(loc)
+    with Workspace.open(loc) as ws:
+        office = as_(ws, "office")
+        for field, value in (("status", "reported"), ("reported_at", "2026-11-23T10:00"),
+                             ("reported_by", "office"), ("reported_to", "市场监管总局")):
+            with pytest.raises(InputError, match=f"'{field}': is set only by report_matter"):
+                office.update_matter(1, 1, impact="x", **{field: value})
+    assert snapshot(loc) == before
+    with Workspace.open(loc) as ws:
+        updated = as_(ws, "office").update_matter(1, 1, measures="已封存样品")
+    assert updated.version == 2 and updated.status == "open" and updated.reported_at is None
+
+
+def test_report_matter_refuses_a_time_before_it_happened_or_in_the_future(loc):
+    before = snapshot(loc)
+    with Workspace.open(loc) as ws:
+        office = as_(ws, "office", day="2026-11-24", hm="12:00")
+        with pytest.raises(InputError, match="before the matter happened"):
+            office.report_matter(1, 1, to="市场监管总局", at=datetime(2026, 11, 22, 16, 0))
+        with pytest.raises(InputError, match="in the future"):
+            office.report_matter(1, 1, to="市场监管总局", at=datetime(2026, 11, 24, 12, 1))
+        with pytest.raises(InputError, match="say to whom"):
+            office.report_matter(1, 1, to=" ")
+    assert snapshot(loc) == before
+    with Workspace.open(loc) as ws:
+        office = as_(ws, "office", day="2026-11-24", hm="12:00")
+        done = office.report_matter(1, 1, to="市场监管总局", at=datetime(2026, 11, 22, 16, 30))
+        assert done.reported_at == datetime(2026, 11, 22, 16, 30)  # the moment it happened
+        with pytest.raises(InputError, match="'occurred_at': .* after the matter was reported"):
+            office.update_matter(1, 2, occurred_at="2026-11-22T17:00")
+
+
+def test_close_matter_only_after_reporting_and_a_closed_one_is_not_reported(ws):
+    office = as_(ws, "office", day="2026-11-24")
+    with pytest.raises(ParkplanError, match="is open; only a reported matter can be closed"):
+        office.close_matter(1, 1)
+    with pytest.raises(PermissionDenied, match="only the office and the convenor"):
+        as_(ws, "owner3", day="2026-11-24").close_matter(1, 1)
+    reported = office.report_matter(1, 1, to="市场监管总局")
+    closed = office.close_matter(1, reported.version)
+    assert closed.status == "closed" and closed.reported_to == "市场监管总局"
+    assert office.journal("matter", "1")[-1].action == "close"
+    # a matter closed before this rule existed (status written directly) is still refused
+    with ws.begin() as conn:
+        conn.execute(sa.text("UPDATE major_matters SET status = 'closed', reported_at = NULL, "
+                             "reported_by = NULL, reported_to = NULL WHERE id = 1"))
+    with pytest.raises(ParkplanError, match="is closed; a closed matter is not reported"):
+        office.report_matter(1, closed.version, to="市场监管总局")
+
+
+# ------------------------------------------- journal of a linked site's move
+def test_site_move_by_an_internal_milestone_is_journaled_as_internal(ws):
+    _add_run(ws, "run-a", [("C0001", "S0003", 2026)])
+    office = as_(ws, "office")
+    m = office.update_milestone("M8-3", office.milestone("M8-3").version,
+                                visibility="internal", title_zh="内部标题：交付谈判底价")
+    office.update_milestone("M8-3", m.version, forecast="2027-02-15")
+    assert _site_year(ws, "S0003") == 2027
+    for entity, entity_id in (("site", "S0003"), ("scenario_run", "run-a")):
+        seen = office.journal(entity, entity_id)
+        assert seen and {e.visibility for e in seen} == {"internal"}
+        for reader in ("planner", "viewer"):  # clearance shareable, public
+            assert Tracker(ws, reader).journal(entity, entity_id) == []
+        out = cli("journal", "--entity", entity, "--format", "json", "--as", "planner",
+                  "--workspace", ws.location)
+        assert out.exit_code == 0 and json.loads(out.stdout) == []
+    assert "M8-3" in _stale(ws)["run-a"] and "内部标题" not in _stale(ws)["run-a"]
+
+
+# ------------------------------------------------- CLI: the update commands
+def _ok(*args):
+    out = cli(*args)
+    assert out.exit_code == 0, out.output
+    return out.stdout
+
+
+def _refused(*args):
+    out = cli(*args)
+    assert out.exit_code == 2, out.output
+    return out.stderr
+
+
+def test_cli_users_update(loc):
+    w = ("--workspace", loc)
+    assert "now version 2): office" in _ok("users", "update", "owner3", "--version", "1",
+                                          "--role", "office", "--tasks", "", "--as", "admin",
+                                          *w)
+    assert "deactivated" in _ok("users", "update", "owner8", "--version", "1", "--inactive",
+                                "--as", "admin", *w)
+    users = {u["name"]: u for u in json.loads(_ok("users", "list", "--format", "json", *w))}
+    assert users["owner3"]["role"] == "office" and users["owner3"]["tasks"] == []
+    assert users["owner8"]["active"] is False
+    assert "only the admin manages users" in _refused(
+        "users", "update", "viewer", "--version", "1", "--role", "office", "--as", "office", *w)
+    assert "you read version 1, it is now version 2" in _refused(
+        "users", "update", "owner8", "--version", "1", "--active", "--as", "admin", *w)
+    assert "last active admin" in _refused(
+        "users", "update", "admin", "--version", "1", "--inactive", "--as", "admin", *w)
+    assert "not a list of task numbers" in _refused(
+        "users", "update", "owner8", "--version", "2", "--tasks", "x", "--as", "admin", *w)
+
+
+def test_cli_tasks_update(loc):
+    w = ("--workspace", loc)
+    assert "updated task （三） (now version 2)" in _ok(
+        "tasks", "update", "3", "--version", "1", "--lead-unit", "认证监督管理处",
+        "--co-units", "浦东新区市场监管局,检验检测处", "--confirmed", "--as", "office", *w)
+    tasks = {t["number"]: t for t in json.loads(_ok("tasks", "list", "--format", "json", *w))}
+    assert tasks[3]["co_units"] == ["浦东新区市场监管局", "检验检测处"]
+    assert tasks[3]["proposed"] is False and tasks[3]["version"] == 2
+    assert "may not update task 3" in _refused(
+        "tasks", "update", "3", "--version", "2", "--lead-unit", "x", "--as", "owner3", *w)
+    assert "clause_zh" not in _ok("tasks", "update", "--help")
+
+
+def test_cli_kpis_add_and_update(loc):
+    w = ("--workspace", loc, "--as", "office")
+    assert "added KPI K3-2 (version 1)" in _ok(
+        "kpis", "add", "--task", "3", "--name-zh", "单批次认证企业数", "--unit", "家",
+        "--target", "20", "--target-date", "2027-12-31", *w)
+    assert "updated KPI K3-2 (now version 2)" in _ok(
+        "kpis", "update", "K3-2", "--version", "1", "--target", "25", "--direction",
+        "decrease", *w)
+    kpis = {k["id"]: k for k in json.loads(_ok("kpis", "list", "--task", "3", "--format",
+                                                  "json", *w))}
+    assert kpis["K3-2"]["target"] == 25 and kpis["K3-2"]["direction"] == "decrease"
+    assert "only the office and the convenor" in _refused(
+        "kpis", "add", "--task", "3", "--name-zh", "x", "--unit", "家", "--as", "owner3",
+        "--workspace", loc)
+    assert "K3-2 already exists" in _refused(
+        "kpis", "add", "--task", "3", "--name-zh", "x", "--unit", "家", "--id", "K3-2", *w)
+
+
+def test_cli_matters_update_report_and_close(loc):
+    w = ("--workspace", loc, "--as", "office")
+    assert "now version 2" in _ok("matters", "update", "1", "--version", "1", "--measures",
+                                  "已封存样品", *w)
+    assert "only the office and the convenor" in _refused(
+        "matters", "update", "1", "--version", "2", "--impact", "x", "--as", "owner3",
+        "--workspace", loc)
+    assert "--at" in _refused("matters", "report-done", "1", "--version", "2", "--to", "总局",
+                              "--at", "yesterday", *w)
+    assert "before the matter happened" in _refused(
+        "matters", "report-done", "1", "--version", "2", "--to", "总局", "--at",
+        "2026-11-22T16:00", *w)
+    _ok("matters", "report-done", "1", "--version", "2", "--to", "市场监管总局",
+        "--at", "2026-11-23T10:00", *w)
+    assert "is closed" in _ok("matters", "close", "1", "--version", "3", *w)
+    matters = json.loads(_ok("matters", "list", "--format", "json", *w))
+    assert matters[0]["status"] == "closed" and matters[0]["measures"] == "已封存样品"

@@ -61,6 +61,11 @@ def stocktake(week: Annotated[str | None, typer.Option(
     with Workspace.open(workspace) as ws:
         tracker = Tracker(ws, user)
         iso = parse_week(week) if week else IsoWeek.of(tracker.clock().date())
+        baseline = f"stocktake-{iso}"
+        if save_baseline:
+            # Refuse before writing anything: a run that cannot save its baseline (the
+            # week's is taken, or the user may not save) leaves no files behind.
+            tracker.check_new_baseline(baseline)
         html, pdf = write_stocktake(tracker, iso, out_dir, lang=lang.value,
                                     as_of=_date(as_of), pdf=not no_pdf)
         typer.echo(f"wrote {html}")
@@ -68,7 +73,7 @@ def stocktake(week: Annotated[str | None, typer.Option(
             typer.echo(f"wrote {pdf}")
         if save_baseline:
             day = _date(as_of) or min(iso.sunday, tracker.clock().date())
-            b = tracker.save_baseline(f"stocktake-{iso}", day)
+            b = tracker.save_baseline(baseline, day)
             typer.echo(f"saved baseline {b.name} as of {b.as_of}")
 
 

@@ -77,6 +77,14 @@ def _ids(value: str | None) -> tuple[str, ...] | None:
     return tuple(v.strip() for v in value.split(",") if v.strip())
 
 
+def _numbers(value: str | None, option: str) -> tuple[int, ...] | None:
+    try:
+        return None if value is None else tuple(int(t) for t in _ids(value))
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a list of task numbers",
+                                 param_hint=option) from None
+
+
 def _given(**options: Any) -> dict[str, Any]:
     return {k: v for k, v in options.items() if v is not None}
 
@@ -102,9 +110,31 @@ def tasks_list(output: FormatOption = OutputFormat.table, as_of: AsOfOption = No
         return _json(statuses)
     for s in statuses:
         t = s.task
-        typer.echo(f"{t.code} {t.title_zh}  [{s.rating.label}, {s.trend.value}]")
+        typer.echo(f"{t.code} v{t.version} {t.title_zh}  [{s.rating.label}, {s.trend.value}]")
         typer.echo(f"    牵头 {t.lead_unit}; 配合 {'、'.join(t.co_units)}"
                    + ("  (proposed)" if t.proposed else ""))
+
+
+@tasks_app.command("update")
+@_user_errors
+def tasks_update(number: Annotated[int, typer.Argument(metavar="N", help="Task number 1–9")],
+                 version: VersionOption,
+                 lead_unit: Annotated[str | None, typer.Option()] = None,
+                 co_units: Annotated[str | None, typer.Option(
+                     help="Comma-separated units ('' for none)")] = None,
+                 title_zh: Annotated[str | None, typer.Option()] = None,
+                 title_en: Annotated[str | None, typer.Option()] = None,
+                 visibility: Annotated[str | None, typer.Option()] = None,
+                 proposed: Annotated[bool | None, typer.Option(
+                     "--proposed/--confirmed", help="Whether the units are still a proposal")
+                 ] = None,
+                 user: AsOption = None, workspace: WorkspaceOption = None):
+    """Change a task read at --version: units, titles (the clause text is fixed)."""
+    changes = _given(lead_unit=lead_unit, co_units=_ids(co_units), title_zh=title_zh,
+                     title_en=title_en, visibility=visibility, proposed=proposed)
+    with _tracker(workspace, user) as tr:
+        t = tr.update_task(number, version, **changes)
+    typer.echo(f"updated task {t.code} (now version {t.version})")
 
 
 # -------------------------------------------------------------- milestones
@@ -267,8 +297,58 @@ def kpis_list(task: Annotated[int | None, typer.Option(help="Only this task")] =
     for k in kpis:
         latest = f"{k.latest.value:g} on {k.latest.on}" if k.latest else (k.note or "-")
         target = f"{k.kpi.target:g}" if k.kpi.target is not None else "-"
-        typer.echo(f"{k.kpi.id:<6} {_cut(k.kpi.name_zh, 30):<31} target {target} "
-                   f"{k.kpi.unit}; latest {latest}")
+        typer.echo(f"{k.kpi.id:<6} v{k.kpi.version} {_cut(k.kpi.name_zh, 30):<31} target "
+                   f"{target} {k.kpi.unit}; latest {latest}")
+
+
+@kpis_app.command("add")
+@_user_errors
+def kpis_add(task: Annotated[int, typer.Option(help="Task number 1–9")],
+             name_zh: Annotated[str, typer.Option(help="Name in Chinese")],
+             unit: Annotated[str, typer.Option(help="e.g. 张, 家, 天, m²")],
+             name_en: Annotated[str | None, typer.Option()] = None,
+             target: Annotated[float | None, typer.Option()] = None,
+             target_date: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
+             direction: Annotated[str | None, typer.Option(
+                 help="increase (more is better) or decrease [default: increase]")] = None,
+             source: Annotated[str | None, typer.Option(
+                 help="manual, siting:anchors or siting:floor_space [default: manual]")
+             ] = None,
+             visibility: Annotated[str | None, typer.Option()] = None,
+             kpi_id: Annotated[str | None, typer.Option(
+                 "--id", help="[default: K<task>-<n>]")] = None,
+             user: AsOption = None, workspace: WorkspaceOption = None):
+    """Define a KPI of a task (office and convenor)."""
+    fields = _given(name_en=name_en, target=target, target_date=target_date,
+                    direction=direction, source=source, visibility=visibility)
+    with _tracker(workspace, user) as tr:
+        k = tr.add_kpi(task=task, name_zh=name_zh, unit=unit, id=kpi_id, **fields)
+    typer.echo(f"added KPI {k.id} (version {k.version})")
+
+
+@kpis_app.command("update")
+@_user_errors
+def kpis_update(kpi_id: Annotated[str, typer.Argument(metavar="KPI")],
+                version: VersionOption,
+                name_zh: Annotated[str | None, typer.Option()] = None,
+                name_en: Annotated[str | None, typer.Option()] = None,
+                unit: Annotated[str | None, typer.Option()] = None,
+                target: Annotated[float | None, typer.Option()] = None,
+                target_date: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
+                direction: Annotated[str | None, typer.Option(
+                    help="increase or decrease")] = None,
+                visibility: Annotated[str | None, typer.Option()] = None,
+                proposed: Annotated[bool | None, typer.Option(
+                    "--proposed/--confirmed", help="Whether the target is still a proposal")
+                ] = None,
+                user: AsOption = None, workspace: WorkspaceOption = None):
+    """Change a KPI's definition read at --version."""
+    changes = _given(name_zh=name_zh, name_en=name_en, unit=unit, target=target,
+                     target_date=target_date, direction=direction, visibility=visibility,
+                     proposed=proposed)
+    with _tracker(workspace, user) as tr:
+        k = tr.update_kpi(kpi_id, version, **changes)
+    typer.echo(f"updated KPI {k.id} (now version {k.version})")
 
 
 @kpis_app.command("record")
@@ -440,11 +520,48 @@ def matters_report_done(matter_id: Annotated[int, typer.Argument(metavar="ID")],
                             help="When, YYYY-MM-DDTHH:MM [default: now]")] = None,
                         user: AsOption = None, workspace: WorkspaceOption = None):
     """Record that a major matter was reported upward."""
-    when = datetime.fromisoformat(at) if at else None
+    when = _moment(at, "--at") if at else None
+    if when is not None and not isinstance(when, datetime):
+        when = datetime.combine(when, datetime.min.time())
     with _tracker(workspace, user) as tr:
         m = tr.report_matter(matter_id, version, to=to, at=when)
     typer.echo(f"major matter #{m.id} reported to {m.reported_to} at "
                f"{m.reported_at:%Y-%m-%d %H:%M}")
+
+
+@matters_app.command("update")
+@_user_errors
+def matters_update(matter_id: Annotated[int, typer.Argument(metavar="ID")],
+                   version: VersionOption,
+                   title: Annotated[str | None, typer.Option()] = None,
+                   what: Annotated[str | None, typer.Option(help="What happened")] = None,
+                   when: Annotated[str | None, typer.Option(
+                       help="When it happened, YYYY-MM-DDTHH:MM")] = None,
+                   impact: Annotated[str | None, typer.Option()] = None,
+                   measures: Annotated[str | None, typer.Option(help="Measures taken")] = None,
+                   coordination: Annotated[str | None, typer.Option(
+                       help="Coordination requested")] = None,
+                   task: Annotated[int | None, typer.Option()] = None,
+                   visibility: Annotated[str | None, typer.Option()] = None,
+                   user: AsOption = None, workspace: WorkspaceOption = None):
+    """Change a major matter read at --version (reporting: 'report-done' and 'close')."""
+    changes = _given(title=title, what_happened=what, occurred_at=when, impact=impact,
+                     measures=measures, coordination_requested=coordination, task=task,
+                     visibility=visibility)
+    with _tracker(workspace, user) as tr:
+        m = tr.update_matter(matter_id, version, **changes)
+    typer.echo(f"updated major matter #{m.id} (now version {m.version})")
+
+
+@matters_app.command("close")
+@_user_errors
+def matters_close(matter_id: Annotated[int, typer.Argument(metavar="ID")],
+                  version: VersionOption, user: AsOption = None,
+                  workspace: WorkspaceOption = None):
+    """Close a major matter once it has been reported."""
+    with _tracker(workspace, user) as tr:
+        m = tr.close_matter(matter_id, version)
+    typer.echo(f"major matter #{m.id} is closed (version {m.version})")
 
 
 # ------------------------------------------------------------------- users
@@ -477,15 +594,36 @@ def users_add(name: Annotated[str, typer.Argument()],
               unit: Annotated[str, typer.Option()] = "",
               user: AsOption = None, workspace: WorkspaceOption = None):
     """Add a user (admin only)."""
-    try:
-        numbers = [int(t) for t in _ids(tasks) or ()]
-    except ValueError:
-        raise typer.BadParameter(f"{tasks!r} is not a list of task numbers",
-                                 param_hint="--tasks") from None
+    numbers = _numbers(tasks, "--tasks") or ()
     with _tracker(workspace, user) as tr:
         u = tr.add_user(name, role, tasks=numbers, clearance=clearance,
                         display_name=display_name, unit=unit)
     typer.echo(f"added user {u.name} ({u.role.value}, clearance {u.clearance.value})")
+
+
+@users_app.command("update")
+@_user_errors
+def users_update(name: Annotated[str, typer.Argument()],
+                 version: VersionOption,
+                 role: Annotated[str | None, typer.Option(
+                     help="admin, convenor, office, task_owner, planner or viewer")] = None,
+                 tasks: Annotated[str | None, typer.Option(
+                     help="Task owners: comma-separated task numbers ('' for none)")] = None,
+                 clearance: Annotated[str | None, typer.Option(
+                     help="internal, shareable or public")] = None,
+                 display_name: Annotated[str | None, typer.Option()] = None,
+                 unit: Annotated[str | None, typer.Option()] = None,
+                 active: Annotated[bool | None, typer.Option(
+                     "--active/--inactive", help="Reactivate or deactivate the account")
+                 ] = None,
+                 user: AsOption = None, workspace: WorkspaceOption = None):
+    """Change a user read at --version (admin only; the last active admin stays)."""
+    changes = _given(role=role, tasks=_numbers(tasks, "--tasks"), clearance=clearance,
+                     display_name=display_name, unit=unit, active=active)
+    with _tracker(workspace, user) as tr:
+        u = tr.update_user(name, version, **changes)
+    typer.echo(f"updated user {u.name} (now version {u.version}): {u.role.value}, clearance "
+               f"{u.clearance.value}" + ("" if u.active else ", deactivated"))
 
 
 # --------------------------------------------------------------- baselines

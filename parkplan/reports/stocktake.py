@@ -300,9 +300,9 @@ def build_stocktake(tracker: Any, week: str | IsoWeek, *, as_of: date | None = N
     end_of_day = datetime.combine(as_of, time(23, 59, 59))
     now = now or min(tracker.clock(), end_of_day)
     programme = tracker.programme(as_of)
-    earlier = [b for b in tracker.baselines() if b.as_of < week.monday]
-    if earlier:
-        statuses = tuple(tracker.task_statuses(as_of, against=earlier[-1].name))
+    last = tracker.last_baseline(week.monday)
+    if last is not None:
+        statuses = tuple(tracker.task_statuses(as_of, against=last.name))
     else:
         statuses = tuple(dataclasses.replace(s, trend=rating.Trend.new, baseline=None)
                          for s in programme.statuses)

@@ -319,9 +319,11 @@ def review_cadence_days(score: int) -> int:
 class Risk(Record):
     """An entry of a task's risk register.
 
-    ``tolerance`` is the highest score the task accepts without escalation; the review
-    cadence and the next review date follow from the score (:func:`review_cadence_days`),
-    counted from the last review (or from the day the risk was opened).
+    ``tolerance`` is the highest score the task accepts: an open risk scoring above it
+    rates its task at least amber (:mod:`parkplan.tracker.rating`). Escalation does not
+    read it; the ``risk_score`` rules escalate at their own thresholds. The review cadence
+    and the next review date follow from the score (:func:`review_cadence_days`), counted
+    from the last review (or from the day the risk was opened).
     """
 
     id: Id

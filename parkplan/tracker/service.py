@@ -365,9 +365,16 @@ class Tracker:
                                 f"time; nothing was written, try again ({err.orig})") from None
 
     def _journal(self, conn: Connection, action: str, entity: str, entity_id: Any,
-                 before: Any, after: Any) -> None:
-        levels = [Visibility(r.visibility) for r in (before, after)
-                  if r is not None and getattr(r, "visibility", None) is not None]
+                 before: Any, after: Any, *, visibility: Visibility | None = None) -> None:
+        """Append a journal entry about a change, at the visibility of what it reveals.
+
+        The entry's level is ``visibility`` when given (an entry about a record without a
+        level of its own, such as a site moved by a milestone, takes the level of the
+        record that caused it), else the higher of ``before``'s and ``after``'s levels
+        (a record's attribute or a dict's ``visibility`` key), else public.
+        """
+        levels = [Visibility(v) for v in (_visibility_of(before), _visibility_of(after),
+                                          visibility) if v is not None]
         vis = max(levels, key=lambda v: v.rank) if levels else Visibility.public
 
         def state(r: Any) -> dict | None:
@@ -671,8 +678,8 @@ class Tracker:
         as_of : date, optional
             Default today.
         against : str, optional
-            Baseline to take the trend against; default the newest one (the last
-            stocktake). With no baseline the trend is ``new``.
+            Baseline to take the trend against; default the last stocktake before
+            ``as_of`` (:meth:`last_baseline`). With no baseline the trend is ``new``.
 
         Notes
         -----
@@ -683,7 +690,8 @@ class Tracker:
         as_of = as_of or self.clock().date()
         with self._read() as conn:
             recs = self._records(conn)
-            base = self._baseline(conn, against) if against else self._latest_baseline(conn)
+            base = (self._baseline(conn, against) if against
+                    else self._baseline_before(conn, as_of))
         sched = schedule.programme_schedule(recs.milestones)
         ratings = rating.rate_all(recs.tasks, recs.milestones, recs.risks, sched, as_of)
         before = base.snapshot.get("ratings", {}) if base else {}
@@ -895,10 +903,15 @@ class Tracker:
         site = m.linked_site_id
         conn.execute(sa.text("UPDATE sites SET available_from = :y WHERE site_id = :s"),
                      {"y": m.forecast.year, "s": site})
+        # Both entries tell of the milestone (its id and forecast), so a reader who may not
+        # see the milestone does not see them either.
         self._journal(conn, "update", "site", site, {"site_id": site, "available_from": year},
-                      {"site_id": site, "available_from": m.forecast.year})
+                      {"site_id": site, "available_from": m.forecast.year},
+                      visibility=m.visibility)
+        # The reason is stored on the scenario run, which has no visibility level and is
+        # read by planners: it names the milestone by id, never by its title.
         reason = (f"site {site} is now available from {m.forecast.year}, not {year}: "
-                  f"milestone {m.id} ({m.title_zh}) is forecast for {m.forecast} "
+                  f"milestone {m.id} is forecast for {m.forecast} "
                   f"(changed by {self.user.name} at {self.clock():%Y-%m-%d %H:%M})")
         runs = conn.execute(sa.text(
             "SELECT DISTINCT run_id FROM scenario_allocations WHERE site_id = :s "
@@ -909,7 +922,7 @@ class Tracker:
             conn.execute(sa.text("UPDATE scenario_runs SET stale_reason = :m "
                                  "WHERE run_id = :r"), {"m": reason, "r": run_id})
             self._journal(conn, "update", "scenario_run", run_id, {"stale_reason": old},
-                          {"stale_reason": reason})
+                          {"stale_reason": reason}, visibility=m.visibility)
         self.workspace.set_meta("layers_changed_at", self.clock().isoformat(), conn)
 
     # ------------------------------------------------------------ evidence
@@ -1179,9 +1192,33 @@ class Tracker:
             self._journal(conn, "create", "matter", new_id, None, mm)
         return mm
 
+    #: Fields of a major matter that only its reporting steps set, and the step that does.
+    _MATTER_STEP_FIELDS = {
+        "status": "report_matter or close_matter ('parkplan matters report-done|close')",
+        "reported_at": "report_matter ('parkplan matters report-done')",
+        "reported_by": "report_matter ('parkplan matters report-done')",
+        "reported_to": "report_matter ('parkplan matters report-done')",
+    }
+
     def update_matter(self, matter_id: int, version: int, **changes: Any) -> MajorMatter:
-        """Change a major matter read at ``version`` (impact, measures, coordination…)."""
+        """Change a major matter read at ``version`` (impact, measures, coordination…).
+
+        Its status and whether, when, by whom and to whom it was reported are set only
+        by :meth:`report_matter` and :meth:`close_matter`, so the reporting clock cannot
+        be stopped by an edit.
+
+        Raises
+        ------
+        InputError
+            A field that cannot be changed (naming the step that sets it), invalid
+            values, or an ``occurred_at`` after the moment it was reported.
+        StaleVersion, PermissionDenied
+        """
         label = f"major matter #{matter_id}"
+        stepped = [Problem(label, None, k, f"is set only by {self._MATTER_STEP_FIELDS[k]}, "
+                           "not by an update") for k in changes if k in self._MATTER_STEP_FIELDS]
+        if stepped:
+            raise InputError(stepped)
         self._check_changes(MajorMatter, label, changes,
                             ("id", "version", "opened_at", "opened_by", "report_deadline"))
         with self._write() as conn:
@@ -1192,14 +1229,52 @@ class Tracker:
             after = build(MajorMatter, {**before.model_dump(), **changes,
                                         "version": before.version + 1}, what=label)
             access.check_write(self.user, "update", after)
+            if after.reported_at is not None and after.occurred_at > after.reported_at:
+                raise InputError([Problem(label, None, "occurred_at", (
+                    f"{after.occurred_at:%Y-%m-%d %H:%M} is after the matter was reported "
+                    f"({after.reported_at:%Y-%m-%d %H:%M})"))])
             self._update_row(conn, "matter", matter_id, version, _row(after), label)
             self._journal(conn, "update", "matter", matter_id, before, after)
         return after
 
+    def _check_report_time(self, label: str, matter: MajorMatter, at: datetime) -> None:
+        """Refuse a report moment before the matter happened or after the tracker's now."""
+        if at < matter.occurred_at:
+            raise InputError([Problem(label, None, "reported_at", (
+                f"{at:%Y-%m-%d %H:%M} is before the matter happened "
+                f"({matter.occurred_at:%Y-%m-%d %H:%M})"))])
+        now = self.clock()
+        if at > now:
+            raise InputError([Problem(label, None, "reported_at", (
+                f"{at:%Y-%m-%d %H:%M} is in the future (it is now {now:%Y-%m-%d %H:%M}); "
+                "record a report once it is made"))])
+
     def report_matter(self, matter_id: int, version: int, *, to: str,
                       at: datetime | None = None) -> MajorMatter:
-        """Record that a major matter was reported upward (to whom, when)."""
+        """Record that a major matter was reported upward (to whom, when).
+
+        Parameters
+        ----------
+        matter_id, version : int
+            The matter and the version the caller read.
+        to : str
+            To whom it was reported.
+        at : datetime, optional
+            When (Shanghai local time; an aware moment is converted); default now. Not
+            before the matter happened, not after now.
+
+        Raises
+        ------
+        ParkplanError
+            If the matter was already reported or is closed.
+        InputError
+            No recipient, or a report moment before ``occurred_at`` or in the future.
+        StaleVersion, PermissionDenied
+        """
         label = f"major matter #{matter_id}"
+        if at is not None and at.tzinfo is not None:
+            at = at.astimezone(SHANGHAI).replace(tzinfo=None)
+        at = at or self.clock()
         with self._write() as conn:
             before = self._one(conn, "matter", matter_id)
             access.check_write(self.user, "report", before)
@@ -1209,16 +1284,43 @@ class Tracker:
                 raise ParkplanError(f"{label} was already reported at "
                                     f"{before.reported_at:%Y-%m-%d %H:%M} by "
                                     f"{before.reported_by}")
-            after = build(MajorMatter, {**before.model_dump(),
-                                        "reported_at": at or self.clock(),
-                                        "reported_by": self.user.name, "reported_to": to,
-                                        "status": MatterStatus.reported,
-                                        "version": before.version + 1}, what=label)
+            if before.status == MatterStatus.closed:
+                raise ParkplanError(f"{label} is closed; a closed matter is not reported")
             if not to.strip():
                 raise InputError([Problem(label, None, "reported_to",
                                           "say to whom it was reported")])
+            self._check_report_time(label, before, at)
+            after = build(MajorMatter, {**before.model_dump(), "reported_at": at,
+                                        "reported_by": self.user.name, "reported_to": to,
+                                        "status": MatterStatus.reported,
+                                        "version": before.version + 1}, what=label)
             self._update_row(conn, "matter", matter_id, version, _row(after), label)
             self._journal(conn, "report", "matter", matter_id, before, after)
+        return after
+
+    def close_matter(self, matter_id: int, version: int) -> MajorMatter:
+        """Close a major matter that has been reported (reported → closed).
+
+        Raises
+        ------
+        ParkplanError
+            If the matter is not in status ``reported``.
+        StaleVersion, PermissionDenied
+        """
+        label = f"major matter #{matter_id}"
+        with self._write() as conn:
+            before = self._one(conn, "matter", matter_id)
+            access.check_write(self.user, "close", before)
+            if version != before.version:
+                raise self._stale(conn, "matter", matter_id, label, version)
+            if before.status != MatterStatus.reported:
+                raise ParkplanError(f"{label} is {before.status.value}; only a reported "
+                                    "matter can be closed (report it first)")
+            after = before.model_copy(update={"status": MatterStatus.closed,
+                                              "version": before.version + 1})
+            self._update_row(conn, "matter", matter_id, version,
+                             {"status": after.status.value, "version": after.version}, label)
+            self._journal(conn, "close", "matter", matter_id, before, after)
         return after
 
     # --------------------------------------------------------------- users
@@ -1293,16 +1395,43 @@ class Tracker:
                                                       if names else "; none saved yet"))
         return _baseline_from(row)
 
-    def _latest_baseline(self, conn: Connection) -> Baseline | None:
-        row = conn.execute(sa.select(tables.baselines).order_by(
-            tables.baselines.c.saved_at.desc(), tables.baselines.c.name.desc())).first()
+    def _baseline_before(self, conn: Connection, day: date) -> Baseline | None:
+        b = tables.baselines.c
+        row = conn.execute(sa.select(tables.baselines).where(b.as_of < day).order_by(
+            *(c.desc() for c in _BASELINE_ORDER))).first()
         return _baseline_from(row) if row else None
 
-    def baselines(self) -> list[Baseline]:
-        """Return the saved baselines, oldest first, without their snapshots."""
+    def last_baseline(self, before: date) -> Baseline | None:
+        """Return the last stocktake: the newest baseline as of a day before ``before``.
+
+        This is the one definition of the trend's reference: :meth:`task_statuses` (and
+        so ``tasks list`` and :meth:`programme`) asks for the baseline before the day it
+        rates; the weekly stocktake asks for the one before its week's Monday.
+
+        Parameters
+        ----------
+        before : date
+            Baselines as of this day or later are left out, so a baseline saved for the
+            day being rated (``report stocktake --save-baseline``) is not compared with
+            itself.
+
+        Returns
+        -------
+        Baseline or None
+            The newest by ``as_of``, then by ``saved_at`` (then name); ``None`` if no
+            baseline is as of a day before ``before``.
+        """
         with self._read() as conn:
-            rows = conn.execute(sa.select(tables.baselines).order_by(
-                tables.baselines.c.saved_at, tables.baselines.c.name)).all()
+            return self._baseline_before(conn, before)
+
+    def baselines(self) -> list[Baseline]:
+        """Return the saved baselines, oldest first, without their snapshots.
+
+        Oldest means by ``as_of``, then ``saved_at`` (then name): the order in which
+        :meth:`last_baseline` takes the newest.
+        """
+        with self._read() as conn:
+            rows = conn.execute(sa.select(tables.baselines).order_by(*_BASELINE_ORDER)).all()
         return [_baseline_from(r).model_copy(update={"snapshot": {}}) for r in rows]
 
     def _current_snapshot(self, conn: Connection, as_of: date) -> dict[str, Any]:
@@ -1311,19 +1440,45 @@ class Tracker:
         ratings = rating.rate_all(recs.tasks, recs.milestones, recs.risks, sched, as_of)
         return rating.snapshot(recs.milestones, recs.risks, ratings, as_of)
 
+    def _check_new_baseline(self, conn: Connection, name: str) -> None:
+        access.check_write(self.user, "save", "baseline")
+        if conn.execute(sa.select(tables.baselines.c.name).where(
+                tables.baselines.c.name == name)).first():
+            raise InputError([Problem(f"baseline {name}", None, "name",
+                                      f"a baseline {name!r} already exists")])
+
+    def check_new_baseline(self, name: str) -> None:
+        """Refuse now what :meth:`save_baseline` would refuse for ``name``; write nothing.
+
+        For callers that do other work before saving (``report stocktake
+        --save-baseline`` writes its files first) and must not do it for a baseline that
+        cannot be saved.
+
+        Raises
+        ------
+        PermissionDenied
+            If the user may not save baselines.
+        InputError
+            If a baseline ``name`` already exists.
+        """
+        with self._read() as conn:
+            self._check_new_baseline(conn, name)
+
     def save_baseline(self, name: str, as_of: date | None = None) -> Baseline:
-        """Save the programme as it is (milestones, risks, ratings) under ``name``."""
+        """Save the programme as it is (milestones, risks, ratings) under ``name``.
+
+        Raises
+        ------
+        PermissionDenied, InputError
+            As for :meth:`check_new_baseline`.
+        """
         as_of = as_of or self.clock().date()
         with self._write() as conn:
-            access.check_write(self.user, "save", "baseline")
+            self._check_new_baseline(conn, name)
             b = build(Baseline, {"name": name, "saved_at": self.clock(),
                                  "saved_by": self.user.name, "as_of": as_of,
                                  "snapshot": self._current_snapshot(conn, as_of)},
                       what=f"baseline {name}")
-            if conn.execute(sa.select(tables.baselines.c.name).where(
-                    tables.baselines.c.name == name)).first():
-                raise InputError([Problem(f"baseline {name}", None, "name",
-                                          f"a baseline {name!r} already exists")])
             conn.execute(tables.baselines.insert().values(
                 name=b.name, saved_at=b.saved_at, saved_by=b.saved_by, as_of=b.as_of,
                 snapshot_json=json.dumps(b.snapshot, ensure_ascii=False, sort_keys=True)))
@@ -1346,6 +1501,12 @@ class Tracker:
                                        if self.user.can_see(c.visibility)))
 
 
+def _visibility_of(record: Any) -> Any:
+    if isinstance(record, dict):
+        return record.get("visibility")
+    return getattr(record, "visibility", None)
+
+
 def _baseline_from(row: Any) -> Baseline:
     return Baseline(name=row.name, saved_at=row.saved_at, saved_by=row.saved_by,
                     as_of=row.as_of, snapshot=json.loads(row.snapshot_json))
@@ -1355,6 +1516,10 @@ def _milestone_order(record: Any) -> tuple:
     parts = re.findall(r"\d+|\D+", record.id)
     return (record.task, [(0, int(p)) if p.isdigit() else (1, p) for p in parts])
 
+
+#: Baselines from oldest to newest: by the day they are as of, then when they were saved.
+_BASELINE_ORDER = (tables.baselines.c.as_of, tables.baselines.c.saved_at,
+                   tables.baselines.c.name)
 
 _TABLES: dict[str, tuple[sa.Table, str]] = {
     "task": (tables.tasks, "number"),
