@@ -14,13 +14,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
+import yaml
 
 from parkplan import layers
 from parkplan.errors import SitingError
 from parkplan.siting import explain
 from parkplan.siting.instance import SitingInstance
 from parkplan.siting.model import SitingModel, SitingResult
-from parkplan.siting.scenario import Scenario, build_instance
+from parkplan.siting.scenario import Scenario, build_instance, parse_scenario
 from parkplan.siting.scoring import ScoreMatrix, suitability
 from parkplan.store import Workspace, ledger
 from parkplan.tracker.access import PermissionDenied
@@ -83,7 +84,11 @@ class ExplainOptions:
 
 @dataclass
 class PlanRun:
-    """A solved (or unsolvable) scenario, its explanation, and its ledger id."""
+    """A solved (or unsolvable) scenario, its explanation, and its ledger id.
+
+    ``recorded`` says whether the run is in the scenario ledger; ``run_id`` is the id it
+    has there, or would have had.
+    """
 
     run_id: str
     scenario: Scenario
@@ -92,6 +97,7 @@ class PlanRun:
     result: SitingResult
     explanation: dict[str, Any] = field(default_factory=dict)
     layers_hash: str = ""
+    recorded: bool = False
 
 
 def read_inputs(workspace: Workspace) -> dict[str, pd.DataFrame]:
@@ -120,25 +126,35 @@ def prepare(scenario: Scenario, frames: dict[str, pd.DataFrame]) -> tuple[Siting
 
 
 def explain_result(instance: SitingInstance, result: SitingResult, solver: str,
-                   options: ExplainOptions = ExplainOptions()) -> dict[str, Any]:
+                   options: ExplainOptions | None = ExplainOptions()) -> dict[str, Any]:
     """Compute the explanations that fit the result's status (see :mod:`.siting.explain`).
+
+    Parameters
+    ----------
+    instance : SitingInstance
+    result : SitingResult
+    solver : str
+        The solver of the explanations' own solves.
+    options : ExplainOptions or None
+        The explanations that need solves; ``None`` for none of them. A plan's accounts
+        (:data:`.siting.explain.ACCOUNTS`) need no solver and are always computed.
 
     Returns
     -------
     dict
-        For a plan: ``breakdown``, ``space_use``, ``space_values``, ``alternatives``,
-        ``irreplaceability``. For an infeasible scenario: ``infeasibility``.
+        For a plan: ``breakdown``, ``space_use``, ``budget_use`` and, with ``options``,
+        ``space_values``, ``alternatives``, ``irreplaceability``. For an infeasible
+        scenario with ``options``: ``infeasibility``. Otherwise a ``note``.
     """
-    if result.status == "infeasible":
+    if result.status == "infeasible" and options:
         return {"infeasibility": explain.explain_infeasible(instance, solver=solver)}
     if result.status not in ("optimal", "feasible"):
         return {"note": result.message}
     alloc = result.allocation
-    out: dict[str, Any] = {
-        "breakdown": explain.objective_breakdown(instance, alloc),
-        "space_use": explain.space_use(instance, alloc),
-        "space_values": explain.space_values(instance, alloc, solver=solver),
-    }
+    out = explain.plan_accounts(instance, alloc)
+    if options is None:
+        return out
+    out["space_values"] = explain.space_values(instance, alloc, solver=solver)
     if options.alternatives:
         out["alternatives"] = explain.alternatives(instance, alloc, k=options.alternatives,
                                                    solver=solver, gap=options.gap,
@@ -153,8 +169,12 @@ def explain_result(instance: SitingInstance, result: SitingResult, solver: str,
 def run_scenario(workspace: Workspace, scenario: Scenario, *, solver: str | None = None,
                  time_limit: float | None = None, gap: float | None = None,
                  options: ExplainOptions | None = ExplainOptions(), user: str | None = None,
-                 record: bool = True) -> PlanRun:
+                 record: bool | None = None) -> PlanRun:
     """Solve a scenario on the workspace's layers, explain it and store it in the ledger.
+
+    Anyone may solve; only a user whose role may plan records the run. Naming a user
+    asks to record, so a named user without a planning role is refused rather than
+    quietly left unrecorded.
 
     Parameters
     ----------
@@ -163,22 +183,26 @@ def run_scenario(workspace: Workspace, scenario: Scenario, *, solver: str | None
     solver, time_limit, gap : optional
         Override the scenario's solver settings.
     options : ExplainOptions or None
-        Explanations to compute; ``None`` for none.
+        Explanations that need solves; ``None`` for none (see :func:`explain_result`).
     user : str, optional
         Who runs it: a user of the workspace whose role may plan (:func:`check_can_plan`);
         needed only to ``record``.
-    record : bool
-        Store the run in the ledger.
+    record : bool, optional
+        Store the run in the ledger; by default, exactly when ``user`` is given.
 
     Raises
     ------
     PermissionDenied
-        When recording, before anything is solved, if ``user`` may not plan.
+        When recording, before anything is solved, if ``user`` may not plan (anonymous
+        included).
 
     Returns
     -------
     PlanRun
+        ``recorded`` says whether the run is in the ledger.
     """
+    if record is None:
+        record = user is not None
     actor = check_can_plan(workspace, user) if record else None
     frames = read_inputs(workspace)
     instance, score = prepare(scenario, frames)
@@ -187,12 +211,13 @@ def run_scenario(workspace: Workspace, scenario: Scenario, *, solver: str | None
         solver, time_limit=time_limit if time_limit is not None else scenario.solver.time_limit,
         gap=gap if gap is not None else scenario.solver.gap)
     result = model.result
-    explanation = explain_result(instance, result, solver, options) if options else {}
+    explanation = explain_result(instance, result, solver, options)
     run = PlanRun(run_id=new_run_id(), scenario=scenario, instance=instance, score=score,
                   result=result, explanation=explanation,
                   layers_hash=layers.digest(frames))
     if actor is not None:
         record_run(workspace, run, frames["sites"], actor.name)
+        run.recorded = True
     return run
 
 
@@ -249,29 +274,41 @@ def record_run(workspace: Workspace, run: PlanRun, sites: pd.DataFrame, user: st
 
 
 def compare_runs(workspace: Workspace, first: str, second: str) -> dict[str, Any]:
-    """Compare two stored runs side by side.
+    """Compare two stored runs side by side, each on the inputs it was solved with.
 
     Returns
     -------
     dict
         ``runs`` (summaries), ``placements`` (candidate → site in each run, only where they
         differ unless both hold it), objective ``by_park``, ``by_tier``, ``by_sector``,
-        ``budget_used`` and ``space_by_park`` for each.
+        ``budget_used`` and ``space_by_park`` for each, and ``notes`` for a run whose
+        figures cannot be had (its figures are then empty, its budget ``None``).
     """
     a, b = ledger.get_run(workspace, first), ledger.get_run(workspace, second)
-    cands = workspace.read_layer("candidates").set_index("cand_id")
-    sites = workspace.read_layer("sites").set_index("site_id")
-    out: dict[str, Any] = {"runs": [a.summary(), b.summary()]}
+    # Names only label the rows; every figure comes from the runs' own accounts.
+    names = workspace.read_layer("candidates").set_index("cand_id")["name_zh"]
+    out: dict[str, Any] = {"runs": [a.summary(), b.summary()], "notes": []}
     placed = [{c: (s, t) for c, s, t in _alloc(r)} for r in (a, b)]
     out["placements"] = [
-        {"cand_id": c, "name_zh": cands.at[c, "name_zh"] if c in cands.index else "",
+        {"cand_id": c, "name_zh": names.get(c, ""),
          "a": placed[0].get(c, (None, None))[0], "b": placed[1].get(c, (None, None))[0],
          "same": placed[0].get(c) == placed[1].get(c)}
         for c in sorted(set(placed[0]) | set(placed[1]))]
+    current: list[dict[str, pd.DataFrame]] = []  # the workspace's layers, read once if needed
+    accounts = []
+    for run in (a, b):
+        acc = _accounts(workspace, run, current)
+        if acc is None:
+            out["notes"].append(
+                f"run {run.run_id} was recorded without its accounts and the input layers "
+                "have changed since, so its budget, space and objective breakdown cannot "
+                "be recomputed")
+        accounts.append(acc or {})
     for key in ("by_park", "by_tier", "by_sector"):
-        out[key] = [((r.explanation or {}).get("breakdown") or {}).get(key, {}) for r in (a, b)]
-    out["budget_used"] = [_budget(_alloc(r), cands, sites) for r in (a, b)]
-    out["space_by_park"] = [_space(_alloc(r), cands, sites) for r in (a, b)]
+        out[key] = [acc.get("breakdown", {}).get(key, {}) for acc in accounts]
+    out["budget_used"] = [acc.get("budget_use", dict.fromkeys(("subsidy", "fitout", "total")))
+                          for acc in accounts]
+    out["space_by_park"] = [_space_by_park(acc.get("space_use", [])) for acc in accounts]
     return out
 
 
@@ -279,19 +316,33 @@ def _alloc(run: ledger.RunRecord) -> list[tuple[str, str, int]]:
     return [(a["cand_id"], a["site_id"], a["year"]) for a in run.result["allocation"]]
 
 
-def _budget(alloc, cands: pd.DataFrame, sites: pd.DataFrame) -> dict[str, float]:
-    subsidy = float(sum(cands.at[c, "subsidy"] for c, _, _ in alloc if c in cands.index))
-    fitout = float(sum(sites.at[s, "fitout_cost"] for s in {s for _, s, _ in alloc}
-                       if s in sites.index))
-    return {"subsidy": subsidy, "fitout": fitout, "total": subsidy + fitout}
+def _accounts(workspace: Workspace, run: ledger.RunRecord,
+              current: list[dict[str, pd.DataFrame]]) -> dict[str, Any] | None:
+    """Return a run's accounts (:data:`.siting.explain.ACCOUNTS`) as it was solved.
+
+    Runs are recorded with them. For a run recorded before they always were, they are
+    recomputed from its instance, rebuilt from its stored scenario and the workspace's
+    layers — which is the run's own instance only while the layers still hash as they did
+    (``None`` otherwise). ``current`` caches the layers between calls.
+    """
+    stored = run.explanation or {}
+    if all(key in stored for key in explain.ACCOUNTS):
+        return stored
+    if not run.result["allocation"]:
+        return {"breakdown": {}, "space_use": [],
+                "budget_use": {"subsidy": 0.0, "fitout": 0.0, "total": 0.0}}
+    if not current:
+        current.append(read_inputs(workspace))
+    if layers.digest(current[0]) != run.layers_hash:
+        return None
+    scenario = parse_scenario(yaml.safe_load(run.scenario_yaml), source=f"run {run.run_id}")
+    instance, _ = prepare(scenario, current[0])
+    return explain.plan_accounts(instance, _alloc(run))
 
 
-def _space(alloc, cands: pd.DataFrame, sites: pd.DataFrame) -> dict[str, dict[str, float]]:
+def _space_by_park(space_use: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Pivot space-use rows to park → class → m² used, for the parks that use any."""
     out: dict[str, dict[str, float]] = {}
-    for c, s, _ in alloc:
-        if c not in cands.index or s not in sites.index:
-            continue
-        park = out.setdefault(sites.at[s, "park_id"], dict.fromkeys(layers.SPACE_CLASSES, 0.0))
-        for k in layers.SPACE_CLASSES:
-            park[k] += float(cands.at[c, k])
-    return dict(sorted(out.items()))
+    for row in space_use:
+        out.setdefault(row["park_id"], {})[row["space_class"]] = row["used_m2"]
+    return {park: used for park, used in sorted(out.items()) if any(used.values())}

@@ -34,6 +34,7 @@ from parkplan.siting import (
     validate,
     write_instance,
 )
+from parkplan.siting.model import DEFAULT_GAP, cbc_outcome, contract_status, highs_outcome
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -425,12 +426,107 @@ def _check_consistent(inst, res, solver):
         assert res.gap is not None and res.gap <= 1e-6 + 1e-12, (solver, res)
 
 
+# The status mapping, on the raw statuses each solver reports. Wall-clock limits cannot say
+# in advance whether the solver will hold an incumbent when it stops, so both outcomes are
+# fed in here as the solver states them; the real time-limit run below checks the wiring.
+# HiGHS sees a maximisation negated (PuLP's doing), hence the negative dual bounds.
+
+
+def test_highs_time_limit_with_incumbent_is_feasible_with_bound_and_gap():
+    import highspy
+
+    # What PuLP maps to LpStatusOptimal: the time limit, with a feasible point (status 2).
+    out = highs_outcome(highspy.HighsModelStatus.kTimeLimit, 2, -110.0, maximise=True,
+                        version="1.16.0")
+    assert out.has_solution and not out.proven_optimal and not out.proven_infeasible
+    assert out.bound == 110.0 and out.solver == "HiGHS 1.16.0"
+    assert contract_status(out, 100.0, 1e-4) == ("feasible", 110.0, pytest.approx(0.1))
+    # The same stop counts as optimal when the proven gap is within the requested one.
+    assert contract_status(out, 109.999, 1e-4)[0] == "optimal"
+
+
+def test_highs_time_limit_without_incumbent_is_no_solution():
+    import highspy
+
+    out = highs_outcome(highspy.HighsModelStatus.kTimeLimit, 0, math.inf, maximise=True,
+                        version="1.16.0")
+    assert not out.has_solution and not out.proven_infeasible and out.bound is None
+    assert contract_status(out, None, 1e-4) == ("no_solution", None, None)
+
+
+def test_highs_proven_statuses():
+    import highspy
+
+    optimal = highs_outcome(highspy.HighsModelStatus.kOptimal, 2, -100.0, maximise=True,
+                            version="1.16.0")
+    assert contract_status(optimal, 100.0, 0.0) == ("optimal", 100.0, 0.0)
+    infeasible = highs_outcome(highspy.HighsModelStatus.kInfeasible, 0, math.inf,
+                               maximise=True, version="1.16.0")
+    assert contract_status(infeasible, None, 0.0) == ("infeasible", None, None)
+    # A minimisation's bound comes back as it is.
+    assert highs_outcome(highspy.HighsModelStatus.kOptimal, 2, 3.0, maximise=False,
+                         version="1.16.0").bound == 3.0
+
+
+# CBC logs as PuLP's bundled CBC writes them when stopped by the time limit.
+_CBC_STOPPED_WITH_INCUMBENT = """Version: 2.10.3
+Result - Stopped on time limit
+
+Objective value:                868.72816437
+Upper bound:                    885.889
+Gap:                            -0.02
+"""
+_CBC_STOPPED_EMPTY = """Version: 2.10.3
+Result - Stopped on time limit
+
+No feasible solution found
+Upper bound:                    2446.169
+"""
+
+
+def test_cbc_time_limit_with_incumbent_is_feasible_with_bound_and_gap():
+    # PuLP reads CBC's "Stopped on time - objective value" as status 1 (Optimal).
+    out = cbc_outcome(pulp.LpStatusOptimal, pulp.LpSolutionIntegerFeasible,
+                      _CBC_STOPPED_WITH_INCUMBENT)
+    assert out.has_solution and not out.proven_optimal and not out.proven_infeasible
+    assert out.bound == 885.889 and out.solver == "CBC 2.10.3"
+    status, bound, gap = contract_status(out, 868.72816437, 1e-4)
+    assert (status, bound) == ("feasible", 885.889)
+    assert gap == pytest.approx((885.889 - 868.72816437) / 868.72816437)
+
+
+def test_cbc_time_limit_without_incumbent_is_no_solution():
+    out = cbc_outcome(pulp.LpStatusNotSolved, pulp.LpSolutionNoSolutionFound,
+                      _CBC_STOPPED_EMPTY)
+    assert not out.has_solution and not out.proven_infeasible
+    # The bound is kept (the LP relaxation's), but there is no objective and so no gap.
+    assert contract_status(out, None, 1e-4) == ("no_solution", 2446.169, None)
+
+
+def test_cbc_proven_statuses():
+    done = cbc_outcome(pulp.LpStatusOptimal, pulp.LpSolutionOptimal,
+                       "Version: 2.10.3\nResult - Optimal solution found\n")
+    assert done.proven_optimal and done.bound_is_objective
+    assert contract_status(done, 42.0, 0.0) == ("optimal", 42.0, 0.0)
+    infeasible = cbc_outcome(pulp.LpStatusInfeasible, pulp.LpSolutionInfeasible,
+                             "Result - Linear relaxation infeasible\n")
+    assert contract_status(infeasible, None, 0.0) == ("infeasible", None, None)
+
+
 @pytest.mark.parametrize("solver", SOLVERS)
 def test_time_limit_status(solver):
+    """A real stop at the time limit: one of the two outcomes, each with the right fields."""
     inst = sized_instance(120, 150, seed=3)
     res = SitingModel.from_instance(inst).solve(solver=solver, time_limit=0.5).result
     assert res.status in ("feasible", "no_solution"), res
     _check_consistent(inst, res, solver)
+    if res.status == "feasible":
+        assert res.allocation and res.message == "stopped before the solution was proven optimal"
+        # Not within the requested (default) gap, or it would be optimal.
+        assert res.gap is None or res.gap > DEFAULT_GAP
+    else:
+        assert res.objective is None and res.allocation == [] and res.gap is None
+        assert "limit was reached" in res.message
 
 
 @pytest.mark.parametrize("solver", SOLVERS)

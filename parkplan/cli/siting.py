@@ -36,7 +36,11 @@ def solve(scenario: Annotated[Path | None, typer.Argument(
           irreplaceable: Annotated[int, typer.Option(
               help="Top sites to test by exclusion.")] = 5,
           as_user: AsOption = None, workspace: WorkspaceOption = None):
-    """Solve a siting scenario on the workspace (or a bare instance file)."""
+    """Solve a siting scenario on the workspace (or a bare instance file).
+
+    The run is recorded in the scenario ledger when a user with a planning role is given
+    (--as or PARKPLAN_USER); anyone else may still solve, and the run is not recorded.
+    """
     from parkplan import planning
     from parkplan.siting import SitingModel, read_instance, write_instance
     from parkplan.siting.scenario import load_scenario
@@ -60,25 +64,29 @@ def solve(scenario: Annotated[Path | None, typer.Argument(
         write_instance(run.instance, export_instance)
     if out:
         run.result.write(out)
-    typer.echo(f"方案 Scenario {sc.name}  ·  run {run.run_id}")
+    typer.echo(f"方案 Scenario {sc.name}  ·  "
+               + (f"run {run.run_id}" if run.recorded else "not recorded 未记入台账"))
     _print_result(run.result, run.instance)
     _print_explanation(run.explanation)
+    if not run.recorded:
+        typer.echo("parkplan: note: this run was not recorded in the scenario ledger (no user "
+                   "given); to record it, say who you are with --as USER or PARKPLAN_USER=USER "
+                   "(a planner, the task-force office or the convenor)", err=True)
 
 
 def _print_result(result, inst) -> None:
+    from parkplan.siting.explain import budget_use
+
     typer.echo(f"状态 status: {result.status}   solver: {result.solver}   "
                f"time: {result.seconds['total']:.2f} s")
     if result.objective is not None:
         gap = f"{result.gap:.2e}" if result.gap is not None else "n/a"
         bound = f"{result.bound:.4f}" if result.bound is not None else "n/a"
         typer.echo(f"目标值 objective: {result.objective:.4f}   bound: {bound}   gap: {gap}")
-        cands = inst.candidates.set_index("cand_id")
-        sites = inst.sites.set_index("site_id")
-        subsidy = sum(cands.at[c, "subsidy"] for c, _, _ in result.allocation)
-        fitout = sum(sites.at[s, "fitout_cost"] for s in {s for _, s, _ in result.allocation})
-        typer.echo(f"招引 recruited: {len(result.allocation)} of {len(cands)} candidates "
-                   f"into {len({s for _, s, _ in result.allocation})} sites; budget used "
-                   f"{subsidy + fitout:,.0f} of {inst.budget:,.0f} 万元")
+        spent = budget_use(inst, result.allocation)["total"]
+        typer.echo(f"招引 recruited: {len(result.allocation)} of {len(inst.cand_ids)} "
+                   f"candidates into {len({s for _, s, _ in result.allocation})} sites; budget "
+                   f"used {spent:,.0f} of {inst.budget:,.0f} 万元")
     elif result.message:
         typer.echo(f"原因 why: {result.message}")
 
@@ -87,9 +95,14 @@ def _print_explanation(explanation: dict) -> None:
     if "infeasibility" in explanation:
         info = explanation["infeasibility"]
         typer.echo("冲突 conflicting constraints: " + "; ".join(info["conflicts"]))
-        typer.echo("最小放宽 smallest relaxation that makes it feasible:")
+        if info["relaxations"]:
+            typer.echo("最小放宽 smallest relaxation that makes it feasible:"
+                       if info.get("proven_smallest") else
+                       "放宽 a relaxation that makes it feasible, not proven smallest:")
         for r in info["relaxations"]:
             typer.echo(f"  - {r['text']}")
+        if info.get("note"):
+            typer.echo(f"  ({info['note']})")
         return
     breakdown = explanation.get("breakdown")
     if breakdown:
@@ -149,7 +162,7 @@ def scenarios_compare(first: str, second: str,
     typer.echo(f"{'status':<22}{a['status']:<30}{b['status']:<30}")
     typer.echo(f"{'objective':<22}{_num(a['objective']):<30}{_num(b['objective']):<30}")
     ba, bb = cmp["budget_used"]
-    typer.echo(f"{'budget used 万元':<22}{ba['total']:<30,.0f}{bb['total']:<30,.0f}")
+    typer.echo(f"{'budget used 万元':<22}{_money(ba['total']):<30}{_money(bb['total']):<30}")
     for key, title in (("by_park", "objective by park"), ("by_tier", "objective by tier"),
                        ("by_sector", "objective by sector")):
         typer.echo(title)
@@ -168,10 +181,16 @@ def scenarios_compare(first: str, second: str,
     for p in changed:
         typer.echo(f"  {p['cand_id']:<8}{p['name_zh'][:14]:<16}{p['a'] or '-':<10}→ "
                    f"{p['b'] or '-'}")
+    for note in cmp["notes"]:
+        typer.echo(f"note: {note}")
 
 
 def _num(v) -> str:
     return f"{v:.4f}" if isinstance(v, (int, float)) else "-"
+
+
+def _money(v) -> str:
+    return f"{v:,.0f}" if isinstance(v, (int, float)) else "-"
 
 
 def _space(d) -> str:

@@ -19,11 +19,7 @@ import pulp
 
 from parkplan.layers import SPACE_CLASSES
 from parkplan.siting.instance import SitingInstance
-from parkplan.siting.model import (
-    SitingModel,
-    allowed_pairs,
-    make_solver,
-)
+from parkplan.siting.model import SitingModel, allowed_pairs, solve_problem
 
 Allocation = list[tuple[str, str, int]]
 
@@ -107,6 +103,43 @@ def space_use(inst: SitingInstance, allocation: Allocation) -> list[dict[str, An
     return rows
 
 
+def budget_use(inst: SitingInstance, allocation: Allocation) -> dict[str, float]:
+    """Report what ``allocation`` spends on subsidies and fit-out.
+
+    Subsidies are those of the candidates placed; fit-out that of the sites they open (a
+    site is opened exactly when it hosts someone).
+
+    Returns
+    -------
+    dict
+        ``subsidy``, ``fitout`` and ``total`` in 万元.
+    """
+    subsidy = inst.candidates.set_index("cand_id")["subsidy"]
+    fitout = inst.sites.set_index("site_id")["fitout_cost"]
+    spent = float(sum(subsidy[c] for c, _, _ in allocation))
+    opened = float(sum(fitout[s] for s in {s for _, s, _ in allocation}))
+    return {"subsidy": spent, "fitout": opened, "total": spent + opened}
+
+
+#: The explanations that need no solver: computed for every plan and stored with every run,
+#: so that the ledger can compare runs on what they were solved with.
+ACCOUNTS = ("breakdown", "space_use", "budget_use")
+
+
+def plan_accounts(inst: SitingInstance, allocation: Allocation) -> dict[str, Any]:
+    """Return a plan's :data:`ACCOUNTS`: objective breakdown, space use and budget use.
+
+    Returns
+    -------
+    dict
+        ``breakdown`` (:func:`objective_breakdown`), ``space_use`` (:func:`space_use`) and
+        ``budget_use`` (:func:`budget_use`).
+    """
+    return {"breakdown": objective_breakdown(inst, allocation),
+            "space_use": space_use(inst, allocation),
+            "budget_use": budget_use(inst, allocation)}
+
+
 def space_values(inst: SitingInstance, allocation: Allocation, solver: str = "highs",
                  increment: float = SPACE_INCREMENT) -> list[dict[str, Any]]:
     """Value ``increment`` m² more of each class in each park: shadow prices of space.
@@ -163,8 +196,8 @@ def space_values(inst: SitingInstance, allocation: Allocation, solver: str = "hi
     for g, q in inst.sector_quotas.items():
         if q > 0:
             lp += pulp.lpSum(v for (i, _), v in z.items() if g in sectors[i]) >= q, f"g_{g}"
-    lp.solve(make_solver(solver, None, 0.0, False, None) if solver == "highs"
-             else pulp.PULP_CBC_CMD(msg=False))
+    # With a feasible plan's openings fixed the LP is feasible and bounded: no status to check.
+    solve_problem(lp, solver, None, 0.0)
     # PuLP hands HiGHS the negated objective of a maximisation, so its duals come back
     # negated; CBC's come back as the maximisation's own.
     sign = -1.0 if solver == "highs" else 1.0
@@ -237,8 +270,15 @@ def irreplaceability(inst: SitingInstance, allocation: Allocation, objective: fl
     """Objective lost when each of the plan's ``top`` most valuable sites is excluded.
 
     The sites are ranked by the value their occupants bring; each is excluded in turn
-    (every pair with it forbidden) and the model re-solved. With a gap, the loss lies
+    (every pair with it forbidden, fixed pairs there released) and the model re-solved.
+    The loss is measured against ``objective``, the plan at hand: with a gap it lies
     between ``loss_min`` (from the re-solve's bound) and ``loss_max`` (from its plan).
+
+    Excluding a site only removes options, so the loss is never negative; a re-solve can
+    still beat ``objective`` when the plan itself was stopped within its gap, and such a
+    difference is the plan's own gap, not a gain, so both ends are floored at 0. Where
+    fixed pairs are released the variant has new options as well, and the change is
+    reported as it is (negative: releasing them would gain).
 
     Returns
     -------
@@ -266,8 +306,9 @@ def irreplaceability(inst: SitingInstance, allocation: Allocation, objective: fl
                "status": res.status, "fixed_pairs_released": [list(f) for f in fixed_here]}
         if res.status in ("optimal", "feasible"):
             bound = res.bound if res.bound is not None else res.objective
-            row["loss_min"] = max(objective - bound, 0.0)
-            row["loss_max"] = objective - res.objective
+            floor = -math.inf if fixed_here else 0.0
+            row["loss_min"] = max(objective - bound, floor)
+            row["loss_max"] = max(objective - res.objective, floor)
         else:
             row["loss_min"] = row["loss_max"] = None
         out.append(row)
@@ -285,10 +326,17 @@ def explain_infeasible(inst: SitingInstance, solver: str = "highs",
     placed (too little space at the site, or a start after the horizon) are reported as
     they are.
 
+    Both stages are solved through :func:`~parkplan.siting.model.solve_problem`, so a
+    stage stopped by ``time_limit`` is told apart from a proven optimum exactly as in the
+    siting model; the relaxation is then still one that makes the scenario feasible, but
+    is not claimed to be the smallest.
+
     Returns
     -------
     dict
-        ``conflicts`` (texts) and ``relaxations`` (``constraint, current, needed, text``).
+        ``conflicts`` (texts), ``relaxations`` (``constraint, current, needed, text``),
+        ``proven_smallest`` (both stages proven optimal) and, when the relaxation is not
+        proven smallest or none was found, a ``note`` saying so.
     """
     allowed, _, conflicts = allowed_pairs(inst)
     need, cap = inst.need(), inst.capacity()
@@ -361,29 +409,38 @@ def explain_infeasible(inst: SitingInstance, solver: str = "highs",
             lp += pulp.lpSum(vs) + short >= q
         return lp, slack, {"z": z}
 
-    engine = (make_solver(solver, time_limit, 0.0, False, None) if solver == "highs"
-              else pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit))
     lp, slack, _ = build()
     lp.setObjective(pulp.lpSum(used for _, used, _, _ in slack.values()))
-    lp.solve(engine)
-    if lp.status != pulp.LpStatusOptimal:
-        return {"conflicts": conflicts, "relaxations": [],
-                "note": "even relaxing budget, quotas, fixed pairs and space does not help"}
+    fewest = solve_problem(lp, solver, time_limit, 0.0)
+    if not fewest.has_solution:
+        return {"conflicts": conflicts, "relaxations": [], "proven_smallest": False,
+                "note": "even relaxing budget, quotas, fixed pairs and space does not help"
+                if fewest.proven_infeasible else
+                "no relaxation was found within the time limit"}
     count = round(pulp.value(lp.objective))
     lp2, slack2, _ = build()
     lp2 += pulp.lpSum(used for _, used, _, _ in slack2.values()) <= count
     lp2.setObjective(pulp.lpSum(amount * (1.0 / scale) for amount, _, scale, _ in
                                 slack2.values()))
-    lp2.solve(engine)
+    smallest = solve_problem(lp2, solver, time_limit, 0.0)
+    # Stage 1's relaxation makes the scenario feasible too, if stage 2 found nothing better.
+    chosen = slack2 if smallest.has_solution else slack
     relaxations = []
-    for amount, _, _, info in slack2.values():
+    for amount, _, _, info in chosen.values():
         v = amount.varValue or 0.0
         if v <= 1e-6:
             continue
         relaxations.append(_relaxation_text(info, v))
-    return {"conflicts": conflicts + [r["constraint"] for r in relaxations
-                                      if r["constraint"] not in conflicts],
-            "relaxations": relaxations}
+    out = {"conflicts": conflicts + [r["constraint"] for r in relaxations
+                                     if r["constraint"] not in conflicts],
+           "relaxations": relaxations,
+           # Smallest only when both stages are proven optimal: a solver stopped by its time
+           # limit returns an incumbent that PuLP would call optimal all the same.
+           "proven_smallest": fewest.proven_optimal and smallest.proven_optimal}
+    if not out["proven_smallest"]:
+        out["note"] = ("a relaxation that makes it feasible, not proven smallest (the solver "
+                       "stopped at its time limit)")
+    return out
 
 
 def _relaxation_text(info: dict, amount: float) -> dict[str, Any]:

@@ -517,8 +517,9 @@ def validate(inst: SitingInstance) -> None:
     go beyond the contract's letter, because each of them can only be a mistake in the
     data:
 
-    - a candidate that needs more m² of a class than the largest site has of it can never
-      be placed; it is reported as an error rather than left silently unplaced;
+    - a candidate that needs a space class no site offers at all is an error (a wrong
+      column or a missing layer, not a planning question); one that merely needs more of
+      a class than the largest site has is valid and is simply never placed;
     - a candidate fixed to two different sites, or a pair that is both fixed and excluded,
       is an error (under the contract it would only make the instance infeasible);
     - a quota above the number of candidates who could count towards it is an error.

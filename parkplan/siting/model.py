@@ -40,10 +40,15 @@ __all__ = [
     "SitingResult",
     "SitingFormulation",
     "SitingModel",
+    "SolverOutcome",
     "available_solvers",
     "build_problem",
+    "cbc_outcome",
     "check_feasible",
+    "contract_status",
     "evaluate",
+    "highs_outcome",
+    "solve_problem",
 ]
 
 RESULT_FORMAT = "parkplan-siting-result/1"
@@ -588,36 +593,133 @@ def make_solver(name: str, time_limit: float | None, gap: float, msg: bool, log:
 
 
 @dataclass
-class _Outcome:
-    """What a solver said, in solver-neutral terms."""
+class SolverOutcome:
+    """What a solver said, in solver-neutral terms.
+
+    PuLP's own statuses are not trusted (it calls HiGHS's time-limit incumbent "optimal"
+    and leaves CBC's fractional leftovers in the variables); :func:`highs_outcome` and
+    :func:`cbc_outcome` read what the solver itself proved.
+
+    Parameters
+    ----------
+    proven_infeasible : bool
+        The solver proved that no solution exists.
+    proven_optimal : bool
+        The solver proved its solution optimal within the gap it was given.
+    has_solution : bool
+        The solver holds a feasible solution (proven or not).
+    bound : float or None
+        The best proven bound on the optimum, in the problem's own sense, or ``None``.
+    solver : str
+        Solver name and version.
+    bound_is_objective : bool
+        The bound is the solution's objective: CBC states no bound when it finishes the
+        search outright.
+    """
 
     proven_infeasible: bool
     proven_optimal: bool
     has_solution: bool
     bound: float | None
     solver: str
-    # CBC states no bound when it finishes the search; the bound is then the objective.
     bound_is_objective: bool = False
 
 
-def _highs_outcome(prob: pulp.LpProblem) -> _Outcome:
+def solve_problem(
+    problem: pulp.LpProblem, solver: str, time_limit: float | None, gap: float, msg: bool = False
+) -> SolverOutcome:
+    """Solve a PuLP problem with a parkplan solver and say what the solver proved.
+
+    Every problem parkplan solves (the siting model, and the explanations' re-solves,
+    elastic models and space LP) goes through here, so that all read statuses one way.
+
+    Parameters
+    ----------
+    problem : pulp.LpProblem
+    solver : {"highs", "cbc"}
+    time_limit : float or None
+        Seconds the solver may run.
+    gap : float
+        Relative gap at which the solver may stop and call its solution optimal.
+    msg : bool
+        Show the solver's log.
+
+    Returns
+    -------
+    SolverOutcome
+
+    Raises
+    ------
+    SitingError
+        For an unknown or unavailable solver, or if the solver fails.
+    """
+    tmpdir = tempfile.mkdtemp(prefix="parkplan-cbc-") if solver == "cbc" else None
+    log = os.path.join(tmpdir, "cbc.log") if tmpdir else None
+    try:
+        engine = make_solver(solver, time_limit, gap, msg, log)
+        problem.solve(engine)
+        if solver == "highs":
+            return _highs_outcome(problem)
+        with open(log, encoding="utf-8", errors="replace") as fh:
+            text = fh.read()
+        if msg:
+            print(text)
+        return cbc_outcome(problem.status, problem.sol_status, text)
+    except pulp.PulpSolverError as exc:
+        raise SitingError(f"solver {solver!r} failed: {exc}") from exc
+    finally:
+        if tmpdir:
+            shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+def _highs_outcome(prob: pulp.LpProblem) -> SolverOutcome:
     """Read status, bound and version from the highspy model PuLP leaves on the problem."""
+    h = prob.solverModel
+    info = h.getInfo()
+    return highs_outcome(
+        h.getModelStatus(),
+        int(info.primal_solution_status),
+        float(info.mip_dual_bound),
+        maximise=prob.sense == pulp.LpMaximize,
+        version=f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}",
+    )
+
+
+def highs_outcome(
+    model_status: Any, primal_solution_status: int, mip_dual_bound: float, *, maximise: bool,
+    version: str
+) -> SolverOutcome:
+    """Map HiGHS's raw statuses to a :class:`SolverOutcome`.
+
+    Parameters
+    ----------
+    model_status : highspy.HighsModelStatus
+        ``Highs.getModelStatus()``.
+    primal_solution_status : int
+        ``HighsInfo.primal_solution_status``: 2 when HiGHS holds a feasible point. PuLP
+        maps ``kTimeLimit`` to "optimal" whether or not there is one; only this says.
+    mip_dual_bound : float
+        ``HighsInfo.mip_dual_bound``, as HiGHS saw the problem.
+    maximise : bool
+        Whether the PuLP problem maximises: PuLP hands HiGHS the negated objective of a
+        maximisation, so its bound comes back negated.
+    version : str
+        HiGHS's version, e.g. ``"1.16.0"``.
+
+    Returns
+    -------
+    SolverOutcome
+    """
     import highspy
 
-    h = prob.solverModel
-    status = h.getModelStatus()
-    info = h.getInfo()
-    # PuLP hands HiGHS the negated objective of a maximisation, so bounds come back negated.
-    bound = -float(info.mip_dual_bound)
-    return _Outcome(
-        proven_infeasible=status
+    bound = -mip_dual_bound if maximise else mip_dual_bound
+    return SolverOutcome(
+        proven_infeasible=model_status
         in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible),
-        proven_optimal=status == highspy.HighsModelStatus.kOptimal,
-        # PuLP calls HiGHS's time-limit incumbent "optimal"; only HiGHS knows whether there
-        # is a feasible point at all (2 = feasible).
-        has_solution=int(info.primal_solution_status) == 2,
+        proven_optimal=model_status == highspy.HighsModelStatus.kOptimal,
+        has_solution=primal_solution_status == 2,
         bound=bound if math.isfinite(bound) else None,
-        solver=f"HiGHS {h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}",
+        solver=f"HiGHS {version}",
     )
 
 
@@ -626,12 +728,27 @@ _CBC_VERSION = re.compile(r"^Version:\s+(\S+)", re.M)
 _CBC_RESULT = re.compile(r"^Result - (.*)$", re.M)
 
 
-def _cbc_outcome(prob: pulp.LpProblem, log_text: str) -> _Outcome:
-    """Read status from PuLP and the bound and version from CBC's log.
+def cbc_outcome(status: int, sol_status: int, log_text: str) -> SolverOutcome:
+    """Map PuLP's CBC statuses and CBC's log to a :class:`SolverOutcome`.
 
-    CBC prints ``Upper bound:`` (the problem is passed as a maximisation) when it stops
-    with a gap or on a limit; when it proves optimality outright it prints no bound and the
-    bound is the objective. Where the log cannot be parsed the bound is ``None``.
+    CBC prints ``Upper bound:`` (for a maximisation) when it stops with a gap or on a
+    limit; when it proves optimality outright it prints no bound and the bound is the
+    objective. Where the log cannot be parsed the bound is ``None``; a minimisation's bound
+    (``Lower bound:``) is not read.
+
+    Parameters
+    ----------
+    status : int
+        ``LpProblem.status`` after the solve.
+    sol_status : int
+        ``LpProblem.sol_status``: PuLP's only sign that CBC holds an integer solution
+        (without one it leaves fractional values in the variables).
+    log_text : str
+        CBC's log.
+
+    Returns
+    -------
+    SolverOutcome
     """
     version = _CBC_VERSION.search(log_text)
     result = _CBC_RESULT.search(log_text)
@@ -643,14 +760,14 @@ def _cbc_outcome(prob: pulp.LpProblem, log_text: str) -> _Outcome:
             bound = float(bound_m.group(1))
         except ValueError:
             bound = None
-    infeasible = prob.status == pulp.LpStatusInfeasible or "infeasible" in result_text.lower()
-    has_solution = prob.sol_status in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible)
+    infeasible = status == pulp.LpStatusInfeasible or "infeasible" in result_text.lower()
+    has_solution = sol_status in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible)
     optimal = (
-        prob.status == pulp.LpStatusOptimal
-        and prob.sol_status == pulp.LpSolutionOptimal
+        status == pulp.LpStatusOptimal
+        and sol_status == pulp.LpSolutionOptimal
         and result_text.startswith("Optimal")
     )
-    return _Outcome(
+    return SolverOutcome(
         proven_infeasible=infeasible and not has_solution,
         proven_optimal=optimal,
         has_solution=has_solution,
@@ -658,6 +775,41 @@ def _cbc_outcome(prob: pulp.LpProblem, log_text: str) -> _Outcome:
         solver=f"CBC {version.group(1)}" if version else "CBC",
         bound_is_objective=optimal and bound is None and result_text == "Optimal solution found",
     )
+
+
+def contract_status(
+    outcome: SolverOutcome, objective: float | None, gap: float
+) -> tuple[str, float | None, float | None]:
+    """Return the contract's ``status``, ``bound`` and ``gap`` for a maximisation's outcome.
+
+    Parameters
+    ----------
+    outcome : SolverOutcome
+    objective : float or None
+        The contract objective of the solver's allocation, recomputed from the instance;
+        ``None`` when there is no usable allocation (whatever ``outcome`` says).
+    gap : float
+        The relative gap requested: a solution whose proven gap is within it is optimal.
+
+    Returns
+    -------
+    tuple of (str, float or None, float or None)
+        ``optimal`` (proven, or within ``gap``), ``feasible`` (a solution, not proven),
+        ``infeasible`` (proven) or ``no_solution``; the bound; the relative gap.
+    """
+    if objective is None:
+        status = "infeasible" if outcome.proven_infeasible else "no_solution"
+        return status, outcome.bound if status == "no_solution" else None, None
+    bound = None
+    if outcome.bound_is_objective:
+        bound = objective
+    elif outcome.bound is not None:
+        # A bound a hair under a feasible objective is solver round-off, not news.
+        bound = max(outcome.bound, objective)
+    rel_gap = None if bound is None else (bound - objective) / max(abs(objective), 1e-9)
+    if outcome.proven_optimal or (rel_gap is not None and rel_gap <= gap):
+        return "optimal", bound, rel_gap
+    return "feasible", bound, rel_gap
 
 
 # --------------------------------------------------------------------------------------
@@ -837,18 +989,12 @@ class SitingModel:
         if form.conflicts or not form.x:
             outcome = self._solve_trivially(solver)
         else:
-            outcome = self._run_solver(solver, time_limit, gap_req, msg)
+            outcome = solve_problem(self.problem, solver, time_limit, gap_req, msg)
         solve_seconds = time.perf_counter() - start
 
-        allocation: list[tuple[str, str, int]] = []
-        if outcome.has_solution:
-            allocation = self._read_allocation()
-            if allocation is None:
-                outcome.has_solution = False
-                allocation = []
-        objective = bound = rel_gap = None
-        message = ""
-        if outcome.has_solution:
+        allocation = self._read_allocation() if outcome.has_solution else None
+        objective = None
+        if allocation is not None:
             violations = check_feasible(inst, allocation)
             if violations:
                 raise SitingError(
@@ -856,27 +1002,15 @@ class SitingModel:
                     + "; ".join(violations[:10])
                 )
             objective = evaluate(inst, allocation)
-            if outcome.bound_is_objective:
-                bound = objective
-            elif outcome.bound is not None:
-                # A bound a hair under a feasible objective is solver round-off, not news.
-                bound = max(outcome.bound, objective)
-            if bound is not None:
-                rel_gap = (bound - objective) / max(abs(objective), 1e-9)
-            if outcome.proven_optimal or (rel_gap is not None and rel_gap <= gap_req):
-                status = "optimal"
-            else:
-                status = "feasible"
-                message = "stopped before the solution was proven optimal"
-        elif outcome.proven_infeasible:
-            status = "infeasible"
+        status, bound, rel_gap = contract_status(outcome, objective, gap_req)
+        message = {
+            "feasible": "stopped before the solution was proven optimal",
+            "no_solution": "the limit was reached before any feasible allocation was found",
+        }.get(status, "")
+        if status == "infeasible":
             message = "; ".join(form.conflicts or _diagnose(inst)) or (
                 "no allocation meets the fixed pairs, quotas, budget and space together"
             )
-        else:
-            status = "no_solution"
-            message = "the limit was reached before any feasible allocation was found"
-            bound = outcome.bound
 
         seconds = {
             "build": self.build_seconds,
@@ -890,39 +1024,22 @@ class SitingModel:
             gap=rel_gap,
             solver=outcome.solver,
             seconds=seconds,
-            allocation=allocation,
+            allocation=allocation or [],
             message=message,
         )
         return self
 
-    def _solve_trivially(self, solver: str) -> _Outcome:
+    def _solve_trivially(self, solver: str) -> SolverOutcome:
         """Settle a model that needs no solver: a known conflict, or no variables at all."""
         name = {"highs": "HiGHS", "cbc": "CBC"}.get(solver, solver)
         if self.formulation.conflicts:
-            return _Outcome(True, False, False, None, name)
+            return SolverOutcome(True, False, False, None, name)
         # No variable: the empty allocation is the only one; it fails only a positive quota.
         inst = self.instance
         feasible = not check_feasible(inst, [])
-        return _Outcome(not feasible, feasible, feasible, None, name, bound_is_objective=feasible)
-
-    def _run_solver(self, solver: str, time_limit: float | None, gap: float, msg: bool) -> _Outcome:
-        tmpdir = tempfile.mkdtemp(prefix="parkplan-cbc-") if solver == "cbc" else None
-        log = os.path.join(tmpdir, "cbc.log") if tmpdir else None
-        try:
-            engine = make_solver(solver, time_limit, gap, msg, log)
-            self.problem.solve(engine)
-            if solver == "highs":
-                return _highs_outcome(self.problem)
-            with open(log, encoding="utf-8", errors="replace") as fh:
-                text = fh.read()
-            if msg:
-                print(text)
-            return _cbc_outcome(self.problem, text)
-        except pulp.PulpSolverError as exc:
-            raise SitingError(f"solver {solver!r} failed: {exc}") from exc
-        finally:
-            if tmpdir:
-                shutil.rmtree(tmpdir, ignore_errors=True)
+        return SolverOutcome(
+            not feasible, feasible, feasible, None, name, bound_is_objective=feasible
+        )
 
     def _read_allocation(self) -> list[tuple[str, str, int]] | None:
         """Return the allocation in the solver's values, or None if they are not 0/1."""

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from parkplan.errors import SitingError
 from parkplan.layers import SPACE_CLASSES, STAGES, TIERS, split_codes
-from parkplan.siting.instance import SitingInstance, validate
+from parkplan.siting.instance import SitingInstance, _listing, validate
 from parkplan.siting.scoring import ScoringWeights
 
 #: Default probability that a candidate at each recruitment stage ends up recruited.
@@ -276,7 +276,9 @@ def build_instance(
 ) -> SitingInstance:
     """Join a scenario and the workspace's layers into a siting instance.
 
-    Candidates already landed (stage ``landed``) are in the park already and are left out.
+    Candidates already landed (stage ``landed``) are in the park already and are left out:
+    a fixed pair naming one is an error, an excluded pair naming one holds already and is
+    dropped.
 
     Parameters
     ----------
@@ -296,10 +298,19 @@ def build_instance(
     Raises
     ------
     SitingError
-        Unknown ids in fixed/excluded pairs, quotas that cannot be met by the candidates
-        there are, a candidate needing a class no site has, and any other instance problem.
+        Unknown ids in fixed/excluded pairs, a fixed pair naming a landed candidate,
+        quotas that cannot be met by the candidates there are, a candidate needing a class
+        no site has, and any other instance problem.
     """
     keep = (candidates["stage"] != "landed").to_numpy()
+    landed = set(candidates.loc[~keep, "cand_id"].astype(str))
+    landed_fixed = [f"fixed pair ({c}, {s}): candidate {c} has landed already (stage 'landed') "
+                "and is not re-planned; remove the pair from the scenario"
+                for c, s in scenario.fixed if c in landed]
+    if landed_fixed:
+        raise SitingError(_listing("invalid scenario for this workspace", landed_fixed))
+    # A landed candidate is placed nowhere, so an exclusion naming it holds already.
+    excluded = [tuple(p) for p in scenario.excluded if p[0] not in landed]
     cands = candidates[keep].reset_index(drop=True)
     site_frame = pd.DataFrame(
         {
@@ -329,7 +340,7 @@ def build_instance(
         tier_quotas=dict(scenario.quotas.tier),
         sector_quotas=dict(scenario.quotas.sector),
         fixed=[tuple(p) for p in scenario.fixed],
-        excluded=[tuple(p) for p in scenario.excluded],
+        excluded=excluded,
         sites=site_frame,
         candidates=cand_frame,
         score=np.asarray(score, dtype=float)[keep],
