@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from parkplan.demo import create_workspace
 from parkplan.store import Workspace
+from parkplan.store.backup import backup, restore
 
 PG_ENV = "PARKPLAN_TEST_PG_URL"
 STORES = ["geopackage", "postgis"]
@@ -64,6 +65,30 @@ def store(request) -> str:
     return request.param
 
 
+@pytest.fixture(scope="session")
+def pg_demo_backup(pg_url, tmp_path_factory) -> Path:
+    """A backup of a demo workspace built once per session on PostgreSQL.
+
+    Restoring it (under a test's own schema) takes a third of the time of building the
+    demo again, and the PostgreSQL tests are many.
+    """
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(_engine_url(pg_url))
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    sep = "&" if "?" in pg_url else "?"
+    url = f"{pg_url}{sep}options={quote(f'-csearch_path={schema},public')}"
+    path = tmp_path_factory.mktemp("pg-demo") / "demo.dump"
+    try:
+        create_workspace(url, demo=True).close()
+        backup(url, path)
+    finally:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        engine.dispose()
+    return path
+
+
 @pytest.fixture
 def demo_location(store, tmp_path, demo_gpkg, request) -> str:
     """A fresh demo workspace on the store under test: a path or a URL."""
@@ -72,7 +97,7 @@ def demo_location(store, tmp_path, demo_gpkg, request) -> str:
         shutil.copy(demo_gpkg, path)
         return str(path)
     url = request.getfixturevalue("pg_schema_url")
-    create_workspace(url, demo=True).close()
+    restore(request.getfixturevalue("pg_demo_backup"), url)
     return url
 
 
