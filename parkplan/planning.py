@@ -24,7 +24,7 @@ from parkplan.siting.model import SitingModel, SitingResult
 from parkplan.siting.scenario import Scenario, build_instance, parse_scenario
 from parkplan.siting.scoring import ScoreMatrix, suitability
 from parkplan.store import Workspace, ledger
-from parkplan.tracker.access import PermissionDenied
+from parkplan.tracker.access import PermissionDenied, refusal_values
 from parkplan.tracker.model import ROLE_LABELS, Role, User
 
 #: The layers a siting run reads; their digest is stored with every run.
@@ -56,7 +56,8 @@ def check_can_plan(workspace: Workspace, user: str | User | None) -> User:
         raise PermissionDenied(
             f"{actor.name} ({ROLE_LABELS[actor.role]}) may not record siting runs or adopt "
             "a plan: planners, the task-force office and the convenor may (say who you are "
-            "with --as USER or PARKPLAN_USER)")
+            "with --as USER or PARKPLAN_USER)",
+            code="planning_role", values=refusal_values(actor, "plan"))
     return actor
 
 

@@ -206,7 +206,9 @@ def test_viewer_sees_no_edit_control_and_a_forced_edit_is_refused(app_url):
         # the hostile title shows as text, in the board, the Gantt and the table
         assert page.get_by_text("<script>alert(2)</script>", exact=False).count() >= 2
         assert page.evaluate(FORCE_EDIT, ["forecast", 1893456000000]) == "M3-4"
-        page.get_by_text("viewers read and do not write").wait_for(timeout=10000)
+        # the library's refusal, said in Chinese from its code
+        page.get_by_text("查阅人员只能查看，不能修改", exact=False).wait_for(timeout=10000)
+        assert page.get_by_text("viewers read and do not write").count() == 0
         cell = milestone_row(page, "M3-4").locator('[tabulator-field="forecast"]')
         assert cell.inner_text() == "2028-06-30"
         screenshot(page, "app-board-viewer-refused.png")

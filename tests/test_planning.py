@@ -371,9 +371,11 @@ def test_only_planning_roles_record_runs(demo_location, who, record):
 
     before = snapshot(demo_location)
     with Workspace.open(demo_location) as ws, pytest.raises(PermissionDenied,
-                                                            match="may not record"):
+                                                            match="may not record") as refused:
         planning.run_scenario(ws, parse_scenario(SMALL), options=None, user=who, record=record)
     assert snapshot(demo_location) == before
+    # The app says it in Chinese from the code.
+    assert refused.value.code == "planning_role" and refused.value.values["action"] == "plan"
 
 
 def test_anonymous_run_solves_without_recording(demo_location):

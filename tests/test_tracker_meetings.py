@@ -16,6 +16,7 @@ from parkplan.errors import InputError
 from parkplan.store import Workspace
 from parkplan.tracker import NotFound, PermissionDenied, StaleVersion, Tracker
 from parkplan.tracker import meetings as mt
+from parkplan.tracker.model import User
 from parkplan.tracker.seed import DEMO_DATE
 from tests.conftest import snapshot
 
@@ -88,21 +89,40 @@ def test_visibility_of_meetings_and_their_actions(gpkg):
         assert mt.meeting(as_(ws, "convenor"), 1).title == "工作专班第五次会商研判会"
 
 
-@pytest.mark.parametrize("who, message", [
-    ("viewer", "viewer (查阅人员 viewer) may not record meetings: viewers read and do not write"),
-    ("planner", "planners edit siting scenarios, not tracker records"),
-    ("owner3", "may not record meetings: only the office and the convenor do this"),
-    ("admin", "the admin manages users only, not tracker records"),
+@pytest.mark.parametrize("who, code, message", [
+    ("viewer", "viewer_read_only",
+     "viewer (查阅人员 viewer) may not record meetings: viewers read and do not write"),
+    ("planner", "planner_no_records", "planners edit siting scenarios, not tracker records"),
+    ("owner3", "office_only", "may not record meetings: only the office and the convenor do this"),
+    ("admin", "admin_users_only", "the admin manages users only, not tracker records"),
 ])
-def test_only_office_and_convenor_record_meetings(gpkg, who, message):
+def test_only_office_and_convenor_record_meetings(gpkg, who, code, message):
     before = snapshot(gpkg)
     with Workspace.open(gpkg) as ws:
         with pytest.raises(PermissionDenied) as err:
             _record(as_(ws, who))
     assert message in str(err.value)
+    assert err.value.code == code
+    assert {k: err.value.values[k] for k in ("user", "action", "entity", "record")} == \
+        {"user": who, "action": "record", "entity": "meetings", "record": None}
     assert snapshot(gpkg) == before
     with Workspace.open(gpkg) as ws:
         assert _record(as_(ws, "convenor")).recorded_by == "convenor"
+
+
+def test_a_meeting_above_the_clearance_is_refused_with_its_code():
+    office = User(name="office2", role="office", clearance="shareable")
+    meeting = mt.Meeting(id=4, held_on=DEMO_DATE, title="t", attendees=("a",),
+                         recorded_by="office", recorded_at=datetime(2026, 11, 25, 9),
+                         visibility="internal")
+    with pytest.raises(PermissionDenied, match="may not update a meeting at 内部 internal: "
+                                               "above your clearance shareable") as err:
+        mt.check_write(office, "update", meeting)
+    assert err.value.code == "above_clearance"
+    assert err.value.values == {"user": "office2", "role": "office", "tasks": [],
+                                "action": "update", "entity": "meeting", "record": "4",
+                                "task": None, "visibility": "internal",
+                                "clearance": "shareable"}
 
 
 @pytest.mark.parametrize("bad, message", [

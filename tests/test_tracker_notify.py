@@ -420,8 +420,12 @@ def test_only_office_and_convenor_queue_and_clearance_filters(gpkg):
                            "clearance": "shareable"})
     with Workspace.open(gpkg) as ws:
         for who in ("viewer", "planner", "owner3"):
-            with pytest.raises(PermissionDenied, match="may not run notifications"):
+            with pytest.raises(PermissionDenied, match="may not run notifications") as err:
                 nt.enqueue(Tracker(ws, who), cfg, DEMO_DATE)
+            assert err.value.code == {"viewer": "viewer_read_only",
+                                      "planner": "planner_no_records",
+                                      "owner3": "office_only"}[who]
+            assert err.value.values["entity"] == "notifications"
         queued = nt.enqueue(Tracker(ws, "convenor", clock=lambda: T0), cfg, DEMO_DATE)
         rows = outbox_rows(ws)
     # escalations and matters are internal: the shareable channel gets none of them

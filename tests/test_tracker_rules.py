@@ -3,6 +3,7 @@ access rules and record validation. No database."""
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -338,6 +339,26 @@ def test_rating_by_risk_past_review():
     assert tr.rating == rating.Rating.amber_green and tr.reasons[0].rule == "review_overdue"
 
 
+def test_reasons_carry_the_figures_of_their_text():
+    due = AS_OF - timedelta(days=10)
+    slip = _rate([ms(due=due, forecast=due)]).reasons[0]
+    assert slip.values == {"milestone": "M3-1", "days": 10, "due": due.isoformat()}
+    assert slip.text == f"M3-1 projected 10 days after due {due}"  # the library's words
+    assert json.loads(json.dumps(slip.to_dict()))["values"] == slip.values
+    blocked = _rate([ms(status="blocked")]).reasons[0]
+    assert (blocked.rule, blocked.values) == ("blocked_critical", {"milestone": "M3-1"})
+    r = risk(likelihood=3, impact=4, tolerance=11, opened_on=AS_OF - timedelta(days=40))
+    by_rule = {x.rule: x for x in _rate(risks=[r]).reasons}
+    above = by_rule["risk_above_tolerance"]
+    assert above.values == {"risk": "R3-1", "score": 12, "tolerance": 11}
+    assert above.text == "risk R3-1 scores 12 (tolerance 11)"
+    review = by_rule["review_overdue"]
+    assert review.values == {"risk": "R3-1", "review_date": r.next_review.isoformat()}
+    assert review.text == f"risk R3-1 was due for review on {r.next_review}"
+    assert set(rating.REASON_TEXTS) == {"slip", "blocked", "blocked_critical", "risk_score",
+                                        "risk_above_tolerance", "review_overdue"}
+
+
 def test_trend_and_baseline_comparison():
     assert rating.trend(rating.Rating.amber, rating.Rating.red) == rating.Trend.improving
     assert rating.trend(rating.Rating.red, rating.Rating.amber) == rating.Trend.worsening
@@ -428,6 +449,50 @@ def test_task_owner_opens_matters_of_own_task_only():
     access.check_write(owner, "create", _matter(datetime(2026, 11, 25), task=3))
     with pytest.raises(access.PermissionDenied, match="own tasks only"):
         access.check_write(owner, "create", _matter(datetime(2026, 11, 25), task=8))
+
+
+OWNER3 = user("task_owner", tasks=(3,))
+REFUSED = [  # (user, action, record, code, the code's own values)
+    (user("convenor", active=False), "update", M3, "deactivated", {}),
+    (user("viewer"), "update", M3, "viewer_read_only", {}),
+    (user("planner"), "update", M3, "planner_no_records", {}),
+    (user("office"), "create", user("viewer"), "admin_only_users", {}),
+    (user("admin"), "update", M3, "admin_users_only", {}),
+    (user("office", clearance="shareable"), "create", ms(visibility="internal"),
+     "above_clearance", {"visibility": "internal", "clearance": "shareable"}),
+    (user("office"), "acknowledge", escalation(Level.convenor), "escalation_level",
+     {"level": "convenor", "roles": ["convenor"]}),
+    (user("task_owner", tasks=(8,)), "acknowledge", escalation(Level.owner, task=3),
+     "own_escalations_only", {}),
+    (OWNER3, "report", _matter(datetime(2026, 11, 25)), "matter_office_only", {}),
+    (OWNER3, "create", _matter(datetime(2026, 11, 25), task=8), "own_matters_only", {}),
+    (OWNER3, "run", access.ESCALATION_RUN, "office_only", {}),
+    (OWNER3, "update", M8, "own_tasks_only", {}),
+]
+
+
+@pytest.mark.parametrize("case", REFUSED, ids=[c[3] for c in REFUSED])
+def test_refusals_carry_a_code_and_the_values_of_their_sentence(case):
+    who, action, record, code, own = case
+    with pytest.raises(access.PermissionDenied) as err:
+        access.check_write(who, action, record)
+    assert err.value.code == code and code in access.REFUSALS
+    assert set(own) == set(access.REFUSALS[code])
+    v = err.value.values
+    assert {k: v[k] for k in own} == own
+    assert (v["user"], v["role"], v["action"]) == (who.name, who.role.value, action)
+    assert v["tasks"] == list(who.tasks)
+    assert v["entity"] == access.entity_name(record)
+    assert v["record"] == access.record_reference(record)
+    assert v["task"] == (None if isinstance(record, str) else access.record_task(record))
+    assert json.loads(json.dumps(v)) == v
+    # the English message is the library's, as before
+    assert str(err.value).startswith(f"{who.name} (") and f"may not {action} " in str(err.value)
+
+
+def test_every_refusal_of_check_write_has_a_code():
+    # planning_role is parkplan.planning's refusal, not check_write's
+    assert {c[3] for c in REFUSED} | {"planning_role"} == set(access.REFUSALS)
 
 
 def test_visibility_by_clearance():

@@ -29,6 +29,7 @@ from parkplan.tracker import (
     Tracker,
     journal,
 )
+from parkplan.tracker.access import REFUSALS
 from parkplan.tracker.seed import DEMO_DATE, seed_demo, seed_tasks
 from tests.conftest import snapshot
 
@@ -181,8 +182,10 @@ def test_forbidden_writes_are_refused_and_write_nothing(loc, case):
     before = snapshot(loc)
     with Workspace.open(loc) as ws:
         tr = as_(ws, name)
-        with pytest.raises(PermissionDenied, match=re.escape(message)):
+        with pytest.raises(PermissionDenied, match=re.escape(message)) as err:
             action(tr)
+    # … and say which rule refused, with the figures of the sentence, through the Tracker
+    assert err.value.code in REFUSALS and err.value.values["user"] == name
     assert snapshot(loc) == before
 
 
@@ -233,6 +236,9 @@ def test_readers_never_receive_records_above_their_clearance(ws):
     status9 = {s.task.number: s for s in viewer.task_statuses(DEMO_DATE)}[9]
     assert status9.rating != "green"
     assert all("R9-1" not in r.text and r.subject_id == "" for r in status9.reasons
+               if r.subject_type == "risk")
+    # … nor give their figures
+    assert all(r.values == {} and r.to_dict()["values"] == {} for r in status9.reasons
                if r.subject_type == "risk")
 
 

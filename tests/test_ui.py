@@ -411,17 +411,15 @@ def test_serve_refuses_a_bad_as_of(demo_gpkg):
 def test_rating_reasons_are_said_in_the_session_s_language(services):
     prog = session(services, "owner3").programme
     st3 = next(st for st in prog.statuses if st.task.number == 3)
-    assert st3.reasons and all(r.rule for r in st3.reasons)
+    assert st3.reasons and all(r.rule and r.values for r in st3.reasons)
     for lang, word in (("zh", "预计比截止日期"), ("en", "projected")):
-        texts = [render.reason_text(r, lang, milestones=prog.milestones, risks=prog.risks)
-                 for r in st3.reasons]
+        texts = [render.reason_text(r, lang) for r in st3.reasons]
         assert any(word in x for x in texts), texts
-    zh = [render.reason_text(r, "zh", milestones=prog.milestones, risks=prog.risks)
-          for st in prog.statuses for r in st.reasons]
+    zh = [render.reason_text(r, "zh") for st in prog.statuses for r in st.reasons]
     assert not [x for x in zh if "projected" in x or "risk " in x or "blocked" in x], zh
     # the same figures as the library's own text
     slip = next(r for r in st3.reasons if r.rule == "slip")
-    assert render.reason_text(slip, "en", milestones=prog.milestones) == slip.text
+    assert render.reason_text(slip, "en") == slip.text
     from parkplan.tracker.rating import Rating, Reason
 
     hidden = Reason(Rating.amber, "slip", "milestone", "", "a milestone above your clearance")
@@ -429,8 +427,165 @@ def test_rating_reasons_are_said_in_the_session_s_language(services):
     unknown = Reason(Rating.amber, "new_rule", "milestone", "M1-1", "library words")
     assert render.reason_text(unknown, "zh") == "library words"
     tiles = render.task_summaries(prog.statuses, prog.milestones, prog.escalations,
-                                  prog.matters, "zh", risks=prog.risks)
+                                  prog.matters, "zh")
     assert any("预计比截止日期" in r for r in tiles[2].reasons)
+
+
+def test_a_reason_is_said_from_its_code_and_values_alone():
+    from parkplan.tracker.rating import Rating, Reason
+
+    def reason(rule, subject_type, **values):
+        return Reason(Rating.amber, rule, subject_type, "X", "library words", values=values)
+
+    slip = reason("slip", "milestone", milestone="M3-2", days=12, due="2026-12-01")
+    assert render.reason_text(slip, "zh") == "M3-2 预计比截止日期 2026-12-01 晚 12 天完成"
+    assert render.reason_text(slip, "en") == "M3-2 projected 12 days after due 2026-12-01"
+    over = reason("risk_above_tolerance", "risk", risk="R4-1", score=16, tolerance=12)
+    assert render.reason_text(over, "zh") == "风险 R4-1 分值 16，超过容忍度 12"
+    assert render.reason_text(over, "en") == "risk R4-1 scores 16, above its tolerance 12"
+    review = reason("review_overdue", "risk", risk="R4-1", review_date="2026-11-01")
+    assert render.reason_text(review, "zh") == "风险 R4-1 应于 2026-11-01 复核，已逾期"
+    # a figure missing, or none at all: the library's words, never a placeholder
+    assert render.reason_text(reason("slip", "milestone", milestone="M3-2"), "zh") == \
+        "library words"
+    assert render.reason_text(reason("blocked", "milestone"), "zh") == "library words"
+    # every rule the library rates by has its sentence in both languages
+    from parkplan.tracker.rating import REASON_TEXTS
+
+    assert all(f"ui.reason.{rule}" in catalogue() for rule in REASON_TEXTS)
+
+
+def _denied(code, **values):
+    from parkplan.tracker.access import PermissionDenied
+
+    return PermissionDenied("library words", code=code, values=values)
+
+
+def test_a_refusal_is_said_from_its_code_and_values():
+    ladder = _denied("escalation_level", user="office", role="office", tasks=[],
+                     action="acknowledge", entity="escalation", record="7", task=3,
+                     level="convenor", roles=["convenor"])
+    assert render.refusal_text(ladder, "zh") == (
+        "office（专班办公室）不能确认收悉督办事项 #7：“召集人”层级的督办事项由召集人办理。")
+    assert render.refusal_text(ladder, "en") == (
+        "office (task-force office) may not acknowledge escalation #7: an escalation at the "
+        "convenor level is handled by the convenor.")
+    owner = _denied("own_tasks_only", user="owner3", role="task_owner", tasks=[3, 9],
+                    action="update", entity="milestone", record="M8-1", task=8)
+    assert render.refusal_text(owner, "zh") == (
+        "owner3（任务（三）、任务（九）牵头单位）不能修改里程碑 M8-1：任务牵头单位只能修改所牵头"
+        "任务的记录。")
+    assert render.refusal_text(owner, "en") == (
+        "owner3 (task owner of task （三）, task （九）) may not update milestone M8-1: task "
+        "owners edit only their own tasks' records.")
+    hidden = _denied("above_clearance", user="o", role="office", tasks=[], action="create",
+                     entity="risk", record="R4-9", task=4, visibility="internal",
+                     clearance="shareable")
+    assert render.refusal_text(hidden, "zh") == (
+        "o（专班办公室）不能新增风险 R4-9：该记录为“内部”级，超出您的可见范围（可共享）。")
+    rules = _denied("office_only", user="owner3", role="task_owner", tasks=[3], action="run",
+                    entity="escalation_run", record=None, task=None)
+    assert render.refusal_text(rules, "zh") == (
+        "owner3（任务（三）牵头单位）不能运行升级规则：仅专班办公室和召集人可以办理。")
+    plan = _denied("planning_role", user="viewer", role="viewer", tasks=[], action="plan",
+                   entity=None, record=None, task=None)
+    assert render.refusal_text(plan, "en") == (
+        "viewer (viewer) may not record siting runs or adopt a plan: planners, the "
+        "task-force office and the convenor may.")
+    # no code, a code or an action the catalogue does not know: the library's words
+    from parkplan.tracker.access import REFUSALS, PermissionDenied
+
+    assert render.refusal_text(PermissionDenied("library words"), "zh") == "library words"
+    assert render.refusal_text(_denied("new_rule", **owner.values), "zh") == "library words"
+    assert render.refusal_text(_denied("own_tasks_only", **{**owner.values, "action": "x"}),
+                               "zh") == "library words"
+    assert all(f"ui.denied.{code}" in catalogue() for code in REFUSALS)
+
+
+def test_every_library_refusal_is_said_in_chinese(ws):
+    from parkplan.tracker import access
+    from parkplan.tracker import meetings as mt
+    from parkplan.tracker.access import PermissionDenied
+    from parkplan.tracker.model import User
+
+    office = Tracker(ws, "office", clock=_clock)
+    m41, esc7, matter = office.milestone("M4-1"), office.escalation(7), office.matter(1)
+    owner3 = User(name="owner3", role="task_owner", tasks=(3,), clearance="internal")
+    cases = [
+        (User(name="gone", role="office", active=False), "update", m41),
+        (User(name="viewer", role="viewer"), "update", m41),
+        (User(name="planner", role="planner"), "save", "baseline"),
+        (User(name="office", role="office"), "create", User(name="x", role="viewer")),
+        (User(name="admin", role="admin"), "close", esc7),
+        (User(name="office", role="office", clearance="shareable"), "update",
+         m41.model_copy(update={"visibility": "internal"})),
+        (User(name="office", role="office"), "act", esc7),
+        (User(name="owner8", role="task_owner", tasks=(8,)), "acknowledge",
+         next(e for e in office.programme(DEMO_DATE).escalations if e.level == "owner")),
+        (owner3, "report", matter),
+        (owner3, "create", matter.model_copy(update={"task": 8})),
+        (owner3, "run", access.ESCALATION_RUN),
+        (owner3, "record", "meetings"),
+        (owner3, "requeue", "notifications"),
+        (owner3, "update", m41),
+    ]
+    said = set()
+    for who, action, record in cases:
+        with pytest.raises(PermissionDenied) as err:
+            access.check_write(who, action, record)
+        zh = render.refusal_text(err.value, "zh")
+        assert zh != str(err.value) and not re.search(r"[a-z]{3,} [a-z]{3,}", zh), zh
+        said.add(err.value.code)
+    meeting = mt.Meeting(held_on=DEMO_DATE, title="t", attendees=("a",), recorded_by="o",
+                         recorded_at=_clock(), visibility="internal")
+    with pytest.raises(PermissionDenied) as err:
+        mt.check_write(User(name="o", role="office", clearance="shareable"), "record", meeting)
+    assert render.refusal_text(err.value, "zh") == (
+        "o（专班办公室）不能登记会商研判：该记录为“内部”级，超出您的可见范围（可共享）。")
+    assert said | {"planning_role"} == set(access.REFUSALS), said
+
+
+def test_the_app_says_a_refusal_in_chinese(services):
+    from parkplan.ui.board import TaskBoard
+
+    office = Tracker(services.workspace, "office")
+    office.update_milestone("M3-4", office.milestone("M3-4").version, visibility="public")
+    s = session(services, "viewer")
+    s.task = 3
+    board = TaskBoard(session=s)
+    board._edited(SimpleNamespace(row=0, column="forecast", value="2030-01-01"))
+    assert s.notice_kind == "danger"
+    assert s.notice == ("未保存：无此权限。viewer（查阅人员）不能修改里程碑 M3-4："
+                        "查阅人员只能查看，不能修改。")
+    assert "&lt;" not in s.notice_html()
+    owner = session(services, "owner3")
+    assert owner.update_milestone("M4-1", 1, percent=90) is None
+    assert owner.notice == ("未保存：无此权限。owner3（任务（三）牵头单位）不能修改里程碑 M4-1："
+                            "任务牵头单位只能修改所牵头任务的记录。")
+    owner.lang = "en"
+    assert owner.update_milestone("M4-1", 1, percent=90) is None
+    assert owner.notice == ("Not saved: not allowed. owner3 (task owner of task （三）) may not "
+                            "update milestone M4-1: task owners edit only their own tasks' "
+                            "records.")
+
+
+def test_studio_claims_the_smallest_relaxation_only_when_proven(services):
+    from parkplan.ui.studio import ScenarioStudio
+
+    def explained(lang, **info):
+        view = SimpleNamespace(session=session(services, "planner", lang=lang))
+        run = SimpleNamespace(explanation={"infeasibility": {
+            "conflicts": ["budget"], "relaxations": [{"text": "budget +10"}], **info}})
+        return ScenarioStudio._explanation_html(view, run)
+
+    assert "使方案可行的最小放宽" in explained("zh", proven_smallest=True)
+    assert "Smallest relaxation" in explained("en", proven_smallest=True)
+    for info in ({"proven_smallest": False, "note": "not proven smallest"}, {}):
+        zh, en = explained("zh", **info), explained("en", **info)
+        assert "未证明为最小" in zh and "最小放宽" not in zh
+        assert "not proven smallest" in en and "Smallest" not in en
+    none = explained("zh", relaxations=[], proven_smallest=False, note="no relaxation")
+    assert "未找到使方案可行的放宽" in none and none.count("<ul>") == 1  # the conflicts only
 
 
 def test_labels_come_from_the_catalogue(services):

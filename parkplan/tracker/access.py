@@ -26,6 +26,9 @@ user (add, update)                 ✓      –         –       –           
 The admin manages accounts and nothing else (separation of duties); planners edit siting
 scenarios, not tracker records; viewers read. A deactivated user writes nothing. Nobody
 may write a record above their own clearance (they could not read it back).
+
+A refusal (:class:`PermissionDenied`) says why in English and carries the rule's code
+(:data:`REFUSALS`) and the values of its sentence, so that the app can say it in Chinese.
 """
 
 from __future__ import annotations
@@ -51,8 +54,79 @@ from parkplan.tracker.model import (
 )
 
 
+#: Every refusal's code, and the values its sentence needs beyond those of every refusal
+#: (``user``, ``role``, ``tasks``, ``action``, ``entity``, ``record``, ``task``).
+REFUSALS: dict[str, tuple[str, ...]] = {
+    "deactivated": (),
+    "viewer_read_only": (),
+    "planner_no_records": (),
+    "admin_only_users": (),
+    "admin_users_only": (),
+    "above_clearance": ("visibility", "clearance"),
+    "escalation_level": ("level", "roles"),
+    "own_escalations_only": (),
+    "matter_office_only": (),
+    "own_matters_only": (),
+    "office_only": (),
+    "own_tasks_only": (),
+    # parkplan.planning.check_can_plan's refusal; it does not pass its code yet, so the app
+    # shows its English words until it does
+    "planning_role": (),
+}
+
+
 class PermissionDenied(ParkplanError):
-    """The user may not do this; nothing was written."""
+    """The user may not do this; nothing was written.
+
+    Parameters
+    ----------
+    message : str
+        The refusal in English (CLI, logs, the JSON API).
+    code : str, optional
+        Which rule refused (a key of :data:`REFUSALS`); ``None`` for a refusal without one.
+    values : dict, optional
+        What the sentence is made of, JSON-ready, so that it can be said in any language:
+        ``user``, ``role``, ``tasks`` (a task owner's task numbers), ``action``, ``entity``
+        (:func:`entity_name`), ``record`` (its id, ``None`` for a programme action),
+        ``task`` (the record's task, if any), and the code's own (:data:`REFUSALS`).
+
+    Attributes
+    ----------
+    code : str or None
+    values : dict
+    """
+
+    def __init__(self, message: str, *, code: str | None = None,
+                 values: dict[str, Any] | None = None):
+        super().__init__(message)
+        self.code = code
+        self.values = dict(values or {})
+
+
+def refusal_values(user: User, action: str, entity: str | None = None,
+                   record: str | int | None = None, *, task: int | None = None,
+                   **values: Any) -> dict[str, Any]:
+    """Return the values every refusal carries, plus the code's own ``values``.
+
+    Parameters
+    ----------
+    user : User
+        Who was refused.
+    action : str
+    entity : str, optional
+        What was to be written (:func:`entity_name`, or e.g. ``"meeting"``); ``None`` when
+        the refusal concerns no kind of record.
+    record : str or int, optional
+        The record's id (:func:`record_reference`); ``None`` for a programme action or a
+        record not yet numbered.
+    task : int, optional
+        The task the record belongs to.
+    **values
+        The code's own values (:data:`REFUSALS`).
+    """
+    return {"user": user.name, "role": user.role.value, "tasks": list(user.tasks),
+            "action": action, "entity": entity,
+            "record": None if record is None else str(record), "task": task, **values}
 
 
 class NotFound(ParkplanError):
@@ -92,14 +166,26 @@ def record_label(record: Any) -> str:
     entity = entity_name(record)
     if isinstance(record, str):
         return {"escalation_run": "the escalation rules"}.get(record, record)
-    rid = record_id(record)
+    rid = record_reference(record)
     if entity == "matter":
         return f"major matter #{rid}"
     if entity == "escalation":
         return f"escalation #{rid}"
     if entity == "kpi_actual":
-        return f"an actual of KPI {record.kpi_id}"
+        return f"an actual of KPI {rid}"
     return f"{entity} {rid}"
+
+
+def record_reference(record: Any) -> str | None:
+    """Return the id a message names a record by: its own, or its KPI's for a KPI actual.
+
+    ``None`` for a programme action (a name, not a record).
+    """
+    if isinstance(record, str):
+        return None
+    if entity_name(record) == "kpi_actual":  # an actual has no id of its own
+        return record.kpi_id
+    return record_id(record)
 
 
 def record_id(record: Any) -> str:
@@ -163,57 +249,69 @@ def check_write(user: User, action: str, record: Any, *, task: int | None = None
     Raises
     ------
     PermissionDenied
-        With a message naming the user, their role, the action, the record and the rule.
+        With a message naming the user, their role, the action, the record and the rule,
+        and the rule's code and values (:data:`REFUSALS`).
     """
     entity = entity_name(record)
     label = record_label(record)
     task = task if task is not None else (None if isinstance(record, str)
                                           else record_task(record))
 
-    def deny(why: str) -> None:
-        raise PermissionDenied(f"{_who(user)} may not {action} {label}: {why}")
+    def deny(code: str, why: str, **values: Any) -> None:
+        raise PermissionDenied(f"{_who(user)} may not {action} {label}: {why}", code=code,
+                               values=refusal_values(user, action, entity,
+                                                     record_reference(record), task=task,
+                                                     **values))
 
     if not user.active:
-        deny("the account is deactivated")
+        deny("deactivated", "the account is deactivated")
     if user.role == Role.viewer:
-        deny("viewers read and do not write")
+        deny("viewer_read_only", "viewers read and do not write")
     if user.role == Role.planner:
-        deny("planners edit siting scenarios, not tracker records")
+        deny("planner_no_records", "planners edit siting scenarios, not tracker records")
     if entity == "user":
         if user.role != Role.admin:
-            deny("only the admin manages users")
+            deny("admin_only_users", "only the admin manages users")
         return
     if user.role == Role.admin:
-        deny("the admin manages users only, not tracker records")
+        deny("admin_users_only", "the admin manages users only, not tracker records")
     vis = getattr(record, "visibility", None)
     if vis is not None and not user.can_see(Visibility(vis)):
-        deny(f"the record is {Visibility(vis).label} {Visibility(vis).value}, above your "
-             f"clearance {user.clearance.label} {user.clearance.value}")
+        deny("above_clearance",
+             f"the record is {Visibility(vis).label} {Visibility(vis).value}, above your "
+             f"clearance {user.clearance.label} {user.clearance.value}",
+             visibility=Visibility(vis).value, clearance=user.clearance.value)
     if user.role == Role.convenor:
         return
     if entity == "escalation":
         level = Level(record.level)
+        roles = sorted(r.value for r in LADDER[level])
         if user.role not in LADDER[level]:
-            deny(f"an escalation at the {level.value} level is handled by the "
-                 + ", ".join(sorted(r.value for r in LADDER[level])))
+            deny("escalation_level",
+                 f"an escalation at the {level.value} level is handled by the "
+                 + ", ".join(roles), level=level.value, roles=roles)
         if user.role == Role.task_owner and task not in user.tasks:
-            deny("task owners handle escalations of their own tasks only")
+            deny("own_escalations_only",
+                 "task owners handle escalations of their own tasks only")
         return
     if user.role == Role.office:
         return
     # task owners from here on
     if entity == "matter":
         if action != "create":
-            deny("only the office and the convenor update a major matter or mark it reported")
+            deny("matter_office_only",
+                 "only the office and the convenor update a major matter or mark it reported")
         if task not in user.tasks:
-            deny("task owners open major matters of their own tasks only")
+            deny("own_matters_only", "task owners open major matters of their own tasks only")
         return
     if entity in _OFFICE_RECORDS or entity not in _OWNER_RECORDS:
-        deny("only the office and the convenor do this")
+        deny("office_only", "only the office and the convenor do this")
     if task not in user.tasks:
-        deny(f"task owners edit only their own tasks' records; this is {_code(task)}"
+        deny("own_tasks_only",
+             f"task owners edit only their own tasks' records; this is {_code(task)}"
              if task else "task owners edit only their own tasks' records")
 
 
-__all__ = ["ESCALATION_RUN", "LADDER", "NotFound", "PermissionDenied", "check_write",
-           "entity_name", "record_id", "record_label", "record_task", "visible"]
+__all__ = ["ESCALATION_RUN", "LADDER", "REFUSALS", "NotFound", "PermissionDenied",
+           "check_write", "entity_name", "record_id", "record_label", "record_reference",
+           "record_task", "refusal_values", "visible"]

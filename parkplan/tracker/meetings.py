@@ -149,9 +149,13 @@ def check_write(user: User, action: str, meeting: Meeting | None = None) -> None
     """
     access.check_write(user, action, "meetings")
     if meeting is not None and not user.can_see(meeting.visibility):
-        raise PermissionDenied(f"{user.name} may not {action} a meeting at "
-                               f"{meeting.visibility.label} {meeting.visibility.value}: "
-                               f"above your clearance {user.clearance.value}")
+        raise PermissionDenied(
+            f"{user.name} may not {action} a meeting at {meeting.visibility.label} "
+            f"{meeting.visibility.value}: above your clearance {user.clearance.value}",
+            code="above_clearance",
+            values=access.refusal_values(user, action, "meeting", meeting.id,
+                                         visibility=meeting.visibility.value,
+                                         clearance=user.clearance.value))
 
 
 # ---------------------------------------------------------------- mapping

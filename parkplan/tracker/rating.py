@@ -24,7 +24,8 @@ amber_green (黄绿)      a milestone slips 1–7 days; an open risk scores ≥ 
 green (绿)             none of the above
 ====================  ==========================================================
 
-Every rule met is listed as a :class:`Reason`, so the rating explains itself.
+Every rule met is listed as a :class:`Reason`, so the rating explains itself: in English
+(``Reason.text``), and by its rule code and figures (``Reason.values``) in any language.
 
 **Trend** compares a task's rating with its rating in a baseline (the last stocktake):
 ``improving``, ``steady``, ``worsening``, or ``new`` when the baseline has none.
@@ -88,9 +89,43 @@ SLIP_RED, SLIP_AMBER_RED, SLIP_AMBER = 60, 30, 7
 RISK_RED, RISK_AMBER_RED, RISK_AMBER_GREEN = 20, 15, 10
 
 
+#: The library's English sentence of each rule, filled from the reason's ``values``; the
+#: app says the same in either language from the catalogue (``ui.reason.<rule>``).
+REASON_TEXTS = {
+    "slip": "{milestone} projected {days} days after due {due}",
+    "blocked": "{milestone} is blocked",
+    "blocked_critical": "{milestone} is blocked on the critical path",
+    "risk_score": "risk {risk} scores {score} (tolerance {tolerance})",
+    "risk_above_tolerance": "risk {risk} scores {score} (tolerance {tolerance})",
+    "review_overdue": "risk {risk} was due for review on {review_date}",
+}
+
+
 @dataclass(frozen=True)
 class Reason:
-    """One rule a task meets: the rating it implies, the record, and why in words."""
+    """One rule a task meets: the rating it implies, the record, and why in words.
+
+    Parameters
+    ----------
+    rating : Rating
+        The rating the rule implies.
+    rule : str
+        The rule's code: a key of :data:`REASON_TEXTS`.
+    subject_type : str
+        ``"milestone"`` or ``"risk"``.
+    subject_id : str
+        The record's id; empty when the reader may not see the record.
+    text : str
+        The rule said in English (CLI, logs, reports).
+    visibility : Visibility
+        The record's, so a reason can be withheld from a reader below it.
+    values : dict
+        The figures the sentence is made of, JSON-ready, so that it can be said in any
+        language: ``milestone``, ``days``, ``due`` (ISO date) for ``slip``; ``milestone``
+        for ``blocked`` and ``blocked_critical``; ``risk``, ``score``, ``tolerance`` for
+        ``risk_score`` and ``risk_above_tolerance``; ``risk``, ``review_date`` (ISO date)
+        for ``review_overdue``. Empty for a reason withheld from its reader.
+    """
 
     rating: Rating
     rule: str
@@ -98,12 +133,22 @@ class Reason:
     subject_id: str
     text: str
     visibility: Visibility = Visibility.public
+    # Left out of equality and hashing: the figures are those of ``text`` (which compares),
+    # and a dict would make reasons unhashable.
+    values: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def of(cls, rating: Rating, rule: str, subject_type: str, subject_id: str,
+           visibility: Visibility, **values: Any) -> Reason:
+        """Return the reason for ``rule`` with its English text made from ``values``."""
+        return cls(rating, rule, subject_type, subject_id,
+                   REASON_TEXTS[rule].format(**values), visibility, values)
 
     def to_dict(self) -> dict:
         """Return a JSON-ready dict."""
         return {"rating": self.rating.value, "rule": self.rule,
                 "subject_type": self.subject_type, "subject_id": self.subject_id,
-                "text": self.text}
+                "text": self.text, "values": dict(self.values)}
 
 
 @dataclass(frozen=True)
@@ -164,17 +209,15 @@ def rate_task(task: int, milestones: Iterable[Milestone], risks: Iterable[Risk],
         days = slip_days(m, schedule, as_of)
         level = _slip_rating(days)
         if level:
-            reasons.append(Reason(level, "slip", "milestone", m.id,
-                                  f"{m.id} projected {days} days after due {m.due}",
-                                  m.visibility))
+            reasons.append(Reason.of(level, "slip", "milestone", m.id, m.visibility,
+                                     milestone=m.id, days=days, due=m.due.isoformat()))
         if m.status == Status.blocked:
             entry = schedule.get(m.id)
             on_path = entry is not None and entry.critical
-            reasons.append(Reason(
+            reasons.append(Reason.of(
                 Rating.amber_red if on_path else Rating.amber,
                 "blocked_critical" if on_path else "blocked", "milestone", m.id,
-                f"{m.id} is blocked" + (" on the critical path" if on_path else ""),
-                m.visibility))
+                m.visibility, milestone=m.id))
     for r in risks:
         if r.task != task or r.status != RiskStatus.open:
             continue
@@ -190,13 +233,12 @@ def rate_task(task: int, milestones: Iterable[Milestone], risks: Iterable[Risk],
         else:
             level = rule = None
         if level:
-            reasons.append(Reason(level, rule, "risk", r.id,
-                                  f"risk {r.id} scores {score} (tolerance {r.tolerance})",
-                                  r.visibility))
+            reasons.append(Reason.of(level, rule, "risk", r.id, r.visibility, risk=r.id,
+                                     score=score, tolerance=r.tolerance))
         if as_of > r.next_review:
-            reasons.append(Reason(Rating.amber_green, "review_overdue", "risk", r.id,
-                                  f"risk {r.id} was due for review on {r.next_review}",
-                                  r.visibility))
+            reasons.append(Reason.of(Rating.amber_green, "review_overdue", "risk", r.id,
+                                     r.visibility, risk=r.id,
+                                     review_date=r.next_review.isoformat()))
     reasons.sort(key=lambda x: (-x.rating.rank, x.subject_id, x.rule))
     rating = reasons[0].rating if reasons else Rating.green
     return TaskRating(task, rating, tuple(reasons))
@@ -315,6 +357,6 @@ def compare(name: str, before: Mapping[str, Any], now: Mapping[str, Any]) -> Com
     return Comparison(name, str(before.get("as_of")), str(now.get("as_of")), tuple(changes))
 
 
-__all__ = ["RATING_LABELS", "Change", "Comparison", "Rating", "Reason", "TaskRating", "Trend",
-           "compare", "projected_finish", "rate_all", "rate_task", "slip_days", "snapshot",
-           "trend"]
+__all__ = ["RATING_LABELS", "REASON_TEXTS", "Change", "Comparison", "Rating", "Reason",
+           "TaskRating", "Trend", "compare", "projected_finish", "rate_all", "rate_task",
+           "slip_days", "snapshot", "trend"]

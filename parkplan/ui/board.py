@@ -159,10 +159,8 @@ class TaskBoard(pn.viewable.Viewer):
         if status is None:
             self._header.object = f"<p>{render.esc(s.t('ui.board.no_task'))}</p>"
         else:
-            reasons = "".join(
-                "<li>" + render.esc(render.reason_text(r, lang, milestones=prog.milestones,
-                                                       risks=prog.risks)) + "</li>"
-                for r in status.reasons)
+            reasons = "".join(f"<li>{render.esc(render.reason_text(r, lang))}</li>"
+                              for r in status.reasons)
             self._header.object = (
                 f'<div class="pp-task-head" data-task="{s.task}">'
                 f'<h3>{render.esc(status.task.code)} '

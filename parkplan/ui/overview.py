@@ -85,7 +85,7 @@ class Overview(pn.viewable.Viewer):
         self._brief.filename = f"brief-{s.as_of.isoformat()}.pdf"
         tiles = []
         for summary in render.task_summaries(prog.statuses, prog.milestones, prog.escalations,
-                                             prog.matters, s.lang, risks=prog.risks):
+                                             prog.matters, s.lang):
             button = pn.widgets.Button(name=s.t("ui.overview.open", code=summary.code),
                                        button_type="primary", button_style="outline",
                                        sizing_mode="stretch_width")

@@ -15,13 +15,16 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from parkplan.i18n import t
+from parkplan.tracker.access import PermissionDenied
 from parkplan.tracker.model import (
+    TASK_CODES,
     Escalation,
     EscalationStatus,
     Level,
     MajorMatter,
     MatterStatus,
     Risk,
+    Role,
     Status,
 )
 from parkplan.tracker.rating import Rating, Reason
@@ -99,42 +102,70 @@ def yes_no(value: Any, lang: str) -> str:
     return value
 
 
-def reason_text(reason: Reason, lang: str, *, milestones: Iterable[PlannedMilestone] = (),
-                risks: Iterable[Risk] = ()) -> str:
-    """Say why a task has its rating, in ``lang``, from the rule's code.
+def reason_text(reason: Reason, lang: str) -> str:
+    """Say why a task has its rating, in ``lang``, from the rule's code and figures.
 
     The library's :class:`~parkplan.tracker.rating.Reason` carries the rule
-    (``slip``, ``blocked``, ``blocked_critical``, ``risk_score``,
-    ``risk_above_tolerance``, ``review_overdue``) and the record's id, not the figures
-    in its (English) text: those are read from the same records the programme holds
-    (``milestones``: slip days and due date; ``risks``: score, tolerance, next review).
-    A reason about a record above the user's clearance names neither the record nor its
-    figures. The library's text is kept when the rule or the record is unknown here.
+    (``ui.reason.<rule>`` in the catalogue) and the figures its sentence needs
+    (``Reason.values``, the catalogue's placeholders). A reason about a record above the
+    user's clearance names neither the record nor its figures. The library's (English)
+    text is kept for a rule the catalogue does not know.
     """
     rule = reason.rule
-    if not reason.subject_id:  # above the reader's clearance: rule and kind only
-        try:
-            return t("ui.reason.hidden", lang, subject=t(f"ui.subject.{reason.subject_type}",
-                                                         lang),
+    try:
+        if not reason.subject_id:  # above the reader's clearance: rule and kind only
+            return t("ui.reason.hidden", lang,
+                     subject=t(f"ui.subject.{reason.subject_type}", lang),
                      rule=t(f"ui.rule.{rule}", lang))
-        except KeyError:
-            return reason.text
-    if reason.subject_type == "milestone":
-        pm = next((p for p in milestones if p.milestone.id == reason.subject_id), None)
-        if pm is not None and rule == "slip":
-            return t("ui.reason.slip", lang, id=pm.milestone.id, days=pm.slip_days,
-                     due=pm.milestone.due.isoformat())
-        if rule in ("blocked", "blocked_critical"):
-            return t(f"ui.reason.{rule}", lang, id=reason.subject_id)
-    if reason.subject_type == "risk":
-        risk = next((r for r in risks if r.id == reason.subject_id), None)
-        if risk is not None and rule in ("risk_score", "risk_above_tolerance"):
-            return t(f"ui.reason.{rule}", lang, id=risk.id, score=risk.score,
-                     tolerance=risk.tolerance)
-        if risk is not None and rule == "review_overdue":
-            return t("ui.reason.review_overdue", lang, id=risk.id,
-                     date=risk.next_review.isoformat())
+        if reason.values:  # without its figures a sentence would show its placeholders
+            return t(f"ui.reason.{rule}", lang, **reason.values)
+    except KeyError:  # a rule (or a figure) newer than the catalogue
+        pass
     return reason.text
+
+
+def refusal_text(err: PermissionDenied, lang: str) -> str:
+    """Say why the library refused a change, in ``lang``, from the refusal's code and values.
+
+    The sentence names the user and their role, the action and the record, and the rule
+    (``ui.denied.<code>``), each said from the catalogue; the library's (English) message
+    is kept for a refusal without a code or one the catalogue does not know.
+    """
+    v = err.values
+    if not err.code or not v:
+        return str(err)
+    try:
+        sep = t("ui.denied.list_sep", lang)
+        tasks = sep.join(t("ui.denied.task", lang, code=TASK_CODES.get(n, n))
+                         for n in v.get("tasks") or ())
+        who = (t("ui.denied.who_owner", lang, user=v["user"], tasks=tasks)
+               if v.get("role") == Role.task_owner.value and tasks else
+               t("ui.denied.who", lang, user=v["user"], role=t(f"role.{v['role']}", lang)))
+        action = t(f"ui.action.{v['action']}", lang)
+        entity, record = v.get("entity"), v.get("record")
+        what = action
+        if entity:
+            key = f"ui.record.{entity}" if record is not None else f"ui.records.{entity}"
+            label = t(key, lang, record=record, code=TASK_CODES.get(v.get("task"), record))
+            what = t("ui.denied.what", lang, action=action, record=label)
+        why = t(f"ui.denied.{err.code}", lang, **_refusal_figures(v, lang))
+    except KeyError:  # an action, record or rule newer than the catalogue
+        return str(err)
+    return t("ui.denied.sentence", lang, who=who, what=what, why=why)
+
+
+def _refusal_figures(values: dict[str, Any], lang: str) -> dict[str, str]:
+    """The code's own values (``access.REFUSALS``) in words of ``lang``."""
+    out: dict[str, str] = {}
+    for name in ("visibility", "clearance"):
+        if values.get(name):
+            out[name] = t(f"ui.vis.{values[name]}", lang)
+    if values.get("level"):
+        out["level"] = t(f"level.{values['level']}", lang)
+    if values.get("roles"):
+        out["roles"] = t("ui.denied.list_sep", lang).join(t(f"role.{r}", lang)
+                                                          for r in values["roles"])
+    return out
 
 
 # ------------------------------------------------------------------ data
@@ -215,11 +246,10 @@ class TaskSummary:
 
 def task_summaries(statuses: Sequence[TaskStatus], planned: Sequence[PlannedMilestone],
                    escalations: Sequence[Escalation], matters: Sequence[MajorMatter],
-                   lang: str, *, risks: Sequence[Risk] = ()) -> list[TaskSummary]:
+                   lang: str) -> list[TaskSummary]:
     """Return the overview's nine tiles, from what the user may see.
 
-    Reasons are said in ``lang`` (:func:`reason_text`, figures from ``planned`` and
-    ``risks``).
+    Reasons are said in ``lang`` (:func:`reason_text`).
     """
     out = []
     for s in statuses:
@@ -228,8 +258,7 @@ def task_summaries(statuses: Sequence[TaskStatus], planned: Sequence[PlannedMile
         out.append(TaskSummary(
             number=n, code=s.task.code, title=title_of(s.task, lang), rating=s.rating,
             trend=s.trend.value,
-            reasons=tuple(reason_text(r, lang, milestones=planned, risks=risks)
-                          for r in s.reasons),
+            reasons=tuple(reason_text(r, lang) for r in s.reasons),
             next_id=nxt.milestone.id if nxt else None,
             next_title=title_of(nxt.milestone, lang) if nxt else "",
             next_due=nxt.milestone.due if nxt else None,
@@ -477,5 +506,5 @@ CSS = """
 __all__ = ["CSS", "Clock", "TaskSummary", "esc", "fmt_date", "gantt_svg", "heatmap",
            "level_label", "matters_awaiting", "next_milestone", "open_escalations",
            "projected_finish", "rating_badge", "rating_label", "reason_text",
-           "reporting_clock", "solver_status", "status_board", "table", "task_summaries",
-           "task_tile", "title_of", "yes_no"]
+           "refusal_text", "reporting_clock", "solver_status", "status_board", "table",
+           "task_summaries", "task_tile", "title_of", "yes_no"]

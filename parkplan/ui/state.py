@@ -28,6 +28,7 @@ from parkplan.tracker import access
 from parkplan.tracker.access import NotFound, PermissionDenied
 from parkplan.tracker.model import Role, User
 from parkplan.tracker.service import Programme, StaleVersion, Tracker, now_shanghai
+from parkplan.ui import render
 
 #: The app's pages, in menu order.
 PAGES = ("overview", "board", "desk", "studio")
@@ -236,20 +237,12 @@ class Session(param.Parameterized):
         Returns
         -------
         The change's result, or ``None`` when the library refused it; the notice then says
-        why (the library's own words, after a translated heading).
+        why (:meth:`refused`).
         """
         try:
             result = change()
-        except PermissionDenied as err:
-            self._say("danger", self.t("ui.notice.denied"), err)
-            self.reload()
-            return None
-        except StaleVersion as err:
-            self._say("warning", self.t("ui.notice.stale"), err)
-            self.reload()
-            return None
         except ParkplanError as err:
-            self._say("danger", self.t("ui.notice.refused"), err)
+            self.refused(err)
             self.reload()
             return None
         self.notice_kind = "success"
@@ -257,9 +250,22 @@ class Session(param.Parameterized):
         self.reload()
         return result
 
-    def _say(self, kind: str, heading: str, err: Exception) -> None:
+    def refused(self, err: Exception) -> None:
+        """Say in the notice why the library refused something, after a translated heading.
+
+        A permission refusal is said in the session's language from its code and values
+        (:func:`parkplan.ui.render.refusal_text`); a stale version and any other error in
+        the library's own words.
+        """
+        if isinstance(err, PermissionDenied):
+            kind, heading, text = ("danger", "ui.notice.denied",
+                                   render.refusal_text(err, self.lang))
+        elif isinstance(err, StaleVersion):
+            kind, heading, text = "warning", "ui.notice.stale", str(err)
+        else:
+            kind, heading, text = "danger", "ui.notice.refused", str(err)
         self.notice_kind = kind
-        self.notice = f"{heading} {err}"
+        self.notice = self.t("ui.notice.because", heading=self.t(heading), why=text)
 
     def notice_html(self) -> str:
         """Return the notice as escaped HTML (library messages quote user-entered names)."""

@@ -160,7 +160,7 @@ class ScenarioStudio(pn.viewable.Viewer):
         try:
             sc = plan.load(s.services.scenarios_dir, name)
         except ParkplanError as err:
-            s.notice_kind, s.notice = "danger", f"{s.t('ui.notice.refused')} {err}"
+            s.refused(err)
             return
         self._scenario = sc
         self._base.value = name
@@ -219,7 +219,7 @@ class ScenarioStudio(pn.viewable.Viewer):
         try:
             scenario = self.scenario()
         except (ParkplanError, ValueError) as err:
-            s.notice_kind, s.notice = "danger", f"{s.t('ui.notice.refused')} {err}"
+            s.refused(err)
             return None
         self.running = True
         s.notice = ""
@@ -234,7 +234,7 @@ class ScenarioStudio(pn.viewable.Viewer):
                 await asyncio.sleep(0.25)
             run = future.result()
         except (ParkplanError, ValueError) as err:
-            s.notice_kind, s.notice = "danger", f"{s.t('ui.notice.refused')} {err}"
+            s.refused(err)
             self._status.object = ""
             return None
         except Exception as err:  # noqa: BLE001 - the boundary: log it, tell the user
@@ -347,9 +347,17 @@ class ScenarioStudio(pn.viewable.Viewer):
             parts.append(f"<h4>{render.esc(s.t('ui.explain.conflicts'))}</h4><ul>"
                          + "".join(f"<li>{render.esc(c)}</li>" for c in info.get("conflicts", []))
                          + "</ul>")
-            parts.append(f"<h4>{render.esc(s.t('ui.explain.relaxations'))}</h4><ul>"
-                         + "".join(f"<li>{render.esc(r.get('text'))}</li>"
-                                   for r in info.get("relaxations", [])) + "</ul>")
+            relaxations = info.get("relaxations") or []
+            if relaxations:
+                # "smallest" only when the solver proved it (runs stored before the flag
+                # existed do not say, so they are not claimed smallest either)
+                key = ("ui.explain.relaxations" if info.get("proven_smallest")
+                       else "ui.explain.relaxations_unproven")
+                parts.append(f"<h4>{render.esc(s.t(key))}</h4><ul>"
+                             + "".join(f"<li>{render.esc(r.get('text'))}</li>"
+                                       for r in relaxations) + "</ul>")
+            else:
+                parts.append(f"<p>{render.esc(s.t('ui.explain.no_relaxation'))}</p>")
         breakdown = e.get("breakdown") or {}
         if breakdown.get("by_park"):
             rows = [{"park": p, "value": d.get("value"), "penalty": d.get("penalty"),
@@ -394,7 +402,7 @@ class ScenarioStudio(pn.viewable.Viewer):
         try:
             cmp = compare_runs(s.workspace, a, b)
         except ParkplanError as err:
-            s.notice_kind, s.notice = "danger", f"{s.t('ui.notice.refused')} {err}"
+            s.refused(err)
             return
         ra, rb = cmp["runs"]
         ra, rb = ({**r, "status": render.solver_status(r.get("status"), s.lang)}
