@@ -506,10 +506,14 @@ def test_infeasible_scenario_explains_in_the_cli(demo_gpkg, tmp_path):
     ws = tmp_path / "ws.gpkg"
     ws.write_bytes(demo_gpkg.read_bytes())
     out = _cli("solve", SCENARIOS / "infeasible-austerity.yaml", "--as", "planner",
-               "--workspace", ws)
+               "--workspace", ws, "--export-instance", tmp_path / "i.json")
     assert "status: infeasible" in out
     assert "最小放宽 smallest relaxation" in out and "international_major" in out
     assert "Traceback" not in out
+    # The bare instance is explained the same way, and its result file says infeasible.
+    again = _cli("solve", "--instance", tmp_path / "i.json", "--out", tmp_path / "r.json")
+    assert "最小放宽 smallest relaxation" in again and "international_major" in again
+    assert json.loads((tmp_path / "r.json").read_text())["status"] == "infeasible"
 
 
 def test_solve_cli_refuses_bad_input_cleanly(demo_gpkg, tmp_path):

@@ -53,6 +53,10 @@ def solve(scenario: Annotated[Path | None, typer.Argument(
         if out:
             model.write_result(out)
         _print_result(model.result, inst)
+        if explain and model.result.status == "infeasible":
+            from parkplan.siting.explain import explain_infeasible
+
+            _print_explanation({"infeasibility": explain_infeasible(inst, solver or "highs")})
         return
     sc = load_scenario(scenario)
     options = planning.ExplainOptions(alternatives=alternatives,
