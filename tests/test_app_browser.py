@@ -7,7 +7,8 @@ takes about a second. The server runs at a fixed clock (``--as-of``, the demo's 
 2026-11-25 like tests/test_ui.py), so ratings, review dates and reporting clocks do not
 depend on the day the tests run. Every test records every request the page makes and
 asserts that none leaves the app's own host; each page gets a screenshot in
-artifacts/screenshots/ (overview zh and en, board, desk zh and en, studio with a plan).
+artifacts/screenshots/ (overview zh and en, board, its Gantt against last week's baseline,
+desk zh and en, the studio's form and its plan).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -79,6 +80,8 @@ def app_url(tmp_path_factory, demo_gpkg):
         office = Tracker(ws, "office", clock=lambda: datetime.fromisoformat(AS_OF))
         m = office.milestone("M3-4")
         office.update_milestone("M3-4", m.version, visibility="public", title_zh=HOSTILE)
+        # last week's stocktake: the boards draw it and list what changed since
+        office.save_baseline("w47", as_of=DEMO_DATE - timedelta(days=7))
     scenarios = tmp / "scenarios"
     scenarios.mkdir()
     base = load_scenario(ROOT / "models" / "scenarios" / "baseline.yaml")
@@ -181,6 +184,11 @@ def test_owner_updates_a_milestone_and_the_rating_changes(app_url):
         rating.locator('[data-rating="amber"]').wait_for(timeout=15000)
         cell = milestone_row(page, "M3-2").locator('[tabulator-field="forecast"]')
         assert cell.inner_text() == "2027-01-15"
+        # below the Gantt and the baseline's changes, the table starts below the fold:
+        # scroll first, as a person would (Tabulator redraws its rows as it scrolls into
+        # view, and a double-click that scrolls lands its second click on a new cell)
+        cell.scroll_into_view_if_needed()
+        page.wait_for_timeout(300)
         cell.dblclick()
         editor = cell.locator("input")
         editor.fill("2026-12-20")
@@ -188,6 +196,12 @@ def test_owner_updates_a_milestone_and_the_rating_changes(app_url):
         rating.locator('[data-rating="green"]').wait_for(timeout=15000)
         page.get_by_text("里程碑已保存。").wait_for(timeout=5000)
         screenshot(page, "app-board-owner3.png")
+        # the edit is a change since the baseline: 2027-01-15 → 2026-12-20
+        page.locator(".pp-baseline td", has_text="提前 26 天").wait_for(timeout=10000)
+        assert page.locator(".pp-baseline-note", has_text="对比基线：w47").count() == 1
+        assert page.locator(".pp-gantt .pp-baseline-mark").count() == 4
+        page.locator(".pp-gantt").scroll_into_view_if_needed()
+        screenshot(page, "app-board-baseline.png")
         assert_only_app(requests, app_url)
         assert not errors
 
@@ -232,6 +246,12 @@ def test_planner_solves_a_scenario_and_sees_the_plan_on_the_map(app_url):
         page.locator(".pp-explain input[type=checkbox]").uncheck()
         page.get_by_role("button", name="求解").click()
         page.locator(".pp-solve-status", has_text="求解完成").wait_for(timeout=60000)
+        # the copy just solved is offered as a base, from the ledger
+        bases = page.get_by_label("基础方案")
+        bases.locator("option", has_text="quick-copy（方案台账 · ").wait_for(state="attached",
+                                                                      timeout=10000)
+        bases.scroll_into_view_if_needed()
+        screenshot(page, "app-studio-form.png")
         page.wait_for_timeout(1000)
         frame = page.frame(name="plan-map")
         assert frame is not None

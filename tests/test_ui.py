@@ -162,6 +162,79 @@ def test_gantt_board_and_tiles_escape_names(ws):
     assert 'data-rating="amber"' in render.task_tile(s3, "zh")
 
 
+def test_the_gantt_and_a_table_show_the_task_against_a_baseline(ws):
+    office = Tracker(ws, "office", clock=_clock)
+    office.save_baseline("w47", as_of=date(2026, 11, 18))
+    m32 = office.milestone("M3-2")
+    office.update_milestone("M3-2", m32.version, forecast=date(2027, 2, 10), status="blocked")
+    office.add_milestone(task=3, title_zh="补充评估", owner="认证监督管理处",
+                         start="2027-02-01", due="2027-02-28")
+    owner = Tracker(ws, "owner3", clock=_clock)
+    prog = owner.programme(DEMO_DATE)
+    planned = [p for p in prog.milestones if p.milestone.task == 3]
+    rows = render.against_baseline(planned, owner.compare_baseline("w47", DEMO_DATE), 3, "zh")
+    by_id = {r.id: r for r in rows}
+    assert [r.id for r in rows] == ["M3-1", "M3-2", "M3-3", "M3-5", "M3-4"]  # plan order
+    m2 = by_id["M3-2"]
+    assert (m2.change, m2.due_then, m2.forecast_then, m2.forecast_now, m2.slip_days) == (
+        "changed", date(2026, 12, 31), date(2027, 1, 15), date(2027, 2, 10), 26)
+    assert (m2.status_then, m2.status_now) == ("in_progress", "blocked")
+    m1 = by_id["M3-1"]  # unchanged: the baseline's dates are its own
+    assert (m1.change, m1.due_then, m1.slip_days) == ("same", date(2026, 9, 30), 0)
+    assert by_id["M3-5"].change == "added" and by_id["M3-5"].due_then is None
+    svg = render.gantt_svg(planned, prog.critical_path, DEMO_DATE, "zh", baseline=rows,
+                           baseline_name="w47")
+    assert svg.count('class="pp-baseline-mark"') == 4  # none for the added milestone
+    assert 'data-due="2026-12-31"' in svg and "基线计划（w47）" in svg
+    assert "基线 w47：2026-10-01 开始，2026-12-31 截止" in svg
+    assert 'class="pp-baseline-mark"' not in render.gantt_svg(
+        planned, prog.critical_path, DEMO_DATE, "zh")
+    changed = render.baseline_table(rows, "zh")
+    assert "推迟 26 天" in changed and "进行中 → 受阻" in changed and "新增" in changed
+    assert "M3-1" not in changed and "M3-4" not in changed
+    assert "26 days later" in render.baseline_table(rows, "en")
+    assert render.slip_text(-5, "zh") == "提前 5 天" and render.slip_text(None, "en") == "—"
+    from parkplan.tracker.rating import Change, Comparison  # no API removes a milestone
+
+    gone = Comparison("w47", "2026-11-18", "2026-11-25", (Change(
+        "milestone", "M3-9", "removed", {"task": 3, "title_zh": "旧", "start": "2026-01-05",
+                                         "due": "2026-02-01", "forecast": "2026-02-01",
+                                         "status": "done"}, None),))
+    (row,) = render.against_baseline([], gone, 3, "en")
+    assert (row.change, row.due_then, row.due_now, row.slip_days) == (
+        "removed", date(2026, 2, 1), None, None)
+    assert "已删除" in render.baseline_table([row], "zh")
+
+
+def test_the_board_compares_with_the_last_stocktake_or_a_picked_baseline(services):
+    from parkplan.ui.board import TaskBoard
+
+    s = session(services, "owner3")
+    board = TaskBoard(session=s)
+    assert "尚未保存基线" in board._baseline_note.object and not board._baseline.visible
+    assert board._baseline_table.object == ""
+    office = Tracker(services.workspace, "office", clock=_clock)
+    office.save_baseline("w47", as_of=date(2026, 11, 18))
+    office.update_milestone("M3-2", office.milestone("M3-2").version,
+                            forecast=date(2027, 2, 10))
+    office.save_baseline("today", as_of=DEMO_DATE)  # not a stocktake before the as-of date
+    s.reload()
+    assert board._baseline.visible and board._baseline.value == ""
+    assert list(board._baseline.options.values()) == ["", "today", "w47"]
+    assert 'data-baseline="w47"' in board._baseline_note.object
+    assert "推迟 26 天" in board._baseline_table.object
+    assert board._gantt.object.count('class="pp-baseline-mark"') == 4
+    board._baseline.value = "today"
+    assert s.baseline == "today" and 'data-baseline="today"' in board._baseline_note.object
+    assert "没有变化" in board._baseline_table.object
+    s.lang = "en"
+    assert board._baseline.value == "today" and "No milestone" in board._baseline_table.object
+    board._baseline.value = ""
+    assert s.baseline is None and "26 days later" in board._baseline_table.object
+    s.as_of = date(2026, 11, 10)  # before every baseline: the default has none to take
+    assert "No stocktake baseline before 2026-11-10" in board._baseline_note.object
+
+
 def test_heatmap_and_reporting_clock(ws):
     prog = Tracker(ws, "office", clock=_clock).programme(DEMO_DATE)
     heat = render.heatmap(prog.risks, "en")
@@ -323,6 +396,33 @@ def test_studio_solves_in_the_executor_and_exports(services):
     studio._cmp_a.value, studio._cmp_b.value = run_id, second
     studio._render_compare()
     assert "pp-compare" in studio._comparison.object
+
+
+def test_studio_offers_a_solved_copy_from_the_ledger(services):
+    from parkplan.ui.studio import ScenarioStudio
+
+    s = session(services, "planner")
+    studio = ScenarioStudio(session=s)
+    assert list(studio._base.options.values()) == ["baseline", "quick"]  # no run yet
+    studio.load("quick")
+    studio._explain.value = False
+    assert studio._name.value == "quick-copy"
+    studio._budget.value = 9500
+    first = asyncio.run(studio.solve())
+    key = f"run/{first}"
+    assert studio._base.options[f"quick-copy（方案台账 · {first}）"] == key, s.notice
+    assert studio._base.value == "quick"  # the base picked stays picked
+    studio._budget.value = 9800
+    second = asyncio.run(studio.solve())  # the same name again: its latest run is offered
+    other = ScenarioStudio(session=session(services, "planner", lang="en"))
+    assert list(other._base.options.values()) == ["baseline", "quick", f"run/{second}"]
+    assert f"quick-copy (ledger · {second})" in other._base.options
+    other.load(f"run/{second}")
+    assert other._base.value == f"run/{second}" and other._budget.value == 9800
+    assert other._name.value == "quick-copy-copy"
+    assert other.scenario().horizon == (2026, 2028)
+    other.load("run/nothing")
+    assert "No scenario run/nothing" in other.session.notice
 
 
 def test_studio_refuses_bad_forms_and_other_roles(services):

@@ -1,5 +1,9 @@
 """The task board: one task's milestones as a board and a Gantt, its KPIs, evidence, risks.
 
+The Gantt draws each milestone's plan and forecast against a saved baseline's plan (the
+last stocktake before the as-of date unless the user picks another), and a table lists
+what changed since that baseline (:func:`parkplan.ui.render.against_baseline`).
+
 Owners edit their own milestones inline in the milestone table (status, percent, forecast,
 note). The table is editable only for users the library would let change the task's
 milestones; every edit still goes through :meth:`Tracker.update_milestone` with the version
@@ -16,7 +20,7 @@ import panel as pn
 import param
 from bokeh.models.widgets.tables import DateEditor, IntEditor, SelectEditor, StringEditor
 
-from parkplan.tracker.model import Status
+from parkplan.tracker.model import Baseline, Status
 from parkplan.ui import render
 from parkplan.ui.common import NoticeBar, html_pane
 from parkplan.ui.state import Session
@@ -84,6 +88,12 @@ class TaskBoard(pn.viewable.Viewer):
         self._header = html_pane()
         self._board = html_pane()
         self._gantt = html_pane()
+        # "" is the default: the last stocktake before the as-of date, which follows it
+        self._baseline = pn.widgets.Select(name="", width=420, css_classes=["pp-baseline-pick"])
+        self._baseline.param.watch(self._pick_baseline, "value")
+        self._listing = False  # new options may move the value: not the user's pick
+        self._baseline_note = html_pane()
+        self._baseline_table = html_pane()
         self._table = pn.widgets.Tabulator(
             milestone_frame(s, s.task), name="milestones", show_index=False,
             sizing_mode="stretch_width", hidden_columns=["version"], disabled=True,
@@ -96,18 +106,20 @@ class TaskBoard(pn.viewable.Viewer):
         self._evidence = html_pane()
         self._risks = html_pane()
         self._titles = {k: pn.pane.Markdown("") for k in
-                        ("board", "gantt", "table", "kpis", "evidence", "risks")}
+                        ("board", "gantt", "baseline", "table", "kpis", "evidence",
+                         "risks")}
         self._layout = pn.Column(
             self._task, self._header,
             self._titles["board"], self._board,
-            self._titles["gantt"], self._gantt,
+            self._titles["gantt"], self._baseline, self._baseline_note, self._gantt,
+            self._titles["baseline"], self._baseline_table,
             self._titles["table"], self._edit_hint, NoticeBar(session=s), self._table,
             pn.Row(pn.Column(self._titles["kpis"], self._kpis, sizing_mode="stretch_width"),
                    pn.Column(self._titles["risks"], self._risks, sizing_mode="stretch_width"),
                    sizing_mode="stretch_width"),
             self._titles["evidence"], self._evidence,
             sizing_mode="stretch_width")
-        s.param.watch(self._render, ["revision", "lang", "task"])
+        s.param.watch(self._render, ["revision", "lang", "task", "baseline"])
         self._render()
 
     def __panel__(self):
@@ -117,6 +129,12 @@ class TaskBoard(pn.viewable.Viewer):
     def _pick(self, event):
         if event.new is not None and event.new != self.session.task:
             self.session.task = event.new
+
+    def _pick_baseline(self, event):
+        """Compare with the baseline picked ("": the last stocktake, which follows the date)."""
+        picked = event.new or None
+        if not self._listing and picked != self.session.baseline:
+            self.session.baseline = picked
 
     def may_edit(self) -> bool:
         """Whether the user may change the shown task's milestones (hides the editors)."""
@@ -174,11 +192,46 @@ class TaskBoard(pn.viewable.Viewer):
         for key in self._titles:
             self._titles[key].object = f"#### {s.t('ui.board.' + key)}"
         self._board.object = render.status_board(planned, lang)
-        self._gantt.object = render.gantt_svg(planned, prog.critical_path, s.as_of, lang)
+        base = s.compared_baseline()
+        rows = (render.against_baseline(planned, s.comparison(base.name), s.task, lang)
+                if base else [])
+        self._gantt.object = render.gantt_svg(planned, prog.critical_path, s.as_of, lang,
+                                              baseline=rows,
+                                              baseline_name=base.name if base else "")
+        self._render_baseline(base, rows)
         self._render_table()
         self._kpis.object = self._kpi_table()
         self._risks.object = self._risk_table()
         self._evidence.object = self._evidence_table(planned)
+
+    def _render_baseline(self, base: Baseline | None, rows: list[render.BaselineRow]) -> None:
+        """The baseline picker, which baseline is shown (or that there is none), the changes."""
+        s = self.session
+        saved = s.saved_baselines()
+        self._baseline.name = s.t("ui.board.baseline_pick")
+        self._listing = True
+        try:
+            self._baseline.options = {
+                s.t("ui.board.baseline_last"): "",
+                **{s.t("ui.board.baseline_option", name=b.name, as_of=b.as_of.isoformat()):
+                   b.name for b in reversed(saved)}}
+            self._baseline.value = s.baseline if s.baseline in {b.name for b in saved} else ""
+        finally:
+            self._listing = False
+        self._baseline.visible = bool(saved)
+        self._titles["baseline"].visible = base is not None
+        if base is None:
+            key = "ui.board.no_baseline_before" if saved else "ui.board.no_baseline"
+            self._baseline_note.object = (f'<p class="pp-empty pp-no-baseline">'
+                                          f'{render.esc(s.t(key, as_of=s.as_of))}</p>')
+            self._baseline_table.object = ""
+            return
+        self._baseline_note.object = (
+            f'<p class="pp-baseline-note" data-baseline="{render.esc(base.name)}">'
+            + render.esc(s.t("ui.board.baseline_note", name=base.name,
+                             as_of=base.as_of.isoformat(), saved_by=base.saved_by,
+                             saved_at=render.fmt_date(base.saved_at))) + "</p>")
+        self._baseline_table.object = render.baseline_table(rows, s.lang)
 
     def _render_table(self) -> None:
         s = self.session

@@ -1,22 +1,26 @@
-"""A stored siting run as tables and files: the studio's results and downloads.
+"""Scenarios to start from, and a stored siting run as tables and files.
 
-Pure functions of a :class:`parkplan.store.ledger.RunRecord` and the workspace's layers.
-What a person reads (errors, sheet names, column headers, statuses) comes from the
-catalogue in the language asked for.
+The studio's bases (:func:`scenario_bases`: YAML files and the scenarios of stored runs),
+results and downloads, as pure functions of a :class:`parkplan.store.ledger.RunRecord` and
+the workspace's layers. What a person reads (errors, sheet names, column headers,
+statuses) comes from the catalogue in the language asked for.
 """
 
 from __future__ import annotations
 
 import io
 import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+import yaml
 
 from parkplan.i18n import t
-from parkplan.siting.scenario import Scenario, load_scenario
+from parkplan.siting.scenario import Scenario, load_scenario, parse_scenario
 from parkplan.store.ledger import RunRecord
 from parkplan.ui.render import solver_status, yes_no
 
@@ -28,9 +32,79 @@ def scenario_files(folder: Path) -> dict[str, Path]:
     return {p.stem: p for p in sorted(folder.glob("*.yaml"))}
 
 
-def load(folder: Path, name: str) -> Scenario:
-    """Load scenario ``name`` from ``folder`` (raises SitingError if invalid)."""
-    return load_scenario(folder / f"{name}.yaml")
+#: Starts the key of a stored run's scenario among the bases: no file stem holds a "/".
+LEDGER_PREFIX = "run/"
+
+
+@dataclass(frozen=True)
+class ScenarioBase:
+    """A scenario the studio starts from: a YAML file, or the scenario a stored run solved.
+
+    Parameters
+    ----------
+    key : str
+        The file's stem, or ``run/<run_id>`` for a run's scenario.
+    name : str
+        The scenario's name (a run's ``scenario_name``).
+    path : Path, optional
+        The YAML file.
+    run_id, scenario_yaml : str, optional
+        The run and the scenario it stored (the ledger keeps each run's scenario whole).
+    """
+
+    key: str
+    name: str
+    path: Path | None = None
+    run_id: str | None = None
+    scenario_yaml: str | None = None
+
+    @property
+    def from_ledger(self) -> bool:
+        """Whether this is a stored run's scenario."""
+        return self.run_id is not None
+
+    def label(self, lang: str = "zh") -> str:
+        """A file by its name; a run's scenario by its name, said to come from the ledger."""
+        if self.from_ledger:
+            return t("ui.studio.from_ledger", lang, name=self.name, run=self.run_id)
+        return self.name
+
+    def load(self) -> Scenario:
+        """Read and validate the scenario (raises SitingError if invalid)."""
+        if self.path is not None:
+            return load_scenario(self.path)
+        return parse_scenario(yaml.safe_load(self.scenario_yaml or ""),
+                              source=f"run {self.run_id}")
+
+
+def scenario_bases(folder: Path, runs: Iterable[RunRecord]) -> dict[str, ScenarioBase]:
+    """Return the scenarios to start from: ``folder``'s files, then the ledger's.
+
+    Parameters
+    ----------
+    folder : Path
+        ``models/scenarios`` (:func:`scenario_files`).
+    runs : iterable of RunRecord
+        Stored runs, newest first (:func:`parkplan.store.ledger.list_runs`); each
+        scenario name is offered once, as its latest run solved it, so a copy made and
+        solved in the studio can be picked and edited again.
+
+    Returns
+    -------
+    dict
+        By :attr:`ScenarioBase.key`: files sorted by name, then runs newest first.
+    """
+    bases = {stem: ScenarioBase(stem, stem, path=path)
+             for stem, path in scenario_files(folder).items()}
+    named: set[str] = set()
+    for run in runs:
+        if run.scenario_name in named:
+            continue
+        named.add(run.scenario_name)
+        key = f"{LEDGER_PREFIX}{run.run_id}"
+        bases[key] = ScenarioBase(key, run.scenario_name, run_id=run.run_id,
+                                  scenario_yaml=run.scenario_yaml)
+    return bases
 
 
 def parse_pairs(text: str, lang: str = "zh") -> list[tuple[str, str]]:
@@ -141,5 +215,6 @@ def to_xlsx(run: RunRecord, frame: gpd.GeoDataFrame, lang: str = "zh") -> bytes:
     return buf.getvalue()
 
 
-__all__ = ["XLSX_COLUMNS", "allocation_frame", "load", "pairs_text", "parse_pairs",
-           "scenario_files", "summary_rows", "to_gpkg", "to_xlsx"]
+__all__ = ["LEDGER_PREFIX", "XLSX_COLUMNS", "ScenarioBase", "allocation_frame",
+           "pairs_text", "parse_pairs", "scenario_bases", "scenario_files", "summary_rows",
+           "to_gpkg", "to_xlsx"]

@@ -27,7 +27,7 @@ from parkplan.tracker.model import (
     Role,
     Status,
 )
-from parkplan.tracker.rating import Rating, Reason
+from parkplan.tracker.rating import Comparison, Rating, Reason
 from parkplan.tracker.service import PlannedMilestone, TaskStatus
 
 #: Badge colours of the five ratings (text is white on all but amber/green and amber).
@@ -49,6 +49,8 @@ STATUS_COLOURS = {
 BOARD_ORDER = (Status.not_started, Status.in_progress, Status.blocked, Status.done,
                Status.cancelled)
 CRITICAL = "#c62828"
+#: The baseline's plan on the Gantt (a thin bar ending in a diamond at its due date).
+BASELINE = "#00838f"
 
 
 def esc(value: Any) -> str:
@@ -228,6 +230,110 @@ def reporting_clock(matter: MajorMatter, now: datetime) -> Clock:
 
 
 @dataclass(frozen=True)
+class BaselineRow:
+    """One milestone of a task against a baseline: what the baseline said, what is now.
+
+    ``then`` fields are the baseline's (``None`` for a milestone added since), ``now``
+    fields the programme's (``None`` for one removed since).
+    """
+
+    id: str
+    title: str
+    change: str  # "same" | "changed" | "added" | "removed" (the library's, plus "same")
+    start_then: date | None
+    due_then: date | None
+    forecast_then: date | None
+    status_then: str | None
+    due_now: date | None
+    forecast_now: date | None
+    status_now: str | None
+    slip_days: int | None  # the forecast's movement since the baseline (+ later)
+
+
+def _then(record: dict | None) -> tuple[date | None, date | None, date | None, str | None]:
+    """Start, due, forecast and status of a baseline's milestone (``None``: not in it)."""
+    r = record or {}
+    start, due, forecast = (date.fromisoformat(r[k]) if r.get(k) else None
+                            for k in ("start", "due", "forecast"))
+    return start, due, forecast, r.get("status")
+
+
+def against_baseline(planned: Sequence[PlannedMilestone], comparison: Comparison,
+                     task: int, lang: str) -> list[BaselineRow]:
+    """Return a task's milestones against a baseline, in the plan's order (then removed ones).
+
+    Parameters
+    ----------
+    planned : sequence of PlannedMilestone
+        The milestones the user may see (the board's).
+    comparison : Comparison
+        :meth:`Tracker.compare_baseline`: only the milestones that changed, were added or
+        were removed since the baseline, already without records above the user's
+        clearance. A visible milestone it does not name is as the baseline had it, so the
+        baseline's dates of an unchanged milestone are its own.
+    task : int
+        The task whose milestones (and removed milestones) to return.
+    lang : str
+        Language of the titles (a removed milestone keeps its Chinese title: the baseline
+        stores no other).
+
+    Returns
+    -------
+    list of BaselineRow
+        The slip is the library's (``Change.forecast_delta_days``): now's forecast less
+        the baseline's, in days.
+    """
+    changes = {c.id: c for c in comparison.changes if c.kind == "milestone"}
+    rows = []
+    for p in sorted(planned, key=lambda p: (p.milestone.start, p.milestone.id)):
+        m = p.milestone
+        if m.task != task:
+            continue
+        c = changes.get(m.id)
+        if c is None:  # unchanged: as the baseline had it
+            kind, then, slip = "same", (m.start, m.due, m.forecast, m.status.value), 0
+        else:  # changed, or added since (no ``before``)
+            kind, then, slip = c.change, _then(c.before), c.forecast_delta_days
+        rows.append(BaselineRow(m.id, title_of(m, lang), kind, *then, m.due, m.forecast,
+                                m.status.value, slip))
+    for c in changes.values():
+        if c.change == "removed" and (c.before or {}).get("task") == task:
+            rows.append(BaselineRow(c.id, c.before.get("title_zh", ""), "removed",
+                                    *_then(c.before), None, None, None, None))
+    return rows
+
+
+def slip_text(days: int | None, lang: str) -> str:
+    """Say how far a forecast moved since the baseline: "推迟 26 天", "提前 5 天"."""
+    if days is None:
+        return "—"
+    if days == 0:
+        return t("ui.baseline.unmoved", lang)
+    return t("ui.baseline.later" if days > 0 else "ui.baseline.earlier", lang, days=abs(days))
+
+
+def baseline_table(rows: Sequence[BaselineRow], lang: str) -> str:
+    """Return the table of what changed since the baseline (unchanged milestones left out)."""
+
+    def status(value: str | None) -> str:
+        return t(f"status.{value}", lang) if value else "—"
+
+    changed = [{"id": r.id, "title": r.title,
+                "change": t(f"ui.baseline.change.{r.change}", lang),
+                "due_then": r.due_then, "due_now": r.due_now,
+                "forecast_then": r.forecast_then, "forecast_now": r.forecast_now,
+                "slip": slip_text(r.slip_days, lang),
+                "status": (status(r.status_then) if r.status_then == r.status_now
+                           else f"{status(r.status_then)} → {status(r.status_now)}")}
+               for r in rows if r.change != "same"]
+    cols = [(c, t(f"ui.baseline.{c}", lang)) for c in
+            ("id", "title", "change", "due_then", "due_now", "forecast_then",
+             "forecast_now", "slip", "status")]
+    return table(cols, changed, empty=t("ui.baseline.none_changed", lang),
+                 css="pp-table pp-baseline")
+
+
+@dataclass(frozen=True)
 class TaskSummary:
     """One tile of the overview: a task's rating and what needs attention."""
 
@@ -309,6 +415,11 @@ def status_board(planned: Sequence[PlannedMilestone], lang: str) -> str:
     return f'<div class="pp-board">{"".join(cols)}</div>'
 
 
+def _text_width(text: str, size: int = 12) -> int:
+    """Roughly how wide ``text`` is at ``size`` px: CJK and full-width signs are square."""
+    return sum(size if ord(ch) >= 0x2E80 else round(size * 0.6) for ch in text)
+
+
 def _months(first: date, last: date) -> list[date]:
     out, d = [], date(first.year, first.month, 1)
     while d <= last:
@@ -318,22 +429,35 @@ def _months(first: date, last: date) -> list[date]:
 
 
 def gantt_svg(planned: Sequence[PlannedMilestone], critical: Iterable[str], as_of: date,
-              lang: str, *, width: int = 940) -> str:
+              lang: str, *, width: int = 940, baseline: Sequence[BaselineRow] = (),
+              baseline_name: str = "") -> str:
     """Draw a Gantt chart as inline SVG.
 
     Plan (start → due) against forecast, dependencies, the critical path in red, and a
     line at the as-of date.
 
     Dependencies on milestones of other tasks are named after the title (``← M4-1``).
+
+    Parameters
+    ----------
+    baseline : sequence of BaselineRow, optional
+        :func:`against_baseline`: each milestone the baseline has gets a thin bar from
+        the baseline's start to its due date, ending in a diamond, under its forecast.
+    baseline_name : str
+        The baseline's name, for the bars' tooltips.
     """
     rows = sorted(planned, key=lambda p: (p.milestone.start, p.milestone.id))
     if not rows:
         return f'<p class="pp-empty">{esc(t("ui.board.no_milestones", lang))}</p>'
     crit = set(critical)
     finishes = {p.milestone.id: projected_finish(p, as_of) for p in rows}
-    lo = min(p.milestone.start for p in rows) - timedelta(days=15)
+    shown = {p.milestone.id for p in rows}
+    then = {r.id: r for r in baseline if r.id in shown and r.due_then and r.start_then}
+    lo = min(min(p.milestone.start for p in rows),
+             min((r.start_then for r in then.values()), default=date.max))
+    lo -= timedelta(days=15)
     hi = max(max(p.milestone.due, finishes[p.milestone.id]) for p in rows)
-    hi = max(hi, as_of) + timedelta(days=30)
+    hi = max(hi, as_of, *(r.due_then for r in then.values())) + timedelta(days=30)
     label_w, row_h, top = 250, 30, 34
     span = max((hi - lo).days, 1)
     plot_w = width - label_w - 10
@@ -387,6 +511,18 @@ def gantt_svg(planned: Sequence[PlannedMilestone], critical: Iterable[str], as_o
                      f'rx="2"{stroke}/>')
         parts.append(f'<line x1="{x(m.due)}" y1="{y + 2}" x2="{x(m.due)}" y2="{y + 27}" '
                      'stroke="#455a64" stroke-width="1.5"/>')
+        if m.id in then:
+            b = then[m.id]
+            xb, yb = x(b.due_then), y + 28
+            tip = t("ui.board.baseline_mark", lang, name=baseline_name,
+                    start=fmt_date(b.start_then), due=fmt_date(b.due_then))
+            parts.append(f'<g class="pp-baseline-mark" data-due="{b.due_then.isoformat()}">'
+                         f'<title>{esc(tip)}</title>'
+                         f'<rect x="{x(b.start_then)}" y="{yb - 1}" '
+                         f'width="{max(xb - x(b.start_then), 1)}" height="2" '
+                         f'fill="{BASELINE}"/>'
+                         f'<path d="M {xb} {yb - 3.5} L {xb + 3.5} {yb} L {xb} {yb + 3.5} '
+                         f'L {xb - 3.5} {yb} z" fill="{BASELINE}"/></g>')
         parts.append("</g>")
     for p in rows:
         m = p.milestone
@@ -408,11 +544,13 @@ def gantt_svg(planned: Sequence[PlannedMilestone], critical: Iterable[str], as_o
     legend = [("#cfd8dc", t("ui.board.legend_plan", lang)),
               (STATUS_COLOURS[Status.in_progress], t("ui.board.legend_forecast", lang)),
               (CRITICAL, t("ui.board.legend_critical", lang))]
+    if then:
+        legend.append((BASELINE, t("ui.board.legend_baseline", lang, name=baseline_name)))
     lx = label_w
     for colour, text in legend:
         parts.append(f'<rect x="{lx}" y="{ly - 9}" width="14" height="9" fill="{colour}"/>'
                      f'<text x="{lx + 18}" y="{ly}" fill="#37474f">{esc(text)}</text>')
-        lx += 28 + 13 * len(text) if lang == "zh" else 28 + 7 * len(text)
+        lx += 28 + _text_width(text)
     parts.append("</svg>")
     return "".join(parts)
 
@@ -503,8 +641,9 @@ CSS = """
 .pp-empty{color:#78909c}
 """
 
-__all__ = ["CSS", "Clock", "TaskSummary", "esc", "fmt_date", "gantt_svg", "heatmap",
-           "level_label", "matters_awaiting", "next_milestone", "open_escalations",
-           "projected_finish", "rating_badge", "rating_label", "reason_text",
-           "refusal_text", "reporting_clock", "solver_status", "status_board", "table",
+__all__ = ["BASELINE", "CSS", "BaselineRow", "Clock", "TaskSummary", "against_baseline",
+           "baseline_table", "esc", "fmt_date", "gantt_svg", "heatmap", "level_label",
+           "matters_awaiting", "next_milestone", "open_escalations", "projected_finish",
+           "rating_badge", "rating_label", "reason_text", "refusal_text",
+           "reporting_clock", "slip_text", "solver_status", "status_board", "table",
            "task_summaries", "task_tile", "title_of", "yes_no"]

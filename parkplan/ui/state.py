@@ -26,7 +26,8 @@ from parkplan.planning import PLANNING_ROLES
 from parkplan.store import Workspace
 from parkplan.tracker import access
 from parkplan.tracker.access import NotFound, PermissionDenied
-from parkplan.tracker.model import Role, User
+from parkplan.tracker.model import Baseline, Role, User
+from parkplan.tracker.rating import Comparison
 from parkplan.tracker.service import Programme, StaleVersion, Tracker, now_shanghai
 from parkplan.ui import render
 
@@ -153,6 +154,9 @@ class Session(param.Parameterized):
                                  objects=["info", "success", "warning", "danger"])
     basemap = param.Selector(default="none", objects=list(BASEMAP_CHOICES),
                              doc="Web tiles under the park maps (none: offline).")
+    baseline = param.String(default=None, allow_None=True,
+                            doc="Baseline the board compares with (None: the last "
+                                "stocktake before the as-of date).")
 
     def __init__(self, services: Services, user: str | None = None, **params: Any):
         super().__init__(**params)
@@ -165,9 +169,11 @@ class Session(param.Parameterized):
             # signed in (credentials file) but not a tracker user: read as anonymous
             self.tracker = Tracker(services.workspace, None, clock=services.clock)
             self.error = self.t("ui.error.unknown_user", user=user)
+        self._programme: Programme | None = None
+        self._saved: list[Baseline] | None = None
+        self._compared: dict[tuple[str, date], Comparison] = {}
         if self.as_of is None:
             self.as_of = services.clock().date()
-        self._programme: Programme | None = None
         if self.user.role == Role.task_owner and self.user.tasks:
             self.task = self.user.tasks[0]
 
@@ -191,7 +197,39 @@ class Session(param.Parameterized):
     def reload(self) -> None:
         """Re-read the programme and tell the views (``revision`` changes)."""
         self._programme = None
+        self._saved = None
+        self._compared.clear()
         self.revision += 1
+
+    def saved_baselines(self) -> list[Baseline]:
+        """The saved baselines, oldest first, without snapshots (read once per revision)."""
+        if self._saved is None:
+            self._saved = self.tracker.baselines()
+        return self._saved
+
+    def compared_baseline(self) -> Baseline | None:
+        """The baseline the board compares with, without its snapshot, or ``None``.
+
+        The one the user picked (:attr:`baseline`) while it is saved, else the last
+        stocktake before :attr:`as_of` (:meth:`Tracker.last_baseline`, the trend's);
+        ``None`` when there is neither.
+        """
+        saved = {b.name: b for b in self.saved_baselines()}
+        name = self.baseline if self.baseline in saved else None
+        if name is None:
+            last = self.tracker.last_baseline(self.as_of)
+            name = last.name if last else None
+        return saved.get(name)
+
+    def comparison(self, name: str) -> Comparison:
+        """The programme as of :attr:`as_of` against baseline ``name`` (read once per revision).
+
+        Records above the user's clearance are left out (:meth:`Tracker.compare_baseline`).
+        """
+        key = (name, self.as_of)
+        if key not in self._compared:
+            self._compared[key] = self.tracker.compare_baseline(name, self.as_of)
+        return self._compared[key]
 
     @param.depends("as_of", watch=True)
     def _as_of_changed(self) -> None:

@@ -1,15 +1,17 @@
 """The scenario studio: edit a scenario in forms, solve it off the event loop, see the plan.
 
-A scenario from ``models/scenarios`` is loaded into the form (weights, budget, horizon,
-quotas, fixed and excluded pairs) and saved under a new name when changed (a copy: the
-YAML files are never overwritten; the run's scenario is stored in the ledger and can be
-downloaded as YAML). Solving runs :func:`parkplan.planning.run_scenario` in the server's
-executor and awaits it, so the event loop — and every other user's session — carries on;
-a progress bar and a seconds counter show the solve is running; any error the solve
-raises ends it with a notice (and a log entry), never a stuck status. The plan appears on
-the park map (on the basemap the user picks) with its explanations; two stored runs compare
-side by side (the user's choice of the two survives new runs); a run downloads as
-GeoPackage, XLSX or a self-contained HTML map.
+A scenario — a file of ``models/scenarios``, or the scenario of a run stored in the
+workspace's ledger (the latest run of each name) — is loaded into the form (weights,
+budget, horizon, quotas, fixed and excluded pairs) and saved under a new name when changed
+(a copy: the YAML files are never overwritten; the run's scenario is stored in the ledger,
+so a copy solved once is offered as a base again, and can be downloaded as YAML).
+Solving runs :func:`parkplan.planning.run_scenario` in the server's executor and awaits
+it, so the event loop — and every other user's session — carries on; a progress bar and
+a seconds counter show the solve is running; any error the solve raises ends it with a
+notice (and a log entry), never a stuck status. The plan appears on the park map (on the
+basemap the user picks) with its explanations; two stored runs compare side by side (the
+user's choice of the two survives new runs); a run downloads as GeoPackage, XLSX or a
+self-contained HTML map.
 """
 
 from __future__ import annotations
@@ -76,9 +78,10 @@ class ScenarioStudio(pn.viewable.Viewer):
         s = self.session
         if self.maps is None:
             self.maps = s.services.maps()
-        files = plan.scenario_files(s.services.scenarios_dir)
-        self._base = pn.widgets.Select(options=list(files), width=220)
-        self._name = pn.widgets.TextInput(width=220)
+        self._bases: dict[str, plan.ScenarioBase] = {}
+        # wide, and the copy's name on a line of its own: a ledger base's label names its run
+        self._base = pn.widgets.Select(width=360, css_classes=["pp-base"])
+        self._name = pn.widgets.TextInput(width=360)
         self._load = pn.widgets.Button(width=120)
         self._load.on_click(lambda _e: self.load(self._base.value))
         self._budget = pn.widgets.FloatInput(start=0, step=1000, width=160)
@@ -123,7 +126,7 @@ class ScenarioStudio(pn.viewable.Viewer):
                          "explanation", "allocations", "exports")}
         form = pn.Column(
             self._titles["form"],
-            pn.Row(self._base, self._load, self._name),
+            pn.Row(self._base, self._load), self._name,
             pn.Row(self._budget, self._h0, self._h1),
             self._titles["weights"], pn.Row(*self._weights.values()),
             self._titles["quotas"], pn.GridBox(*self._tiers.values(), ncols=3),
@@ -143,8 +146,9 @@ class ScenarioStudio(pn.viewable.Viewer):
             self._titles["compare"], pn.Row(self._cmp_a, self._cmp_b, self._compare),
             self._comparison, sizing_mode="stretch_width")
         self._scenario: Scenario | None = None
-        if files:
-            self.load("baseline" if "baseline" in files else next(iter(files)))
+        self._list_bases(self._list_runs())
+        if self._bases:
+            self.load("baseline" if "baseline" in self._bases else next(iter(self._bases)))
         s.param.watch(self._relabel, ["lang"])
         s.param.watch(self._refresh_runs, ["revision"])
         s.param.watch(lambda _e: self._render_run(), ["basemap"])
@@ -154,16 +158,35 @@ class ScenarioStudio(pn.viewable.Viewer):
         return self._layout
 
     # ------------------------------------------------------------- form
-    def load(self, name: str) -> None:
-        """Put scenario ``name`` into the form; the copy is named ``<name>-copy``."""
+    def _list_bases(self, runs: list[ledger.RunRecord]) -> None:
+        """Re-list the bases (files, then the ledger's runs); keep the one picked."""
+        s = self.session
+        self._bases = plan.scenario_bases(s.services.scenarios_dir, runs)
+        picked = self._base.value
+        self._base.options = {b.label(s.lang): key for key, b in self._bases.items()}
+        if picked in self._bases:
+            self._base.value = picked
+
+    def load(self, key: str) -> None:
+        """Put a base into the form; the copy is named ``<name>-copy``.
+
+        Parameters
+        ----------
+        key : str
+            A scenario file's stem, or ``run/<run_id>`` for a stored run's scenario
+            (:func:`parkplan.ui.plan.scenario_bases`).
+        """
         s = self.session
         try:
-            sc = plan.load(s.services.scenarios_dir, name)
+            base = self._bases.get(key)
+            if base is None:
+                raise ParkplanError(s.t("ui.studio.no_base", name=key))
+            sc = base.load()
         except ParkplanError as err:
             s.refused(err)
             return
         self._scenario = sc
-        self._base.value = name
+        self._base.value = key
         self._name.value = f"{sc.name}{COPY_SUFFIX}"
         self._budget.value = float(sc.budget)
         self._h0.value, self._h1.value = sc.horizon
@@ -274,6 +297,7 @@ class ScenarioStudio(pn.viewable.Viewer):
         """
         lang = self.session.lang
         runs = self._list_runs()
+        self._list_bases(runs)  # a copy just solved becomes a base
         ids = [r.run_id for r in runs]
         chosen = (self._cmp_a.value, self._cmp_b.value)
         options = {f"{r.run_id} · {r.scenario_name} · {render.solver_status(r.status, lang)}"
