@@ -42,8 +42,8 @@ from parkplan.store import gpkg
 from parkplan.store.workspace import (
     Workspace,
     _redact,
-    _sqlalchemy_url,
     is_database_url,
+    postgres_engine,
     resolve_location,
 )
 
@@ -468,14 +468,7 @@ def _tool_message(stderr: str) -> str:
 
 @contextmanager
 def _engine(url: str) -> Iterator[sa.Engine]:
-    engine = sa.create_engine(_sqlalchemy_url(url), poolclass=sa.pool.NullPool)
-    try:
-        with engine.connect():
-            pass
-    except sa.exc.OperationalError as err:
-        engine.dispose()
-        raise WorkspaceError(f"cannot connect to {_redact(url)}: "
-                             f"{str(err.orig).strip()}") from None
+    engine = postgres_engine(url, poolclass=sa.pool.NullPool)
     try:
         yield engine
     finally:

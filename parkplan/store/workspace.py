@@ -18,6 +18,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -58,6 +59,32 @@ def _sqlalchemy_url(location: str) -> str:
     if scheme in ("postgresql", "postgres"):
         scheme = "postgresql+psycopg"
     return f"{scheme}:{rest}"
+
+
+def postgres_engine(location: str, **options: Any) -> Engine:
+    """Make an engine for a PostgreSQL URL and check that it connects.
+
+    Parameters
+    ----------
+    location : str
+        A ``postgresql://`` URL.
+    **options
+        Passed to :func:`sqlalchemy.create_engine` (pooling).
+
+    Raises
+    ------
+    WorkspaceError
+        If the server cannot be reached; the message carries the URL without its password.
+    """
+    engine = sa.create_engine(_sqlalchemy_url(location), **options)
+    try:
+        with engine.connect():
+            pass
+    except sa.exc.OperationalError as err:
+        engine.dispose()
+        raise WorkspaceError(f"cannot connect to {_redact(location)}: "
+                             f"{str(err.orig).strip()}") from None
+    return engine
 
 
 def _sqlite_engine(path: Path) -> Engine:
@@ -225,15 +252,7 @@ class Workspace:
     @classmethod
     def _connect(cls, location: str, *, must_exist: bool) -> Workspace:
         if is_database_url(location):
-            engine = sa.create_engine(_sqlalchemy_url(location), pool_pre_ping=True)
-            try:
-                with engine.connect():
-                    pass
-            except sa.exc.OperationalError as err:
-                engine.dispose()
-                raise WorkspaceError(f"cannot connect to {_redact(location)}: "
-                                     f"{str(err.orig).strip()}") from None
-            return cls(engine, location)
+            return cls(postgres_engine(location, pool_pre_ping=True), location)
         path = Path(location)
         if must_exist and not path.is_file():
             raise WorkspaceError(f"no workspace at {path}: create one with "
