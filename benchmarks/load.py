@@ -74,13 +74,17 @@ def schema_url(url: str, schema: str) -> str:
 
 
 @contextlib.contextmanager
-def fresh_schema(url: str, *, keep: bool = False):
-    """Create a private schema in the database at ``url``; yield its workspace URL."""
+def fresh_schema(url: str, *, keep: bool = False, prefix: str = "load"):
+    """Create a private schema in the database at ``url``; yield its workspace URL.
+
+    The tests make their schemas with it too (``prefix`` tells them apart); it is dropped
+    afterwards unless ``keep``.
+    """
     import sqlalchemy as sa
 
     if not url.startswith("postgresql://"):
         raise SystemExit("--url must be a postgresql:// URL")
-    schema = f"load_{uuid.uuid4().hex[:10]}"
+    schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
     engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1),
                               pool_pre_ping=True)  # survives a database restart meanwhile
     with engine.begin() as conn:

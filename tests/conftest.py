@@ -10,13 +10,12 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import uuid
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
 
+from benchmarks.load import fresh_schema
 from parkplan.demo import create_workspace
 from parkplan.store import Workspace
 from parkplan.store.backup import backup, restore
@@ -41,15 +40,8 @@ def pg_url() -> str:
 @pytest.fixture
 def pg_schema_url(pg_url):
     """A workspace URL on a fresh, private schema of the test database."""
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    engine = sa.create_engine(_engine_url(pg_url))
-    with engine.begin() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    sep = "&" if "?" in pg_url else "?"
-    yield f"{pg_url}{sep}options={quote(f'-csearch_path={schema},public')}"
-    with engine.begin() as conn:
-        conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-    engine.dispose()
+    with fresh_schema(pg_url, prefix="t") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -72,20 +64,10 @@ def pg_demo_backup(pg_url, tmp_path_factory) -> Path:
     Restoring it (under a test's own schema) takes a third of the time of building the
     demo again, and the PostgreSQL tests are many.
     """
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    engine = sa.create_engine(_engine_url(pg_url))
-    with engine.begin() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    sep = "&" if "?" in pg_url else "?"
-    url = f"{pg_url}{sep}options={quote(f'-csearch_path={schema},public')}"
     path = tmp_path_factory.mktemp("pg-demo") / "demo.dump"
-    try:
+    with fresh_schema(pg_url, prefix="t") as url:
         create_workspace(url, demo=True).close()
         backup(url, path)
-    finally:
-        with engine.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        engine.dispose()
     return path
 
 

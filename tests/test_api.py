@@ -6,45 +6,34 @@ workspace. Requests authenticate with HTTP Basic (demo accounts) or the sign-in 
 
 from __future__ import annotations
 
+import contextlib
 import shutil
-import uuid
 from http.cookies import SimpleCookie
 from urllib.parse import urlencode
 
 import pytest
-import sqlalchemy as sa
 
-from benchmarks.load import basic, request, schema_url, serve
+from benchmarks.load import basic, fresh_schema, request, serve
 from parkplan.demo import create_workspace
 from parkplan.store import Workspace
 from parkplan.tracker.service import Tracker
-from tests.conftest import STORES, _engine_url
+from tests.conftest import STORES
 
 
 @pytest.fixture(scope="module", params=STORES)
 def api(request, tmp_path_factory, demo_gpkg):
     """Yield ``(url, location)`` of a running server on a fresh demo workspace."""
     tmp = tmp_path_factory.mktemp(f"api-{request.param}")
-    engine = schema = None
-    if request.param == "geopackage":
-        location = str(tmp / "ws.gpkg")
-        shutil.copy(demo_gpkg, location)
-    else:
-        pg_url = request.getfixturevalue("pg_url")
-        schema = f"t_{uuid.uuid4().hex[:12]}"
-        engine = sa.create_engine(_engine_url(pg_url))
-        with engine.begin() as conn:
-            conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-        location = schema_url(pg_url, schema)
-        create_workspace(location, demo=True).close()
-    try:
+    with contextlib.ExitStack() as stack:
+        if request.param == "geopackage":
+            location = str(tmp / "ws.gpkg")
+            shutil.copy(demo_gpkg, location)
+        else:
+            location = stack.enter_context(
+                fresh_schema(request.getfixturevalue("pg_url"), prefix="t"))
+            create_workspace(location, demo=True).close()
         with serve(location, tmp) as server:
             yield server.url, location
-    finally:
-        if engine is not None:
-            with engine.begin() as conn:
-                conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-            engine.dispose()
 
 
 def call(url, method, path, body=None, user="office", **kw):

@@ -11,12 +11,12 @@ import threading
 import uuid
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
+from benchmarks.load import fresh_schema, schema_url
 from parkplan import planning
 from parkplan.cli import app
 from parkplan.demo import create_workspace
@@ -107,22 +107,11 @@ def cli(*args):
     return runner.invoke(app, [str(a) for a in args])
 
 
-def _new_schema_url(pg_url: str, schema: str) -> str:
-    sep = "&" if "?" in pg_url else "?"
-    return f"{pg_url}{sep}options={quote(f'-csearch_path={schema},public')}"
-
-
 @pytest.fixture
 def other_pg_url(pg_url):
     """Another fresh schema of the test database (dropped afterwards)."""
-    schema = f"r_{uuid.uuid4().hex[:12]}"
-    engine = sa.create_engine(_engine_url(pg_url))
-    with engine.begin() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    yield _new_schema_url(pg_url, schema)
-    with engine.begin() as conn:
-        conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-    engine.dispose()
+    with fresh_schema(pg_url, prefix="r") as url:
+        yield url
 
 
 @pytest.fixture
@@ -218,7 +207,7 @@ def test_postgis_restore_into_another_database_and_schema(pg_url, pg_demo, tmp_p
         with engine.begin() as conn:
             conn.exec_driver_sql("CREATE EXTENSION postgis")
         engine.dispose()
-        target = _new_schema_url(other, "restored_ws")  # a schema that does not exist yet
+        target = schema_url(other, "restored_ws")  # a schema that does not exist yet
         info = bk.restore(out, target)
         assert info.schema == "restored_ws" and info.current
         assert table_contents(target) == table_contents(pg_demo)
@@ -278,7 +267,7 @@ def test_backup_while_another_thread_writes_is_one_committed_state(demo_location
                 assert integrity(str(out)) == ["ok"]
                 bk.restore(out, copy)
             else:
-                copy = _new_schema_url(demo_location.split("?")[0], f"c_{uuid.uuid4().hex[:10]}")
+                copy = schema_url(demo_location.split("?")[0], f"c_{uuid.uuid4().hex[:10]}")
                 bk.restore(out, copy)
             try:
                 seen.append(_consistent(copy))

@@ -322,6 +322,25 @@ def pause(proc: subprocess.Popen, seconds: float) -> None:
         pass
 
 
+def kill_at(killer: Killer, proc: subprocess.Popen, word: str | None, count: int,
+            extra: float) -> tuple[int | None, bool | None]:
+    """Kill ``proc`` ``extra`` s after its ``count``-th ``word`` mark (``None``: ``extra`` s
+    after it started); check the workspace opens intact.
+
+    Returns the exit status if it had ended first, and whether it held a write transaction
+    at the mark (``None`` without one).
+    """
+    inside = None
+    if word is None:
+        pause(proc, extra)
+    elif killer.wait_for(proc, word, count):
+        inside = killer.in_write_transaction()
+        time.sleep(extra)
+    status = killer.kill(proc)
+    opens_intact(killer.location)
+    return status, inside
+
+
 # --------------------------------------------------------------------- import
 def test_kill_during_an_import_leaves_before_or_complete_after(demo_location, killers,
                                                               big_sites, tmp_path):
@@ -339,14 +358,7 @@ def test_kill_during_an_import_leaves_before_or_complete_after(demo_location, ki
         path, frame = big_sites[1] if current == 0 else big_sites[0]
         before_snap, before = snapshot(demo_location), contents(demo_location)
         proc = killer.start("import", "sites", str(path), "--workspace", demo_location)
-        inside = None
-        if word is None:
-            pause(proc, extra)
-        elif killer.wait_for(proc, word, count):
-            inside = killer.in_write_transaction()
-            time.sleep(extra)
-        status = killer.kill(proc)
-        opens_intact(demo_location)
+        status, inside = kill_at(killer, proc, word, count, extra)
         if snapshot(demo_location) == before_snap:
             outcome = "before"
         else:
@@ -385,14 +397,7 @@ def test_kill_during_a_solve_leaves_before_or_complete_after(demo_location, kill
             runs_before = {r.run_id for r in list_runs(ws)}
         proc = killer.start("solve", str(scenario), "--no-explain", "--as", "office",
                             "--workspace", demo_location)
-        inside = None
-        if word is None:
-            pause(proc, extra)
-        elif killer.wait_for(proc, word, count):
-            inside = killer.in_write_transaction()
-            time.sleep(extra)
-        status = killer.kill(proc)
-        opens_intact(demo_location)
+        status, inside = kill_at(killer, proc, word, count, extra)
         if snapshot(demo_location) == before_snap:
             outcome = "before"
         else:
