@@ -153,7 +153,7 @@ def serve(location: str, workdir: Path, *, procs: int = 1, credentials: Path = C
     with open(output, "w") as out:
         proc = subprocess.Popen(
             [sys.executable, "-c",
-             "import parkplan.cli.serve; from parkplan.cli import app; app()",
+             "from parkplan.cli import app; app()",
              "serve", "--workspace", location, "--port", str(port), "--address", "127.0.0.1",
              "--credentials", str(credentials), "--num-procs", str(procs),
              "--log-file", str(log_file), *extra],

@@ -95,7 +95,7 @@ def app_url(tmp_path_factory, demo_gpkg):
     log = open(tmp / "server.log", "w")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
         [sys.executable, "-c",
-         "import parkplan.cli.serve; from parkplan.cli import app; app()",
+         "from parkplan.cli import app; app()",
          "serve", "--workspace", str(ws_path), "--port", str(port),
          "--address", "127.0.0.1", "--as-of", AS_OF,
          "--credentials", str(ROOT / "data" / "demo-credentials.json")],

@@ -592,7 +592,6 @@ def test_load_plan(planned_gpkg, demo_gpkg):
 def _cli(*args, env=None):
     from typer.testing import CliRunner
 
-    import parkplan.cli.maps_cli  # noqa: F401  (registers 'map' and 'brief')
     from parkplan.cli import app
 
     return CliRunner().invoke(app, [str(a) for a in args], env=env)

@@ -16,7 +16,6 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-import parkplan.cli.reports  # noqa: F401  (registers 'parkplan report')
 from parkplan.cli import app
 from parkplan.errors import InputError
 from parkplan.i18n import catalogue, t

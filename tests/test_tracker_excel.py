@@ -13,7 +13,6 @@ import openpyxl
 import pytest
 from typer.testing import CliRunner
 
-import parkplan.cli.tracker_extra  # noqa: F401  (registers the commands)
 from parkplan.cli import app
 from parkplan.errors import InputError
 from parkplan.store import Workspace

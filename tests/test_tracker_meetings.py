@@ -10,7 +10,6 @@ from datetime import date, datetime
 import pytest
 from typer.testing import CliRunner
 
-import parkplan.cli.tracker_extra  # noqa: F401  (registers the commands)
 from parkplan.cli import app
 from parkplan.errors import InputError
 from parkplan.store import Workspace

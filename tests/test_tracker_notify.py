@@ -18,7 +18,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from typer.testing import CliRunner
 
-import parkplan.cli.tracker_extra  # noqa: F401  (registers the commands)
 from parkplan.cli import app
 from parkplan.errors import InputError
 from parkplan.store import Workspace

@@ -16,7 +16,6 @@ import shapely
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-import parkplan.cli.tracker  # noqa: F401  (registers the tracker commands)
 from parkplan.cli import app
 from parkplan.errors import InputError, ParkplanError
 from parkplan.store import Workspace

@@ -461,7 +461,6 @@ def test_plan_map_escapes_names_and_stays_offline(services):
 def test_serve_needs_credentials_or_no_auth(tmp_path, demo_gpkg):
     from typer.testing import CliRunner
 
-    import parkplan.cli.serve  # noqa: F401 - registers the commands
     from parkplan.cli import app
 
     result = CliRunner().invoke(app, ["serve", "-w", str(demo_gpkg)])
@@ -500,7 +499,6 @@ def test_as_of_clock_fixes_the_app_s_now_and_says_so(ws):
 def test_serve_refuses_a_bad_as_of(demo_gpkg):
     from typer.testing import CliRunner
 
-    import parkplan.cli.serve  # noqa: F401 - registers the commands
     from parkplan.cli import app
 
     result = CliRunner().invoke(app, ["serve", "-w", str(demo_gpkg), "--no-auth",
