@@ -1430,9 +1430,13 @@ class Tracker:
         Oldest means by ``as_of``, then ``saved_at`` (then name): the order in which
         :meth:`last_baseline` takes the newest.
         """
+        b = tables.baselines.c
         with self._read() as conn:
-            rows = conn.execute(sa.select(tables.baselines).order_by(*_BASELINE_ORDER)).all()
-        return [_baseline_from(r).model_copy(update={"snapshot": {}}) for r in rows]
+            # Not the snapshots: they are the bulk of the table, and the list leaves them out.
+            rows = conn.execute(sa.select(b.name, b.saved_at, b.saved_by, b.as_of)
+                                .order_by(*_BASELINE_ORDER)).all()
+        return [Baseline(name=r.name, saved_at=r.saved_at, saved_by=r.saved_by,
+                         as_of=r.as_of, snapshot={}) for r in rows]
 
     def _current_snapshot(self, conn: Connection, as_of: date) -> dict[str, Any]:
         recs = self._records(conn)
