@@ -85,8 +85,9 @@ def fresh_schema(url: str, *, keep: bool = False, prefix: str = "load"):
     if not url.startswith("postgresql://"):
         raise SystemExit("--url must be a postgresql:// URL")
     schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1),
-                              pool_pre_ping=True)  # survives a database restart meanwhile
+    engine = sa.create_engine(
+        url.replace("postgresql://", "postgresql+psycopg://", 1), pool_pre_ping=True
+    )  # survives a database restart meanwhile
     with engine.begin() as conn:
         conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')  # generated identifier
     try:
@@ -141,23 +142,51 @@ class Server:
 
 
 @contextlib.contextmanager
-def serve(location: str, workdir: Path, *, procs: int = 1, credentials: Path = CREDENTIALS,
-          extra: tuple[str, ...] = (), startup_timeout: float = 90):
+def serve(
+    location: str,
+    workdir: Path,
+    *,
+    procs: int = 1,
+    credentials: Path = CREDENTIALS,
+    extra: tuple[str, ...] = (),
+    startup_timeout: float = 90,
+):
     """Start ``parkplan serve`` on ``location``; yield a :class:`Server`; stop it."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     log_file = workdir / "parkplan-serve.log"
     output = workdir / "parkplan-serve.out"
-    env = {**os.environ, "PARKPLAN_COOKIE_SECRET": "load-test-cookie-secret-" + "x" * 32,
-           "BOKEH_RESOURCES": "server"}
+    env = {
+        **os.environ,
+        "PARKPLAN_COOKIE_SECRET": "load-test-cookie-secret-" + "x" * 32,
+        "BOKEH_RESOURCES": "server",
+    }
     with open(output, "w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-c",
-             "from parkplan.cli import app; app()",
-             "serve", "--workspace", location, "--port", str(port), "--address", "127.0.0.1",
-             "--credentials", str(credentials), "--num-procs", str(procs),
-             "--log-file", str(log_file), *extra],
-            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                sys.executable,
+                "-c",
+                "from parkplan.cli import app; app()",
+                "serve",
+                "--workspace",
+                location,
+                "--port",
+                str(port),
+                "--address",
+                "127.0.0.1",
+                "--credentials",
+                str(credentials),
+                "--num-procs",
+                str(procs),
+                "--log-file",
+                str(log_file),
+                *extra,
+            ],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     server = Server(proc, f"http://127.0.0.1:{port}", port, log_file, output)
     try:
         deadline = time.monotonic() + startup_timeout
@@ -176,10 +205,16 @@ def serve(location: str, workdir: Path, *, procs: int = 1, credentials: Path = C
         server.stop()
 
 
-def request(url: str, method: str, path: str, body: dict | None = None,
-            auth: str | None = None, timeout: float = REQUEST_TIMEOUT,
-            conn: http.client.HTTPConnection | None = None,
-            headers: dict[str, str] | None = None) -> tuple[int, Any, Any]:
+def request(
+    url: str,
+    method: str,
+    path: str,
+    body: dict | None = None,
+    auth: str | None = None,
+    timeout: float = REQUEST_TIMEOUT,
+    conn: http.client.HTTPConnection | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, Any, Any]:
     """Send one request; return ``(status, decoded JSON or text, headers)``."""
     own = conn is None
     if own:
@@ -226,8 +261,15 @@ class Stats:
 class User:
     """One simulated user on its own keep-alive connection."""
 
-    def __init__(self, index: int, url: str, run: str, stats: Stats, pool: ThreadPoolExecutor,
-                 rng: random.Random):
+    def __init__(
+        self,
+        index: int,
+        url: str,
+        run: str,
+        stats: Stats,
+        pool: ThreadPoolExecutor,
+        rng: random.Random,
+    ):
         self.index = index
         self.name = list(ACCOUNTS)[index % len(ACCOUNTS)]
         self.tasks = ACCOUNTS[self.name]
@@ -251,16 +293,19 @@ class User:
         loop = asyncio.get_running_loop()
         t0 = time.perf_counter()
         try:
-            status, data, _ = await loop.run_in_executor(self.pool, self._send, method, path,
-                                                         body)
+            status, data, _ = await loop.run_in_executor(self.pool, self._send, method, path, body)
         except Exception as err:  # noqa: BLE001 - counted as an error
             self.stats.errors.append(f"{method} {path}: {type(err).__name__}: {err}")
             self.stats.no_answer += 1
             return None, None
         self.stats.latencies[kind].append(time.perf_counter() - t0)
         self.stats.statuses[status] += 1
-        if status == 409 and method == "PATCH" and isinstance(data, dict) \
-                and data.get("error") == "stale_version":
+        if (
+            status == 409
+            and method == "PATCH"
+            and isinstance(data, dict)
+            and data.get("error") == "stale_version"
+        ):
             self.stats.conflicts += 1
         elif status != 200:
             self.stats.errors.append(f"{method} {path}: {status} {str(data)[:300]}")
@@ -268,16 +313,18 @@ class User:
 
     async def edit(self, entity: str, fld: str) -> None:
         task = self.rng.choice(self.tasks)
-        status, records = await self.call(f"get_{entity}s", "GET",
-                                          f"/api/{entity}s?task={task}")
+        status, records = await self.call(f"get_{entity}s", "GET", f"/api/{entity}s?task={task}")
         if status != 200 or not records:
             return
         record = self.rng.choice(records[:3])
         self.seq += 1
         value = f"load-{self.run}-{self.index}-{self.seq}"
-        status, data = await self.call(f"patch_{entity}", "PATCH",
-                                       f"/api/{entity}s/{record['id']}",
-                                       {"version": record["version"], fld: value})
+        status, data = await self.call(
+            f"patch_{entity}",
+            "PATCH",
+            f"/api/{entity}s/{record['id']}",
+            {"version": record["version"], fld: value},
+        )
         if status == 200:
             self.stats.accepted.append((entity, record["id"], fld, value, data["version"]))
         elif status == 409:
@@ -292,8 +339,11 @@ class User:
                 if r < 0.35:
                     await self.call("get_tasks", "GET", "/api/tasks")
                 elif r < 0.55:
-                    await self.call("get_milestones", "GET",
-                                    f"/api/milestones?task={self.rng.choice(self.tasks)}")
+                    await self.call(
+                        "get_milestones",
+                        "GET",
+                        f"/api/milestones?task={self.rng.choice(self.tasks)}",
+                    )
                 elif r < 0.8:
                     await self.edit("milestone", "note")
                 else:
@@ -309,8 +359,7 @@ async def run_users(url: str, users: int, seconds: float, run: str, seed: int = 
     rng = random.Random(seed)
     with ThreadPoolExecutor(max_workers=users, thread_name_prefix="load-user") as pool:
         deadline = time.monotonic() + seconds
-        crowd = [User(i, url, run, stats, pool, random.Random(rng.random()))
-                 for i in range(users)]
+        crowd = [User(i, url, run, stats, pool, random.Random(rng.random())) for i in range(users)]
         await asyncio.gather(*(u.loop(deadline) for u in crowd))
     return stats
 
@@ -328,8 +377,7 @@ def initial_versions(location: str) -> dict[tuple[str, str], int]:
     return out
 
 
-def verify(location: str, stats: Stats, run: str, before: dict[tuple[str, str], int]
-           ) -> dict:
+def verify(location: str, stats: Stats, run: str, before: dict[tuple[str, str], int]) -> dict:
     """Check every accepted edit is stored and journaled exactly once; return findings."""
     from parkplan.store import Workspace
     from parkplan.tracker.service import Tracker
@@ -343,8 +391,11 @@ def verify(location: str, stats: Stats, run: str, before: dict[tuple[str, str], 
             for entry in tr.journal(entity):
                 after = entry.after or {}
                 value = after.get(fld)
-                if isinstance(value, str) and value.startswith(prefix) \
-                        and (entry.before or {}).get(fld) != value:
+                if (
+                    isinstance(value, str)
+                    and value.startswith(prefix)
+                    and (entry.before or {}).get(fld) != value
+                ):
                     journal_values[(entity, entry.entity_id, value)] += 1
         current = {("milestone", m.id): m for m in tr.milestones()}
         current.update({("risk", r.id): r for r in tr.risks()})
@@ -353,8 +404,7 @@ def verify(location: str, stats: Stats, run: str, before: dict[tuple[str, str], 
     for entity, rid, fld, value, version in stats.accepted:
         n = journal_values.get((entity, rid, value), 0)
         if n != 1:
-            problems.append(f"{entity} {rid}: accepted value {value} is in the journal "
-                            f"{n} times")
+            problems.append(f"{entity} {rid}: accepted value {value} is in the journal {n} times")
         accepted_keys[(entity, rid)] += 1
         if (entity, rid) not in last or version > last[(entity, rid)][0]:
             last[(entity, rid)] = (version, fld, value)
@@ -364,24 +414,33 @@ def verify(location: str, stats: Stats, run: str, before: dict[tuple[str, str], 
     accepted_values = {(e, r, v) for e, r, _f, v, _n in stats.accepted}
     stray = [k for k in journal_values if k not in accepted_values]
     if stray:
-        problems.append(f"{len(stray)} journaled values no client saw accepted, e.g. "
-                        f"{stray[:3]}")
+        problems.append(f"{len(stray)} journaled values no client saw accepted, e.g. {stray[:3]}")
     for key, n in accepted_keys.items():
         rec = current.get(key)
         if rec is None:
             problems.append(f"{key}: gone")
             continue
         if rec.version != before[key] + n:
-            problems.append(f"{key[0]} {key[1]}: version {rec.version}, expected "
-                            f"{before[key]} + {n} accepted edits")
+            problems.append(
+                f"{key[0]} {key[1]}: version {rec.version}, expected "
+                f"{before[key]} + {n} accepted edits"
+            )
         version, fld, value = last[key]
         if rec.version != version or getattr(rec, fld) != value:
-            problems.append(f"{key[0]} {key[1]}: stored {fld}={getattr(rec, fld)!r} "
-                            f"v{rec.version}, last accepted {value!r} v{version}")
-    return {"accepted_edits": len(stats.accepted), "refused_edits": len(stats.refused),
-            "records_edited": len(accepted_keys), "journal_entries_matched": sum(
-                journal_values[(e, r, v)] for e, r, _f, v, _n in stats.accepted),
-            "ok": not problems, "problems": problems[:50]}
+            problems.append(
+                f"{key[0]} {key[1]}: stored {fld}={getattr(rec, fld)!r} "
+                f"v{rec.version}, last accepted {value!r} v{version}"
+            )
+    return {
+        "accepted_edits": len(stats.accepted),
+        "refused_edits": len(stats.refused),
+        "records_edited": len(accepted_keys),
+        "journal_entries_matched": sum(
+            journal_values[(e, r, v)] for e, r, _f, v, _n in stats.accepted
+        ),
+        "ok": not problems,
+        "problems": problems[:50],
+    }
 
 
 # ------------------------------------------------------------------ report
@@ -399,20 +458,36 @@ def summarise(stats: Stats, seconds: float) -> dict:
     every = [x for v in stats.latencies.values() for x in v]
 
     def figures(values):
-        return {"requests": len(values), "p50_ms": percentile(values, 50),
-                "p95_ms": percentile(values, 95), "p99_ms": percentile(values, 99)}
+        return {
+            "requests": len(values),
+            "p50_ms": percentile(values, 50),
+            "p95_ms": percentile(values, 95),
+            "p99_ms": percentile(values, 99),
+        }
 
     overall = {k: v for k, v in figures(every).items() if k != "requests"}
-    return {"requests": len(every) + stats.no_answer,
-            "requests_per_s": round(len(every) / seconds, 1), **overall,
-            "by_kind": {k: figures(v) for k, v in sorted(stats.latencies.items())},
-            "statuses": {str(k): v for k, v in sorted(stats.statuses.items())},
-            "stale_version_409": stats.conflicts, "errors": len(stats.errors),
-            "error_samples": stats.errors[:10]}
+    return {
+        "requests": len(every) + stats.no_answer,
+        "requests_per_s": round(len(every) / seconds, 1),
+        **overall,
+        "by_kind": {k: figures(v) for k, v in sorted(stats.latencies.items())},
+        "statuses": {str(k): v for k, v in sorted(stats.statuses.items())},
+        "stale_version_409": stats.conflicts,
+        "errors": len(stats.errors),
+        "error_samples": stats.errors[:10],
+    }
 
 
-def run_load(url: str, *, users: int = 50, seconds: float = 60, procs: int = 2,
-             workdir: Path | None = None, keep: bool = False, seed: int = 1) -> dict:
+def run_load(
+    url: str,
+    *,
+    users: int = 50,
+    seconds: float = 60,
+    procs: int = 2,
+    workdir: Path | None = None,
+    keep: bool = False,
+    seed: int = 1,
+) -> dict:
     """Run the whole load test (schema, server, users, verification); return the report."""
     import tempfile
 
@@ -421,8 +496,9 @@ def run_load(url: str, *, users: int = 50, seconds: float = 60, procs: int = 2,
     run = uuid.uuid4().hex[:8]
     with contextlib.ExitStack() as stack:
         if workdir is None:
-            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(
-                prefix="parkplan-load-")))
+            workdir = Path(
+                stack.enter_context(tempfile.TemporaryDirectory(prefix="parkplan-load-"))
+            )
         location = stack.enter_context(fresh_schema(url, keep=keep))
         t0 = time.monotonic()
         create_workspace(location, demo=True).close()
@@ -439,10 +515,13 @@ def run_load(url: str, *, users: int = 50, seconds: float = 60, procs: int = 2,
                 if len(parts) > 4 and parts[4].startswith("tornado.access") and "/api/" in line:
                     pids.add(parts[2])
         report = {
-            "users": users, "seconds": seconds, "procs": procs,
+            "users": users,
+            "seconds": seconds,
+            "procs": procs,
             "serving_pids_seen": len(pids),
             "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-            "setup_s": round(setup_s, 1), "elapsed_s": round(elapsed, 1),
+            "setup_s": round(setup_s, 1),
+            "elapsed_s": round(elapsed, 1),
             **summarise(stats, elapsed),
             "verification": verify(location, stats, run, before),
         }
@@ -451,11 +530,15 @@ def run_load(url: str, *, users: int = 50, seconds: float = 60, procs: int = 2,
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line, run the load test, print the report."""
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.load",
-                                     description=__doc__.split("\n\n")[0])
-    parser.add_argument("--url", default=os.environ.get("PARKPLAN_TEST_PG_URL"),
-                        help="PostgreSQL database (with PostGIS) to create a schema in "
-                             "(default $PARKPLAN_TEST_PG_URL)")
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.load", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "--url",
+        default=os.environ.get("PARKPLAN_TEST_PG_URL"),
+        help="PostgreSQL database (with PostGIS) to create a schema in "
+        "(default $PARKPLAN_TEST_PG_URL)",
+    )
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--procs", type=int, default=2)
@@ -470,8 +553,14 @@ def main(argv: list[str] | None = None) -> int:
     host = args.url.split("@")[-1].split("/")[0].split(":")[0]
     if host not in ("127.0.0.1", "localhost", "::1"):
         parser.error("the load test runs against a loopback database only")
-    report = run_load(args.url, users=args.users, seconds=args.seconds, procs=args.procs,
-                      keep=args.keep, seed=args.seed)
+    report = run_load(
+        args.url,
+        users=args.users,
+        seconds=args.seconds,
+        procs=args.procs,
+        keep=args.keep,
+        seed=args.seed,
+    )
     text = json.dumps(report, indent=2, ensure_ascii=False)
     print(text)
     if args.out:

@@ -53,9 +53,15 @@ from parkplan.data import districts_path
 from parkplan.maps import _static, park_map, save_offline
 
 CHROMIUM = os.environ.get("PARKPLAN_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 VIEWPORT = {"width": 1280, "height": 800}
 TARGET_BYTES_RATIO = 1 / 3
 TARGET_FIRST_PAINT_S = 3.0
@@ -127,8 +133,9 @@ def random_sites(n: int, districts: gpd.GeoDataFrame, seed: int = 0) -> gpd.GeoD
             "site_id": [f"S{i:05d}" for i in ids],
             "park_id": [f"P{p:02d}" for p in parks],
             "name_zh": [f"检测园{p}号园区{i}号楼（示意）" for p, i in zip(parks, ids, strict=True)],
-            "name_en": [f"TIC Park {p} Building {i} (illustrative)"
-                        for p, i in zip(parks, ids, strict=True)],
+            "name_en": [
+                f"TIC Park {p} Building {i} (illustrative)" for p, i in zip(parks, ids, strict=True)
+            ],
             "available_from": rng.integers(2026, 2031, n),
             "fitout_cost": rng.integers(20, 400, n) * 10.0,
             "office_m2": rng.integers(0, 60, n) * 100.0,
@@ -147,17 +154,23 @@ def write_maps(n_sites: int, seed: int, folder: Path) -> dict[str, Any]:
     districts = gpd.read_file(districts_path())
     sites = random_sites(n_sites, districts, seed)
     t0 = time.perf_counter()
-    save_offline(park_map({"districts": districts, "sites": sites},
-                          title="检测认证载体 TIC sites"), folder / "parkplan.html")
+    save_offline(
+        park_map({"districts": districts, "sites": sites}, title="检测认证载体 TIC sites"),
+        folder / "parkplan.html",
+    )
     t1 = time.perf_counter()
     m = districts.explore(name="districts")
     sites.explore(m=m, name="sites")
     m.save(folder / "explore.html")
     t2 = time.perf_counter()
-    return {"sites": n_sites, "districts": len(districts),
-            "build_s": {"parkplan": t1 - t0, "explore": t2 - t1},
-            "bytes": {name: (folder / f"{name}.html").stat().st_size
-                      for name in ("parkplan", "explore")}}
+    return {
+        "sites": n_sites,
+        "districts": len(districts),
+        "build_s": {"parkplan": t1 - t0, "explore": t2 - t1},
+        "bytes": {
+            name: (folder / f"{name}.html").stat().st_size for name in ("parkplan", "explore")
+        },
+    }
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -218,8 +231,9 @@ def measure(browser: Any, url: str, need: int, local_leaflet: bool = False) -> d
     page.goto(url, wait_until="load", timeout=TIMEOUT_MS)
     try:
         # Drawn, or cannot draw: the page has loaded and Leaflet is not there.
-        page.wait_for_function("window.__ppBench.drawn !== null || !window.L",
-                               timeout=TIMEOUT_MS / 2)
+        page.wait_for_function(
+            "window.__ppBench.drawn !== null || !window.L", timeout=TIMEOUT_MS / 2
+        )
     except Exception:  # never drawn: reported as None
         pass
     page.wait_for_timeout(300)  # let a late first paint be recorded
@@ -235,10 +249,14 @@ def measure(browser: Any, url: str, need: int, local_leaflet: bool = False) -> d
     )
     pan = page.evaluate(_PAN_JS) if timings["drawn"] is not None else None
     context.close()
-    return {**timings, "pan_ms": statistics.median(pan) if pan else None,
-            "aborted": len(aborted), "aborted_hosts": sorted({urlparse(u).hostname
-                                                               for u in aborted}),
-            "served_locally": len(served), "errors": errors[:3]}
+    return {
+        **timings,
+        "pan_ms": statistics.median(pan) if pan else None,
+        "aborted": len(aborted),
+        "aborted_hosts": sorted({urlparse(u).hostname for u in aborted}),
+        "served_locally": len(served),
+        "errors": errors[:3],
+    }
 
 
 def _median(runs: list[dict], key: str) -> float | None:
@@ -256,9 +274,11 @@ def run(n_sites: int = 10_000, runs: int = 3, seed: int = 0) -> dict[str, Any]:
         folder = Path(tmp)
         result = write_maps(n_sites, seed, folder)
         need = result["sites"] + result["districts"]
-        variants = {"parkplan": ("parkplan.html", False),
-                    "explore (offline)": ("explore.html", False),
-                    "explore (local Leaflet)": ("explore.html", True)}
+        variants = {
+            "parkplan": ("parkplan.html", False),
+            "explore (offline)": ("explore.html", False),
+            "explore (local Leaflet)": ("explore.html", True),
+        }
         timings: dict[str, list[dict]] = {name: [] for name in variants}
         with serve(folder) as base, sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -275,12 +295,18 @@ def run(n_sites: int = 10_000, runs: int = 3, seed: int = 0) -> dict[str, Any]:
     result["chromium"] = CHROMIUM
     result["runs"] = runs
     result["timings"] = {
-        name: {"first_paint_ms": _median(rs, "fp"), "first_contentful_paint_ms": _median(rs, "fcp"),
-               "features_drawn_ms": _median(rs, "drawn"), "pan_redraw_ms": _median(rs, "pan_ms"),
-               "leaflet_loaded": all(r["leaflet"] for r in rs),
-               "aborted_requests": rs[0]["aborted"], "aborted_hosts": rs[0]["aborted_hosts"],
-               "served_locally": rs[0]["served_locally"], "page_errors": rs[0]["errors"],
-               "all_runs": [{k: r[k] for k in ("fp", "fcp", "drawn", "pan_ms")} for r in rs]}
+        name: {
+            "first_paint_ms": _median(rs, "fp"),
+            "first_contentful_paint_ms": _median(rs, "fcp"),
+            "features_drawn_ms": _median(rs, "drawn"),
+            "pan_redraw_ms": _median(rs, "pan_ms"),
+            "leaflet_loaded": all(r["leaflet"] for r in rs),
+            "aborted_requests": rs[0]["aborted"],
+            "aborted_hosts": rs[0]["aborted_hosts"],
+            "served_locally": rs[0]["served_locally"],
+            "page_errors": rs[0]["errors"],
+            "all_runs": [{k: r[k] for k in ("fp", "fcp", "drawn", "pan_ms")} for r in rs],
+        }
         for name, rs in timings.items()
     }
     result["python"] = sys.version.split()[0]
@@ -315,10 +341,12 @@ def report(result: dict[str, Any]) -> str:
         f"{'pan redraw':>14}{'aborted':>9}",
     ]
     for name, t in tm.items():
-        lines.append(f"{name:26}{_fmt_ms(t['first_paint_ms']):>14}"
-                     f"{_fmt_ms(t['first_contentful_paint_ms']):>15}"
-                     f"{_fmt_ms(t['features_drawn_ms']):>16}{_fmt_ms(t['pan_redraw_ms']):>14}"
-                     f"{t['aborted_requests']:>9}")
+        lines.append(
+            f"{name:26}{_fmt_ms(t['first_paint_ms']):>14}"
+            f"{_fmt_ms(t['first_contentful_paint_ms']):>15}"
+            f"{_fmt_ms(t['features_drawn_ms']):>16}{_fmt_ms(t['pan_redraw_ms']):>14}"
+            f"{t['aborted_requests']:>9}"
+        )
     fcp = ours["first_contentful_paint_ms"]
     lines += [
         "",
@@ -334,7 +362,8 @@ def report(result: dict[str, Any]) -> str:
         f"({', '.join(off['aborted_hosts']) or 'none'}). Leaflet loaded: "
         f"{off['leaflet_loaded']}. explore's HTML loads Leaflet and its other assets from CDNs, "
         "so without network it cannot draw the map at all"
-        + (f" (page error: {off['page_errors'][0]})" if off["page_errors"] else "") + ".",
+        + (f" (page error: {off['page_errors'][0]})" if off["page_errors"] else "")
+        + ".",
         "explore (local Leaflet): its two Leaflet URLs answered with the vendored Leaflet "
         f"1.9.3 ({local['served_locally']} requests), the rest aborted "
         f"({local['aborted_requests']}: jQuery, Bootstrap, Font Awesome, tiles); a best case "

@@ -61,37 +61,63 @@ def generate(seed: int = 0) -> dict[str, pd.DataFrame]:
     park_lon, park_lat = uniform(N_PARKS)
     park = rng.integers(0, N_PARKS, N_SITES)
     sites = gpd.GeoDataFrame(
-        {"site_id": [f"S{i:05d}" for i in range(N_SITES)],
-         "park_id": [f"P{p:03d}" for p in park]},
-        geometry=pts(park_lon[park] + rng.normal(0, 0.01, N_SITES),
-                     park_lat[park] + rng.normal(0, 0.008, N_SITES)))
+        {"site_id": [f"S{i:05d}" for i in range(N_SITES)], "park_id": [f"P{p:03d}" for p in park]},
+        geometry=pts(
+            park_lon[park] + rng.normal(0, 0.01, N_SITES),
+            park_lat[park] + rng.normal(0, 0.008, N_SITES),
+        ),
+    )
     clusters = gpd.GeoDataFrame(
-        {"cluster_id": [f"K{i:03d}" for i in range(N_CLUSTERS)],
-         "sector": rng.choice(sectors, N_CLUSTERS),
-         "weight": rng.uniform(1, 10, N_CLUSTERS).round(1)},
-        geometry=pts(*uniform(N_CLUSTERS)))
+        {
+            "cluster_id": [f"K{i:03d}" for i in range(N_CLUSTERS)],
+            "sector": rng.choice(sectors, N_CLUSTERS),
+            "weight": rng.uniform(1, 10, N_CLUSTERS).round(1),
+        },
+        geometry=pts(*uniform(N_CLUSTERS)),
+    )
     institutions = gpd.GeoDataFrame(
-        {"inst_id": [f"I{i:03d}" for i in range(N_INSTITUTIONS)],
-         "sectors": [";".join(rng.choice(sectors, rng.integers(1, 4), replace=False))
-                     for _ in range(N_INSTITUTIONS)],
-         "headcount": rng.integers(5, 1500, N_INSTITUTIONS)},
-        geometry=pts(*uniform(N_INSTITUTIONS)))
+        {
+            "inst_id": [f"I{i:03d}" for i in range(N_INSTITUTIONS)],
+            "sectors": [
+                ";".join(rng.choice(sectors, rng.integers(1, 4), replace=False))
+                for _ in range(N_INSTITUTIONS)
+            ],
+            "headcount": rng.integers(5, 1500, N_INSTITUTIONS),
+        },
+        geometry=pts(*uniform(N_INSTITUTIONS)),
+    )
     transport = gpd.GeoDataFrame(
-        {"stop_id": [f"T{i:03d}" for i in range(N_STOPS)],
-         "mode": rng.choice(list(TRANSPORT_MODES), N_STOPS, p=[0.85, 0.08, 0.02, 0.05])},
-        geometry=pts(*uniform(N_STOPS)))
+        {
+            "stop_id": [f"T{i:03d}" for i in range(N_STOPS)],
+            "mode": rng.choice(list(TRANSPORT_MODES), N_STOPS, p=[0.85, 0.08, 0.02, 0.05]),
+        },
+        geometry=pts(*uniform(N_STOPS)),
+    )
     candidates = pd.DataFrame(
-        {"cand_id": [f"C{i:04d}" for i in range(N_CANDIDATES)],
-         "sectors": [";".join(rng.choice(sectors, rng.integers(1, 3), replace=False))
-                     for _ in range(N_CANDIDATES)]})
-    return {"candidates": candidates, "sites": sites, "clusters": clusters,
-            "institutions": institutions, "transport": transport}
+        {
+            "cand_id": [f"C{i:04d}" for i in range(N_CANDIDATES)],
+            "sectors": [
+                ";".join(rng.choice(sectors, rng.integers(1, 3), replace=False))
+                for _ in range(N_CANDIDATES)
+            ],
+        }
+    )
+    return {
+        "candidates": candidates,
+        "sites": sites,
+        "clusters": clusters,
+        "institutions": institutions,
+        "transport": transport,
+    }
 
 
 def _metric(layers):
     """Shapely points in the metric CRS, km per metre factor applied by the callers."""
-    return {name: list(frame.to_crs(METRIC_CRS).geometry)
-            for name, frame in layers.items() if name != "candidates"}
+    return {
+        name: list(frame.to_crs(METRIC_CRS).geometry)
+        for name, frame in layers.items()
+        if name != "candidates"
+    }
 
 
 def naive(layers, w: ScoringWeights) -> np.ndarray:
@@ -99,8 +125,14 @@ def naive(layers, w: ScoringWeights) -> np.ndarray:
     geo = _metric(layers)
     cl, inst, stops = layers["clusters"], layers["institutions"], layers["transport"]
     cl_rows = list(zip(geo["clusters"], cl["sector"], cl["weight"], strict=True))
-    inst_rows = list(zip(geo["institutions"], [s.split(";") for s in inst["sectors"]],
-                         inst["headcount"], strict=True))
+    inst_rows = list(
+        zip(
+            geo["institutions"],
+            [s.split(";") for s in inst["sectors"]],
+            inst["headcount"],
+            strict=True,
+        )
+    )
     stop_rows = list(zip(geo["transport"], stops["mode"], strict=True))
     cands = [s.split(";") for s in layers["candidates"]["sectors"]]
 
@@ -110,14 +142,20 @@ def naive(layers, w: ScoringWeights) -> np.ndarray:
         for s, site in enumerate(geo["sites"]):
             prox, aggl = {}, {}
             for g in codes:
-                prox[g] = sum(weight * math.exp(-site.distance(p) / 1000 / w.cluster_decay_km)
-                              for p, sector, weight in cl_rows if sector == g)
-                aggl[g] = sum(math.log1p(h) * math.exp(
-                    -site.distance(p) / 1000 / w.agglomeration_decay_km)
-                    for p, inst_codes, h in inst_rows if g in inst_codes)
-            access = max(w.mode_weights[m] * math.exp(-site.distance(p) / 1000
-                                                      / w.access_decay_km)
-                         for p, m in stop_rows)
+                prox[g] = sum(
+                    weight * math.exp(-site.distance(p) / 1000 / w.cluster_decay_km)
+                    for p, sector, weight in cl_rows
+                    if sector == g
+                )
+                aggl[g] = sum(
+                    math.log1p(h) * math.exp(-site.distance(p) / 1000 / w.agglomeration_decay_km)
+                    for p, inst_codes, h in inst_rows
+                    if g in inst_codes
+                )
+            access = max(
+                w.mode_weights[m] * math.exp(-site.distance(p) / 1000 / w.access_decay_km)
+                for p, m in stop_rows
+            )
             raw[c, s] = prox, aggl, access
     # Pass 2: the best site per sector, for the normalisation.
     peak_p, peak_a = {}, {}
@@ -146,17 +184,30 @@ def loop_shared(layers, w: ScoringWeights) -> tuple[np.ndarray, float, float]:
     inst_codes = [s.split(";") for s in inst["sectors"]]
     for site in geo["sites"]:
         for g in SECTORS:
-            prox[g].append(sum(weight * math.exp(-site.distance(p) / 1000 / w.cluster_decay_km)
-                               for p, sector, weight in zip(geo["clusters"], cl["sector"],
-                                                            cl["weight"], strict=True)
-                               if sector == g))
-            aggl[g].append(sum(math.log1p(h) * math.exp(
-                -site.distance(p) / 1000 / w.agglomeration_decay_km)
-                for p, codes, h in zip(geo["institutions"], inst_codes, inst["headcount"],
-                                       strict=True) if g in codes))
-        access.append(max(w.mode_weights[m] * math.exp(-site.distance(p) / 1000
-                                                        / w.access_decay_km)
-                          for p, m in zip(geo["transport"], stops["mode"], strict=True)))
+            prox[g].append(
+                sum(
+                    weight * math.exp(-site.distance(p) / 1000 / w.cluster_decay_km)
+                    for p, sector, weight in zip(
+                        geo["clusters"], cl["sector"], cl["weight"], strict=True
+                    )
+                    if sector == g
+                )
+            )
+            aggl[g].append(
+                sum(
+                    math.log1p(h) * math.exp(-site.distance(p) / 1000 / w.agglomeration_decay_km)
+                    for p, codes, h in zip(
+                        geo["institutions"], inst_codes, inst["headcount"], strict=True
+                    )
+                    if g in codes
+                )
+            )
+        access.append(
+            max(
+                w.mode_weights[m] * math.exp(-site.distance(p) / 1000 / w.access_decay_km)
+                for p, m in zip(geo["transport"], stops["mode"], strict=True)
+            )
+        )
     for table in (prox, aggl):
         for g, row in table.items():
             peak = max(row)
@@ -175,8 +226,14 @@ def loop_shared(layers, w: ScoringWeights) -> tuple[np.ndarray, float, float]:
 
 
 def _call(layers, w):
-    return suitability(layers["candidates"], layers["sites"], layers["clusters"],
-                       layers["institutions"], layers["transport"], weights=w)
+    return suitability(
+        layers["candidates"],
+        layers["sites"],
+        layers["clusters"],
+        layers["institutions"],
+        layers["transport"],
+        weights=w,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -186,11 +243,12 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     w = ScoringWeights()
 
-    print(f"python {platform.python_version()}, numpy {np.__version__}, "
-          f"{platform.machine()}")
+    print(f"python {platform.python_version()}, numpy {np.__version__}, {platform.machine()}")
     layers = generate(args.seed)
-    print(f"{N_CANDIDATES} candidates × {N_SITES} sites, {N_CLUSTERS} clusters, "
-          f"{N_INSTITUTIONS} institutions, {N_STOPS} transport stops")
+    print(
+        f"{N_CANDIDATES} candidates × {N_SITES} sites, {N_CLUSTERS} clusters, "
+        f"{N_INSTITUTIONS} institutions, {N_STOPS} transport stops"
+    )
 
     times = []
     for _ in range(args.repeat):
@@ -198,14 +256,21 @@ def main(argv: list[str] | None = None) -> None:
         result = _call(layers, w)
         times.append(time.perf_counter() - t)
     fast = min(times)
-    print(f"suitability: {fast:.3f} s (best of {args.repeat}; all: "
-          + ", ".join(f"{t:.3f}" for t in times) + ")")
+    print(
+        f"suitability: {fast:.3f} s (best of {args.repeat}; all: "
+        + ", ".join(f"{t:.3f}" for t in times)
+        + ")"
+    )
     t = time.perf_counter()
     result.to_dict()
-    print(f"  to_dict (contract's score table, {result.values.size:,} entries): "
-          f"{time.perf_counter() - t:.2f} s")
-    print(f"  peak RSS of the process: "
-          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    print(
+        f"  to_dict (contract's score table, {result.values.size:,} entries): "
+        f"{time.perf_counter() - t:.2f} s"
+    )
+    print(
+        f"  peak RSS of the process: "
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
+    )
 
     subset = dict(layers)
     subset["candidates"] = layers["candidates"].iloc[:SUB_CANDIDATES].reset_index(drop=True)
@@ -218,17 +283,21 @@ def main(argv: list[str] | None = None) -> None:
     naive_s = time.perf_counter() - t
     assert np.allclose(slow, expected, rtol=0, atol=1e-9), "naive disagrees"
     naive_full = naive_s / sub_pairs * pairs
-    print(f"naive (loops over pairs, shapely): {naive_s:.2f} s on "
-          f"{SUB_CANDIDATES}×{SUB_SITES}; extrapolated per pair to "
-          f"{N_CANDIDATES}×{N_SITES}: {naive_full:,.0f} s "
-          f"({naive_full / 3600:.1f} h); ratio {naive_full / fast:,.0f}×")
+    print(
+        f"naive (loops over pairs, shapely): {naive_s:.2f} s on "
+        f"{SUB_CANDIDATES}×{SUB_SITES}; extrapolated per pair to "
+        f"{N_CANDIDATES}×{N_SITES}: {naive_full:,.0f} s "
+        f"({naive_full / 3600:.1f} h); ratio {naive_full / fast:,.0f}×"
+    )
 
     shared, per_site_s, per_pair_s = loop_shared(subset, w)
     assert np.allclose(shared, expected, rtol=0, atol=1e-9), "loop_shared disagrees"
     shared_full = per_site_s / SUB_SITES * N_SITES + per_pair_s / sub_pairs * pairs
-    print(f"loop_shared (per-site work once, loops, shapely): {per_site_s + per_pair_s:.2f} s "
-          f"on {SUB_CANDIDATES}×{SUB_SITES}; extrapolated (site phase per site, "
-          f"pair phase per pair): {shared_full:,.0f} s; ratio {shared_full / fast:,.0f}×")
+    print(
+        f"loop_shared (per-site work once, loops, shapely): {per_site_s + per_pair_s:.2f} s "
+        f"on {SUB_CANDIDATES}×{SUB_SITES}; extrapolated (site phase per site, "
+        f"pair phase per pair): {shared_full:,.0f} s; ratio {shared_full / fast:,.0f}×"
+    )
     print("baselines agree with suitability on the subset to 1e-9")
 
 

@@ -91,8 +91,9 @@ def executor() -> ThreadPoolExecutor:
     with _lock:
         pool = _executors.get(pid)
         if pool is None:
-            pool = _executors[pid] = ThreadPoolExecutor(max_workers=8,
-                                                        thread_name_prefix="parkplan-api")
+            pool = _executors[pid] = ThreadPoolExecutor(
+                max_workers=8, thread_name_prefix="parkplan-api"
+            )
         return pool
 
 
@@ -126,8 +127,9 @@ class _BasicCache:
         self._lock = threading.Lock()
 
     def _digest(self, header: str) -> bytes:
-        return hmac.new(self._key, header.encode("utf-8", "surrogateescape"),
-                        hashlib.sha256).digest()
+        return hmac.new(
+            self._key, header.encode("utf-8", "surrogateescape"), hashlib.sha256
+        ).digest()
 
     def get(self, header: str) -> str | None:
         digest = self._digest(header)
@@ -165,8 +167,7 @@ def _task_arg(raw: str | None) -> int | None:
     try:
         number = int(raw)
     except ValueError:
-        raise ApiError(400, "bad_request", f"task must be a number 1-9, not {raw!r}") \
-            from None
+        raise ApiError(400, "bad_request", f"task must be a number 1-9, not {raw!r}") from None
     if not 1 <= number <= 9:
         raise ApiError(400, "bad_request", f"task must be a number 1-9, not {number}")
     return number
@@ -175,9 +176,13 @@ def _task_arg(raw: str | None) -> int | None:
 class ApiHandler(tornado.web.RequestHandler):
     """Base of the API's handlers: authentication, JSON in and out, errors as JSON."""
 
-    def initialize(self, location: str, credentials: Any = None,
-                   cookie_secret: str | None = None, basic_cache: _BasicCache | None = None
-                   ) -> None:
+    def initialize(
+        self,
+        location: str,
+        credentials: Any = None,
+        cookie_secret: str | None = None,
+        basic_cache: _BasicCache | None = None,
+    ) -> None:
         self.location = location
         self.credentials = credentials
         self.cookie_secret = cookie_secret
@@ -227,14 +232,15 @@ class ApiHandler(tornado.web.RequestHandler):
 
             from parkplan.ui.auth import COOKIE_DAYS
 
-            decoded = decode_signed_value(self.cookie_secret, "user", raw,
-                                          max_age_days=COOKIE_DAYS)
+            decoded = decode_signed_value(self.cookie_secret, "user", raw, max_age_days=COOKIE_DAYS)
             name = decoded.decode("utf-8") if decoded else None
             if name and name in self.credentials:
                 return name
-        raise ApiError(401, "unauthenticated",
-                       "sign in: HTTP Basic with a user of the credentials file, or the "
-                       "app's sign-in cookie")
+        raise ApiError(
+            401,
+            "unauthenticated",
+            "sign in: HTTP Basic with a user of the credentials file, or the app's sign-in cookie",
+        )
 
     def _check_origin(self) -> None:
         """Refuse a cookie-authenticated change sent from another site (CSRF)."""
@@ -253,13 +259,18 @@ class ApiHandler(tornado.web.RequestHandler):
         except (UnicodeDecodeError, json.JSONDecodeError) as err:
             raise ApiError(400, "bad_request", f"the body is not JSON: {err}") from None
         if not isinstance(data, dict):
-            raise ApiError(400, "bad_request", 'the body must be a JSON object '
-                                               '{"version": V, "field": value, ...}')
+            raise ApiError(
+                400,
+                "bad_request",
+                'the body must be a JSON object {"version": V, "field": value, ...}',
+            )
         version = data.pop("version", None)
         if isinstance(version, bool) or not isinstance(version, int):
-            raise ApiError(400, "bad_request",
-                           "give the version you read as an integer: "
-                           '{"version": V, "field": value, ...}')
+            raise ApiError(
+                400,
+                "bad_request",
+                'give the version you read as an integer: {"version": V, "field": value, ...}',
+            )
         if not data:
             raise ApiError(400, "bad_request", "no field to change")
         return version, data
@@ -274,8 +285,7 @@ class ApiHandler(tornado.web.RequestHandler):
                 try:
                     tracker = Tracker(ws, user)
                 except NotFound:
-                    raise ApiError(403, "forbidden", f"{user!r} is not a tracker user") \
-                        from None
+                    raise ApiError(403, "forbidden", f"{user!r} is not a tracker user") from None
                 return work(tracker)
 
             result = await self.blocking(call)
@@ -288,8 +298,14 @@ class ApiHandler(tornado.web.RequestHandler):
         except NotFound as err:
             self.fail(ApiError(404, "not_found", str(err)))
         except InputError as err:
-            self.send({"error": "invalid", "message": str(err),
-                       "problems": [str(p) for p in err.problems]}, 400)
+            self.send(
+                {
+                    "error": "invalid",
+                    "message": str(err),
+                    "problems": [str(p) for p in err.problems],
+                },
+                400,
+            )
         except ParkplanError as err:
             if is_db_unavailable(err):
                 self.fail(ApiError(503, "database_unavailable", DB_UNAVAILABLE))
@@ -299,8 +315,12 @@ class ApiHandler(tornado.web.RequestHandler):
                 self.fail(ApiError(400, "invalid", str(err)))
         except Exception as err:  # noqa: BLE001 - the client gets a message, the log the rest
             if is_db_unavailable(err):
-                log.warning("API %s %s: database unavailable: %s", self.request.method,
-                            self.request.path, str(err).splitlines()[0] if str(err) else err)
+                log.warning(
+                    "API %s %s: database unavailable: %s",
+                    self.request.method,
+                    self.request.path,
+                    str(err).splitlines()[0] if str(err) else err,
+                )
                 self.fail(ApiError(503, "database_unavailable", DB_UNAVAILABLE))
             else:
                 log.exception("API %s %s failed", self.request.method, self.request.path)
@@ -319,8 +339,9 @@ class TasksHandler(ApiHandler):
             try:
                 day = date.fromisoformat(as_of) if as_of else None
             except ValueError:
-                raise ApiError(400, "bad_request", f"as_of must be YYYY-MM-DD, not {as_of!r}") \
-                    from None
+                raise ApiError(
+                    400, "bad_request", f"as_of must be YYYY-MM-DD, not {as_of!r}"
+                ) from None
             prog = tr.programme(day)
             counts: dict[int, dict[str, int]] = {}
             for p in prog.milestones:
@@ -331,8 +352,9 @@ class TasksHandler(ApiHandler):
                 d = st.to_dict()
                 d.pop("clause_zh", None)
                 d["milestones"] = counts.get(st.task.number, {})
-                d["open_risks"] = sum(1 for r in prog.risks
-                                      if r.task == st.task.number and r.status.value == "open")
+                d["open_risks"] = sum(
+                    1 for r in prog.risks if r.task == st.task.number and r.status.value == "open"
+                )
                 tasks.append(d)
             return {"as_of": prog.as_of.isoformat(), "user": tr.user.name, "tasks": tasks}
 
@@ -362,8 +384,7 @@ class MilestonesHandler(ApiHandler):
         except ApiError as err:
             self.fail(err)
             return
-        await self.run(lambda tr: tr.update_milestone(milestone_id, version,
-                                                      **changes).to_dict())
+        await self.run(lambda tr: tr.update_milestone(milestone_id, version, **changes).to_dict())
 
 
 class RisksHandler(ApiHandler):
@@ -392,8 +413,9 @@ class RisksHandler(ApiHandler):
         await self.run(lambda tr: tr.update_risk(risk_id, version, **changes).to_dict())
 
 
-def api_patterns(location: str, credentials: Any = None, cookie_secret: str | None = None
-                 ) -> list[tuple[str, type, dict[str, Any]]]:
+def api_patterns(
+    location: str, credentials: Any = None, cookie_secret: str | None = None
+) -> list[tuple[str, type, dict[str, Any]]]:
     """Return the API's Tornado routes, for Panel's ``extra_patterns``.
 
     Parameters
@@ -405,8 +427,12 @@ def api_patterns(location: str, credentials: Any = None, cookie_secret: str | No
     cookie_secret : str, optional
         The server's cookie secret, to accept the app's signed ``user`` cookie.
     """
-    kw = {"location": location, "credentials": credentials, "cookie_secret": cookie_secret,
-          "basic_cache": _BasicCache()}
+    kw = {
+        "location": location,
+        "credentials": credentials,
+        "cookie_secret": cookie_secret,
+        "basic_cache": _BasicCache(),
+    }
     return [
         (r"/api/tasks/?", TasksHandler, kw),
         (r"/api/milestones/?", MilestonesHandler, kw),
@@ -416,5 +442,11 @@ def api_patterns(location: str, credentials: Any = None, cookie_secret: str | No
     ]
 
 
-__all__ = ["BASIC_CACHE_SECONDS", "DB_UNAVAILABLE", "MAX_BODY_BYTES", "api_patterns",
-           "is_db_unavailable", "workspace_for"]
+__all__ = [
+    "BASIC_CACHE_SECONDS",
+    "DB_UNAVAILABLE",
+    "MAX_BODY_BYTES",
+    "api_patterns",
+    "is_db_unavailable",
+    "workspace_for",
+]

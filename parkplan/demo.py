@@ -13,8 +13,9 @@ from parkplan.io.transfer import LayerImport, import_layers
 from parkplan.store import Workspace
 
 #: Shown wherever demo data is shown.
-ILLUSTRATIVE_NOTE = ("示意数据，机构与园区名称均为虚构 · "
-                     "Illustrative data: organisations and parks are invented")
+ILLUSTRATIVE_NOTE = (
+    "示意数据，机构与园区名称均为虚构 · Illustrative data: organisations and parks are invented"
+)
 
 
 DEMO_LAYERS = {

@@ -118,24 +118,37 @@ _ACCREDITATION_ERROR = "must be ';'-separated codes from: " + ", ".join(ACCREDIT
 
 
 def _id_field(title: str, description: str) -> object:
-    return pa.Field(unique=True, str_length={"min_value": 1, "max_value": 64},
-                    title=title, description=description)
+    return pa.Field(
+        unique=True,
+        str_length={"min_value": 1, "max_value": 64},
+        title=title,
+        description=description,
+    )
 
 
 def _name_zh() -> object:
-    return pa.Field(str_length={"min_value": 1, "max_value": 200},
-                    title="中文名称", description="Name in Chinese (shown first)")
+    return pa.Field(
+        str_length={"min_value": 1, "max_value": 200},
+        title="中文名称",
+        description="Name in Chinese (shown first)",
+    )
 
 
 def _name_en() -> object:
-    return pa.Field(str_length={"max_value": 200}, nullable=True,
-                    title="英文名称", description="Name in English (may be blank)")
+    return pa.Field(
+        str_length={"max_value": 200},
+        nullable=True,
+        title="英文名称",
+        description="Name in English (may be blank)",
+    )
 
 
 def _source() -> object:
-    return pa.Field(nullable=True, title="数据来源",
-                    description="Where the record comes from; demo records say "
-                    "'示意数据 illustrative'")
+    return pa.Field(
+        nullable=True,
+        title="数据来源",
+        description="Where the record comes from; demo records say '示意数据 illustrative'",
+    )
 
 
 def _area(title: str, description: str) -> object:
@@ -145,15 +158,22 @@ def _area(title: str, description: str) -> object:
 class Districts(pa.DataFrameModel):
     """Shanghai's 16 districts (区), real boundaries, WGS-84."""
 
-    adcode: Series[str] = pa.Field(unique=True, str_matches=r"^3101\d\d$", title="行政区划代码",
-                                   description="Six-digit administrative code, 3101xx")
+    adcode: Series[str] = pa.Field(
+        unique=True,
+        str_matches=r"^3101\d\d$",
+        title="行政区划代码",
+        description="Six-digit administrative code, 3101xx",
+    )
     name_zh: Series[str] = _name_zh()
     name_en: Series[str] = _name_en()
     geometry: GeoSeries
 
     class Config:
-        metadata = {"geometry_type": "MULTIPOLYGON", "id": "adcode",
-                    "title": ("行政区", "Districts")}
+        metadata = {
+            "geometry_type": "MULTIPOLYGON",
+            "id": "adcode",
+            "title": ("行政区", "Districts"),
+        }
 
 
 class Parks(pa.DataFrameModel):
@@ -162,14 +182,16 @@ class Parks(pa.DataFrameModel):
     park_id: Series[str] = _id_field("园区编号", "Park identifier, e.g. P01")
     name_zh: Series[str] = _name_zh()
     name_en: Series[str] = _name_en()
-    district_adcode: Series[str] = pa.Field(str_matches=r"^3101\d\d$", title="所在区",
-                                            description="adcode of the district the park is in")
+    district_adcode: Series[str] = pa.Field(
+        str_matches=r"^3101\d\d$",
+        title="所在区",
+        description="adcode of the district the park is in",
+    )
     source: Series[str] = _source()
     geometry: GeoSeries
 
     class Config:
-        metadata = {"geometry_type": "MULTIPOLYGON", "id": "park_id",
-                    "title": ("园区", "Parks")}
+        metadata = {"geometry_type": "MULTIPOLYGON", "id": "park_id", "title": ("园区", "Parks")}
 
 
 class Sites(pa.DataFrameModel):
@@ -179,17 +201,23 @@ class Sites(pa.DataFrameModel):
     park_id: Series[str] = pa.Field(title="所属园区", description="park_id of the park it is in")
     name_zh: Series[str] = _name_zh()
     name_en: Series[str] = _name_en()
-    available_from: Series[int] = pa.Field(ge=YEAR_MIN, le=YEAR_MAX, title="可用年份",
-                                           description="First year its space can be used "
-                                           "(contract: avail_s)")
-    fitout_cost: Series[float] = _area("装修改造费用", "One-off fit-out cost, 万元 (10k CNY) "
-                                       "(contract: f_s)")
+    available_from: Series[int] = pa.Field(
+        ge=YEAR_MIN,
+        le=YEAR_MAX,
+        title="可用年份",
+        description="First year its space can be used (contract: avail_s)",
+    )
+    fitout_cost: Series[float] = _area(
+        "装修改造费用", "One-off fit-out cost, 万元 (10k CNY) (contract: f_s)"
+    )
     office_m2: Series[float] = _area("办公面积", "Office capacity, m²")
     lab_m2: Series[float] = _area("实验室面积", "General laboratory capacity, m²")
-    heavy_lab_m2: Series[float] = _area("重型实验室面积", "High-bay, vibration, EMC or vehicle-rig "
-                                        "laboratory capacity, m²")
-    hazard_lab_m2: Series[float] = _area("危险品实验室面积", "Chemical, biological or flammable "
-                                         "laboratory capacity, m²")
+    heavy_lab_m2: Series[float] = _area(
+        "重型实验室面积", "High-bay, vibration, EMC or vehicle-rig laboratory capacity, m²"
+    )
+    hazard_lab_m2: Series[float] = _area(
+        "危险品实验室面积", "Chemical, biological or flammable laboratory capacity, m²"
+    )
     source: Series[str] = _source()
     geometry: GeoSeries
 
@@ -203,19 +231,27 @@ class Institutions(pa.DataFrameModel):
     inst_id: Series[str] = _id_field("机构编号", "Institution identifier")
     name_zh: Series[str] = _name_zh()
     name_en: Series[str] = _name_en()
-    inst_type: Series[str] = pa.Field(isin=list(INSTITUTION_TYPES), title="机构类型",
-                                      description="One of: " + ", ".join(INSTITUTION_TYPES))
-    sectors: Series[str] = pa.Field(title="服务领域", description="';'-separated sector codes, "
-                                    "at least one")
-    accreditation: Series[str] = pa.Field(nullable=True, title="资质",
-                                          description="';'-separated: CNAS, CMA (may be blank)")
+    inst_type: Series[str] = pa.Field(
+        isin=list(INSTITUTION_TYPES),
+        title="机构类型",
+        description="One of: " + ", ".join(INSTITUTION_TYPES),
+    )
+    sectors: Series[str] = pa.Field(
+        title="服务领域", description="';'-separated sector codes, at least one"
+    )
+    accreditation: Series[str] = pa.Field(
+        nullable=True, title="资质", description="';'-separated: CNAS, CMA (may be blank)"
+    )
     headcount: Series[int] = pa.Field(ge=0, title="人员规模", description="Staff, persons")
     source: Series[str] = _source()
     geometry: GeoSeries
 
     class Config:
-        metadata = {"geometry_type": "POINT", "id": "inst_id",
-                    "title": ("现有机构", "Institutions")}
+        metadata = {
+            "geometry_type": "POINT",
+            "id": "inst_id",
+            "title": ("现有机构", "Institutions"),
+        }
 
     @pa.check("sectors", name="sector_codes", error=_SECTORS_ERROR)
     def _sectors(cls, series: Series[str]) -> Series[bool]:
@@ -232,16 +268,21 @@ class Clusters(pa.DataFrameModel):
     cluster_id: Series[str] = _id_field("集群编号", "Cluster identifier")
     name_zh: Series[str] = _name_zh()
     name_en: Series[str] = _name_en()
-    sector: Series[str] = pa.Field(isin=list(SECTORS), title="产业领域",
-                                   description="One sector code")
-    weight: Series[float] = pa.Field(gt=0, title="权重",
-                                     description="Relative size or importance, > 0")
+    sector: Series[str] = pa.Field(
+        isin=list(SECTORS), title="产业领域", description="One sector code"
+    )
+    weight: Series[float] = pa.Field(
+        gt=0, title="权重", description="Relative size or importance, > 0"
+    )
     source: Series[str] = _source()
     geometry: GeoSeries
 
     class Config:
-        metadata = {"geometry_type": "POINT", "id": "cluster_id",
-                    "title": ("产业集群", "Industry clusters")}
+        metadata = {
+            "geometry_type": "POINT",
+            "id": "cluster_id",
+            "title": ("产业集群", "Industry clusters"),
+        }
 
 
 class Transport(pa.DataFrameModel):
@@ -250,14 +291,20 @@ class Transport(pa.DataFrameModel):
     stop_id: Series[str] = _id_field("站点编号", "Access point identifier")
     name_zh: Series[str] = _name_zh()
     name_en: Series[str] = _name_en()
-    mode: Series[str] = pa.Field(isin=list(TRANSPORT_MODES), title="方式",
-                                 description="One of: " + ", ".join(TRANSPORT_MODES))
+    mode: Series[str] = pa.Field(
+        isin=list(TRANSPORT_MODES),
+        title="方式",
+        description="One of: " + ", ".join(TRANSPORT_MODES),
+    )
     source: Series[str] = _source()
     geometry: GeoSeries
 
     class Config:
-        metadata = {"geometry_type": "POINT", "id": "stop_id",
-                    "title": ("交通站点", "Transport access")}
+        metadata = {
+            "geometry_type": "POINT",
+            "id": "stop_id",
+            "title": ("交通站点", "Transport access"),
+        }
 
 
 class Candidates(pa.DataFrameModel):
@@ -266,27 +313,35 @@ class Candidates(pa.DataFrameModel):
     cand_id: Series[str] = _id_field("候选机构编号", "Candidate identifier (contract: cand_id)")
     name_zh: Series[str] = _name_zh()
     name_en: Series[str] = _name_en()
-    tier: Series[str] = pa.Field(isin=list(TIERS), title="层级",
-                                 description="One of: " + ", ".join(TIERS))
-    sectors: Series[str] = pa.Field(title="产业领域", description="';'-separated sector codes, "
-                                    "at least one")
-    value: Series[float] = pa.Field(ge=0, title="战略价值",
-                                    description="Strategic value v_c ≥ 0 (contract: value)")
-    subsidy: Series[float] = pa.Field(ge=0, title="所需补贴",
-                                      description="Subsidy it needs to come, 万元 (contract)")
-    ready_year: Series[int] = pa.Field(ge=YEAR_MIN, le=YEAR_MAX, title="可入驻年份",
-                                       description="Earliest year it can move in (contract)")
+    tier: Series[str] = pa.Field(
+        isin=list(TIERS), title="层级", description="One of: " + ", ".join(TIERS)
+    )
+    sectors: Series[str] = pa.Field(
+        title="产业领域", description="';'-separated sector codes, at least one"
+    )
+    value: Series[float] = pa.Field(
+        ge=0, title="战略价值", description="Strategic value v_c ≥ 0 (contract: value)"
+    )
+    subsidy: Series[float] = pa.Field(
+        ge=0, title="所需补贴", description="Subsidy it needs to come, 万元 (contract)"
+    )
+    ready_year: Series[int] = pa.Field(
+        ge=YEAR_MIN,
+        le=YEAR_MAX,
+        title="可入驻年份",
+        description="Earliest year it can move in (contract)",
+    )
     office_m2: Series[float] = _area("办公需求", "Office space needed, m²")
     lab_m2: Series[float] = _area("实验室需求", "General laboratory space needed, m²")
     heavy_lab_m2: Series[float] = _area("重型实验室需求", "Heavy laboratory space needed, m²")
     hazard_lab_m2: Series[float] = _area("危险品实验室需求", "Hazard laboratory space needed, m²")
-    stage: Series[str] = pa.Field(isin=list(STAGES), title="招引阶段",
-                                  description="Recruitment stage: " + ", ".join(STAGES))
+    stage: Series[str] = pa.Field(
+        isin=list(STAGES), title="招引阶段", description="Recruitment stage: " + ", ".join(STAGES)
+    )
     source: Series[str] = _source()
 
     class Config:
-        metadata = {"geometry_type": None, "id": "cand_id",
-                    "title": ("招引候选机构", "Candidates")}
+        metadata = {"geometry_type": None, "id": "cand_id", "title": ("招引候选机构", "Candidates")}
 
     @pa.check("sectors", name="sector_codes", error=_SECTORS_ERROR)
     def _sectors(cls, series: Series[str]) -> Series[bool]:
@@ -345,8 +400,9 @@ def layer_model(name: str) -> type[pa.DataFrameModel]:
         return LAYERS[name]
     except KeyError:
         known = ", ".join(LAYERS)
-        raise InputError([Problem("<layer>", None, None,
-                                  f"unknown layer {name!r}; layers are: {known}")]) from None
+        raise InputError(
+            [Problem("<layer>", None, None, f"unknown layer {name!r}; layers are: {known}")]
+        ) from None
 
 
 def geometry_type(name: str) -> str | None:
@@ -368,8 +424,9 @@ def columns(name: str) -> list[ColumnSpec]:
             continue
         dtype = str(col.dtype)
         kind = "int" if "int" in dtype else "float" if "float" in dtype else "str"
-        specs.append(ColumnSpec(col_name, kind, bool(col.nullable), col.title or "",
-                                col.description or ""))
+        specs.append(
+            ColumnSpec(col_name, kind, bool(col.nullable), col.title or "", col.description or "")
+        )
     return specs
 
 
@@ -450,8 +507,9 @@ def validate(name: str, frame: pd.DataFrame, *, file: str = "<memory>") -> pd.Da
     except pa.errors.SchemaErrors as err:
         # A cell that could not be coerced holds a placeholder: report it once, as coerced.
         seen = {(p.row, p.column) for p in problems}
-        problems += [p for p in _pandera_problems(err, model, file)
-                     if (p.row, p.column) not in seen]
+        problems += [
+            p for p in _pandera_problems(err, model, file) if (p.row, p.column) not in seen
+        ]
     if problems:
         problems.sort(key=lambda p: (p.row or 0, p.column or ""))
         raise InputError(problems)
@@ -478,9 +536,15 @@ def _coerce(values: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, list[tuple[
     unparsable = numbers.isna() & ~blank
     word = "an integer" if spec.kind == "int" else "a number"
     bad += [(i, f"expected {word}, got {values[i]!r}") for i in values.index[unparsable]]
-    bad += [(i, f"{values[i]!r} is out of range for an integer" if spec.kind == "int"
-             else f"expected a finite number, got {values[i]!r}")
-            for i in values.index[out_of_range]]
+    bad += [
+        (
+            i,
+            f"{values[i]!r} is out of range for an integer"
+            if spec.kind == "int"
+            else f"expected a finite number, got {values[i]!r}",
+        )
+        for i in values.index[out_of_range]
+    ]
     numbers = numbers.where(~out_of_range)
     if spec.kind == "int":
         fractional = numbers.notna() & (numbers != np.floor(numbers.fillna(0)))
@@ -505,8 +569,13 @@ def _check_geometries(geoms: gpd.GeoSeries, gtype: str):
     allowed = {"POINT": {0}, "MULTIPOLYGON": {3, 6}}[gtype]
     wrong = present & ~np.isin(types, list(allowed))
     for i in geoms.index[wrong]:
-        bad.append((i, f"geometry is a {geoms[i].geom_type}, expected "
-                       f"{'a Point' if gtype == 'POINT' else 'a Polygon or MultiPolygon'}"))
+        bad.append(
+            (
+                i,
+                f"geometry is a {geoms[i].geom_type}, expected "
+                f"{'a Point' if gtype == 'POINT' else 'a Polygon or MultiPolygon'}",
+            )
+        )
     ok = present & ~wrong
     invalid = ok & ~shapely.is_valid(np.asarray(arr))
     for i in geoms.index[invalid]:
@@ -567,21 +636,31 @@ def layers_markdown() -> str:
         zh, en = model.__config__.metadata["title"]
         gtype = geometry_type(name)
         out += [f"## `{name}` — {zh} · {en}", "", (model.__doc__ or "").strip(), ""]
-        out += [f"Geometry: {gtype.title() if gtype else 'none (attribute table)'}. "
-                f"Identifier: `{id_column(name)}`.", ""]
+        out += [
+            f"Geometry: {gtype.title() if gtype else 'none (attribute table)'}. "
+            f"Identifier: `{id_column(name)}`.",
+            "",
+        ]
         out += ["| column | 中文 | type | required | description |", "|---|---|---|---|---|"]
         for c in columns(name):
-            out.append(f"| `{c.name}` | {c.title} | {c.kind} | "
-                       f"{'no' if c.nullable else 'yes'} | {c.description} |")
+            out.append(
+                f"| `{c.name}` | {c.title} | {c.kind} | "
+                f"{'no' if c.nullable else 'yes'} | {c.description} |"
+            )
         refs = [r for r in REFERENCES if r.layer == name]
         if refs:
             out.append("")
             out += [f"`{r.column}` must be a `{r.target_column}` of `{r.target}`." for r in refs]
         out.append("")
     out += ["## Codes", ""]
-    for title, table in (("Sectors", SECTORS), ("Tiers", TIERS), ("Stages", STAGES),
-                         ("Institution types", INSTITUTION_TYPES),
-                         ("Accreditation", ACCREDITATIONS), ("Transport modes", TRANSPORT_MODES)):
+    for title, table in (
+        ("Sectors", SECTORS),
+        ("Tiers", TIERS),
+        ("Stages", STAGES),
+        ("Institution types", INSTITUTION_TYPES),
+        ("Accreditation", ACCREDITATIONS),
+        ("Transport modes", TRANSPORT_MODES),
+    ):
         out += [f"### {title}", "", "| code | 中文 | English |", "|---|---|---|"]
         out += [f"| `{code}` | {zh} | {en} |" for code, (zh, en) in table.items()]
         out.append("")

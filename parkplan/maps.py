@@ -193,13 +193,26 @@ _TIANDITU = (
 
 #: The basemaps :func:`park_map` knows, by name.
 BASEMAPS: dict[str, Basemap] = {
-    "osm": Basemap("osm", ("https://tile.openstreetmap.org/{z}/{x}/{y}.png",),
-                   "map.basemap.osm", max_zoom=19),
-    "tianditu": Basemap("tianditu", (_TIANDITU.format(layer="vec"), _TIANDITU.format(layer="cva")),
-                        "map.basemap.tianditu", subdomains="01234567", needs_key=True),
-    "amap": Basemap("amap", ("https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1"
-                             "&scale=1&style=8&x={x}&y={y}&z={z}",),
-                    "map.basemap.amap", crs="gcj02", subdomains="1234"),
+    "osm": Basemap(
+        "osm", ("https://tile.openstreetmap.org/{z}/{x}/{y}.png",), "map.basemap.osm", max_zoom=19
+    ),
+    "tianditu": Basemap(
+        "tianditu",
+        (_TIANDITU.format(layer="vec"), _TIANDITU.format(layer="cva")),
+        "map.basemap.tianditu",
+        subdomains="01234567",
+        needs_key=True,
+    ),
+    "amap": Basemap(
+        "amap",
+        (
+            "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1"
+            "&scale=1&style=8&x={x}&y={y}&z={z}",
+        ),
+        "map.basemap.amap",
+        crs="gcj02",
+        subdomains="1234",
+    ),
 }
 _BASEMAP_ALIASES = {"openstreetmap": "osm", "gaode": "amap", "tdt": "tianditu"}
 
@@ -220,15 +233,23 @@ def _tile_layers(spec: Basemap, key: str | None, language: str) -> list[folium.T
     if spec.needs_key:
         key = key or os.environ.get(TIANDITU_KEY_ENV)
         if not key:
-            raise ValueError(f"the {spec.name} basemap needs an access key: pass it or set "
-                             f"{TIANDITU_KEY_ENV}")
+            raise ValueError(
+                f"the {spec.name} basemap needs an access key: pass it or set {TIANDITU_KEY_ENV}"
+            )
         if not re.fullmatch(r"[A-Za-z0-9]{8,64}", key):
             raise ValueError(f"{spec.name} key must be 8-64 letters and digits")
     attribution = html.escape(_Text(language).label(spec.attribution))
     return [
-        folium.TileLayer(tiles=url.replace("{key}", key or ""), attr=attribution,
-                         name=spec.name, max_zoom=spec.max_zoom, max_native_zoom=spec.max_zoom,
-                         subdomains=spec.subdomains, overlay=i > 0, control=False)
+        folium.TileLayer(
+            tiles=url.replace("{key}", key or ""),
+            attr=attribution,
+            name=spec.name,
+            max_zoom=spec.max_zoom,
+            max_native_zoom=spec.max_zoom,
+            subdomains=spec.subdomains,
+            overlay=i > 0,
+            control=False,
+        )
         for i, url in enumerate(spec.tiles)
     ]
 
@@ -259,8 +280,10 @@ class Plan:
     @classmethod
     def from_run(cls, run: RunRecord) -> Plan:
         """Return the plan of a stored siting run (:mod:`parkplan.store.ledger`)."""
-        alloc = tuple((str(a["cand_id"]), str(a["site_id"]), int(a["year"]))
-                      for a in run.result.get("allocation", []))
+        alloc = tuple(
+            (str(a["cand_id"]), str(a["site_id"]), int(a["year"]))
+            for a in run.result.get("allocation", [])
+        )
         return cls(alloc, run.scenario_name, run.run_id, bool(run.adopted))
 
     def label(self, language: str = "zh", *, bilingual: bool = True) -> str:
@@ -317,8 +340,9 @@ def _numeric(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     return out
 
 
-def site_utilisation(sites: pd.DataFrame, candidates: pd.DataFrame,
-                     allocation: Iterable[tuple[str, str, int]]) -> pd.DataFrame:
+def site_utilisation(
+    sites: pd.DataFrame, candidates: pd.DataFrame, allocation: Iterable[tuple[str, str, int]]
+) -> pd.DataFrame:
     """Share of each site's floor space a plan uses, by the end of the horizon.
 
     Occupancy is cumulative (who moved in stays), so the plan's year does not matter:
@@ -345,22 +369,26 @@ def site_utilisation(sites: pd.DataFrame, candidates: pd.DataFrame,
         For allocations naming a site or candidate the layers lack (a run stored before
         the layers changed); they are left out.
     """
-    alloc = pd.DataFrame([tuple(a)[:3] for a in allocation],
-                         columns=["cand_id", "site_id", "year"]).astype({"cand_id": str,
-                                                                          "site_id": str})
+    alloc = pd.DataFrame(
+        [tuple(a)[:3] for a in allocation], columns=["cand_id", "site_id", "year"]
+    ).astype({"cand_id": str, "site_id": str})
     cap = _numeric(sites.set_axis(sites["site_id"].astype(str)), SPACE_CLASSES)
     need = _numeric(candidates.set_axis(candidates["cand_id"].astype(str)), SPACE_CLASSES)
     known = alloc["cand_id"].isin(need.index) & alloc["site_id"].isin(cap.index)
     if not known.all():
         missing = alloc.loc[~known, ["cand_id", "site_id"]].astype(str).agg("→".join, axis=1)
-        warnings.warn(f"plan allocations left out, site or candidate not in the layers: "
-                      f"{', '.join(missing.head(5))}" + (" …" if len(missing) > 5 else ""),
-                      stacklevel=2)
+        warnings.warn(
+            f"plan allocations left out, site or candidate not in the layers: "
+            f"{', '.join(missing.head(5))}" + (" …" if len(missing) > 5 else ""),
+            stacklevel=2,
+        )
         alloc = alloc[known]
     used = need.loc[alloc["cand_id"]].set_axis(alloc["site_id"]).groupby(level=0).sum()
     used = used.reindex(cap.index, fill_value=0.0)
-    out = pd.DataFrame({"placed": alloc.groupby("site_id").size()
-                        .reindex(cap.index, fill_value=0).astype(int)}, index=cap.index)
+    out = pd.DataFrame(
+        {"placed": alloc.groupby("site_id").size().reindex(cap.index, fill_value=0).astype(int)},
+        index=cap.index,
+    )
     for cls in SPACE_CLASSES:
         out[f"used_{cls}"] = used[cls]
     out["used_m2"] = used.sum(axis=1)
@@ -372,8 +400,11 @@ def site_utilisation(sites: pd.DataFrame, candidates: pd.DataFrame,
 
 def utilisation_class(utilisation: float | None, placed: int = 1) -> int:
     """Colour class of a site: 0 when the plan does not use it, else 1-5 (see the bins)."""
-    if not placed or utilisation is None or (isinstance(utilisation, float)
-                                             and math.isnan(utilisation)):
+    if (
+        not placed
+        or utilisation is None
+        or (isinstance(utilisation, float) and math.isnan(utilisation))
+    ):
         return 0
     return 1 + bisect.bisect_right(UTILISATION_BINS, float(utilisation))
 
@@ -384,8 +415,9 @@ def _percent(x: float) -> str:
 
 def _bin_labels() -> list[str]:
     edges = (0.0, *UTILISATION_BINS)
-    labels = [f"{_percent(lo)}–{_percent(hi)}" for lo, hi in zip(edges, UTILISATION_BINS,
-                                                                   strict=False)]
+    labels = [
+        f"{_percent(lo)}–{_percent(hi)}" for lo, hi in zip(edges, UTILISATION_BINS, strict=False)
+    ]
     return [*labels, f"≥ {_percent(UTILISATION_BINS[-1])}"]
 
 
@@ -562,8 +594,15 @@ class _MapSetup(Element):
 
     # Panes keep districts under parks under points even after a layer is switched
     # off and on again (Leaflet would otherwise redraw it on top of the others).
-    panes = (("ppDistricts", 350), ("ppParks", 400), ("ppLabels", 420), ("ppClusters", 440),
-             ("ppPoints", 450), ("ppSites", 460), ("ppBadges", 620))
+    panes = (
+        ("ppDistricts", 350),
+        ("ppParks", 400),
+        ("ppLabels", 420),
+        ("ppClusters", 440),
+        ("ppPoints", 450),
+        ("ppSites", 460),
+        ("ppBadges", 620),
+    )
 
     def render(self, **kwargs: Any) -> None:
         self.get_root().script.add_child(
@@ -900,8 +939,9 @@ def park_map(
             raise ValueError("a plan needs the 'candidates' layer (space needs and names)")
         util = site_utilisation(data["sites"], cands, plan.allocation)
 
-    n_points = sum(len(data[k]) for k in ("sites", "institutions", "clusters")
-                   if data[k] is not None)
+    n_points = sum(
+        len(data[k]) for k in ("sites", "institutions", "clusters") if data[k] is not None
+    )
     m = folium.Map(
         location=SHANGHAI_CENTRE,
         zoom_start=9,
@@ -928,8 +968,15 @@ def park_map(
     legend_rows: list[str] = []
 
     if (gdf := data["districts"]) is not None:
-        m.add_child(_district_group(gdf, recs["districts"], names["districts"], t,
-                                    fill_opacity=0.25 if not tiles else 0.06))
+        m.add_child(
+            _district_group(
+                gdf,
+                recs["districts"],
+                names["districts"],
+                t,
+                fill_opacity=0.25 if not tiles else 0.06,
+            )
+        )
         legend_rows.append(_swatch(_COLOURS["districts"], _DISTRICT_FILL, names["districts"]))
     if (gdf := data["parks"]) is not None:
         props = [_park_props(r, t, district_names) for r in recs["parks"]]
@@ -946,18 +993,47 @@ def park_map(
         else:
             legend_rows.append(_utilisation_legend(t, plan))
             if (util["placed"] > 0).any():
-                m.add_child(_allocation_group(gdf, recs["sites"], names["allocations"], t,
-                                              plan, util, layers["candidates"]))
+                m.add_child(
+                    _allocation_group(
+                        gdf,
+                        recs["sites"],
+                        names["allocations"],
+                        t,
+                        plan,
+                        util,
+                        layers["candidates"],
+                    )
+                )
                 legend_rows.append(f'<span class="pp-badge-key">n</span>{names["allocations"]}')
     if (gdf := data["institutions"]) is not None:
-        m.add_child(_point_group(gdf, recs["institutions"], names["institutions"], t,
-                                 _institution_cells, _COLOURS["institutions"], 6,
-                                 pane="ppPoints"))
+        m.add_child(
+            _point_group(
+                gdf,
+                recs["institutions"],
+                names["institutions"],
+                t,
+                _institution_cells,
+                _COLOURS["institutions"],
+                6,
+                pane="ppPoints",
+            )
+        )
         legend_rows.append(_dot(_COLOURS["institutions"], names["institutions"]))
     if (gdf := data["clusters"]) is not None:
-        m.add_child(_point_group(gdf, recs["clusters"], names["clusters"], t, _cluster_cells,
-                                 _COLOURS["clusters"], 8, radii=_cluster_radii(recs["clusters"]),
-                                 pane="ppClusters", opacity=0.6))
+        m.add_child(
+            _point_group(
+                gdf,
+                recs["clusters"],
+                names["clusters"],
+                t,
+                _cluster_cells,
+                _COLOURS["clusters"],
+                8,
+                radii=_cluster_radii(recs["clusters"]),
+                pane="ppClusters",
+                opacity=0.6,
+            )
+        )
         note = t.html("map.note.cluster_size", ", ")
         legend_rows.append(
             _dot(_COLOURS["clusters"], names["clusters"]) + f" <small>({note})</small>"
@@ -1005,8 +1081,9 @@ def _popup(r: Mapping, t: _Text, rows: list[tuple[str, str]]) -> dict:
     }
 
 
-def _district_group(gdf: gpd.GeoDataFrame, recs: list[dict], name: str, t: _Text,
-                    fill_opacity: float = 0.25) -> FeatureGroup:
+def _district_group(
+    gdf: gpd.GeoDataFrame, recs: list[dict], name: str, t: _Text, fill_opacity: float = 0.25
+) -> FeatureGroup:
     style = {
         "color": _COLOURS["districts"],
         "weight": 1,
@@ -1050,16 +1127,28 @@ def _points_xy(gdf: gpd.GeoDataFrame) -> tuple[list[float], list[float]]:
     return x.tolist(), y.tolist()
 
 
-def _point_payload(gdf: gpd.GeoDataFrame, recs: list[dict], t: _Text, heads: list[str],
-                   cells: list[list[str]], *, extra: list[str] | None = None,
-                   klass: list[int] | None = None, radius: list[float] | None = None) -> dict:
+def _point_payload(
+    gdf: gpd.GeoDataFrame,
+    recs: list[dict],
+    t: _Text,
+    heads: list[str],
+    cells: list[list[str]],
+    *,
+    extra: list[str] | None = None,
+    klass: list[int] | None = None,
+    radius: list[float] | None = None,
+) -> dict:
     """Columns for ``parkplanPoints``: coordinates, names, popup cells (all escaped)."""
     x, y = _points_xy(gdf)
     names = [t.names(r) for r in recs]
     columns = [[n[0] for n in names], [n[1] for n in names]]
     columns += [list(col) for col in zip(*cells, strict=True)] if cells else []
-    payload: dict[str, Any] = {"x": x, "y": y, "h": [t.html(k) for k in heads],
-                               "c": [_column(col) for col in columns]}
+    payload: dict[str, Any] = {
+        "x": x,
+        "y": y,
+        "h": [t.html(k) for k in heads],
+        "c": [_column(col) for col in columns],
+    }
     if extra is not None:
         payload["e"] = _column(extra)
     if klass is not None:
@@ -1069,18 +1158,33 @@ def _point_payload(gdf: gpd.GeoDataFrame, recs: list[dict], t: _Text, heads: lis
     return payload
 
 
-_SITE_HEADS = ["map.field.site_id", "map.field.park", "map.field.available_from",
-               "map.field.fitout_cost", *(f"map.field.{c}" for c in SPACE_CLASSES)]
+_SITE_HEADS = [
+    "map.field.site_id",
+    "map.field.park",
+    "map.field.available_from",
+    "map.field.fitout_cost",
+    *(f"map.field.{c}" for c in SPACE_CLASSES),
+]
 _PLAN_HEADS = ["map.field.utilisation", "map.field.space_used", "map.field.placed"]
 
 
-def _site_group(gdf: gpd.GeoDataFrame, recs: list[dict], name: str, t: _Text,
-                park_names: Mapping[str, str], util: pd.DataFrame | None) -> FeatureGroup:
+def _site_group(
+    gdf: gpd.GeoDataFrame,
+    recs: list[dict],
+    name: str,
+    t: _Text,
+    park_names: Mapping[str, str],
+    util: pd.DataFrame | None,
+) -> FeatureGroup:
     cost_unit = " " + t.html("map.unit.cost", " (") + ")"
     cells = []
     for r in recs:
-        row = [_esc(r.get("site_id")), _lookup(park_names, r.get("park_id")),
-               _year(r.get("available_from")), _num(r.get("fitout_cost"), cost_unit)]
+        row = [
+            _esc(r.get("site_id")),
+            _lookup(park_names, r.get("park_id")),
+            _year(r.get("available_from")),
+            _num(r.get("fitout_cost"), cost_unit),
+        ]
         row += [_num(r.get(col), _SQM) for col in SPACE_CLASSES]
         cells.append(row)
     heads = list(_SITE_HEADS)
@@ -1096,9 +1200,11 @@ def _site_group(gdf: gpd.GeoDataFrame, recs: list[dict], name: str, t: _Text,
             if k == 0:
                 plan_cells = [not_used, f"0 / {_num(u['capacity_m2'], _SQM)}", "0"]
             else:
-                plan_cells = [_percent(u["utilisation"]),
-                              f"{_num(u['used_m2'])} / {_num(u['capacity_m2'], _SQM)}",
-                              str(int(u["placed"]))]
+                plan_cells = [
+                    _percent(u["utilisation"]),
+                    f"{_num(u['used_m2'])} / {_num(u['capacity_m2'], _SQM)}",
+                    str(int(u["placed"])),
+                ]
             row[2:2] = plan_cells
     payload = _point_payload(gdf, recs, t, heads, cells, klass=klass)
     options = {"pane": "ppSites", "radius": 7, "style": _point_style(_COLOURS["sites"])}
@@ -1115,20 +1221,36 @@ def _point_style(colour: str) -> dict:
 
 def _utilisation_styles() -> list[dict]:
     unused = {"color": UNUSED_LINE, "weight": 1.5, "fillColor": UNUSED_FILL, "fillOpacity": 0.9}
-    return [unused, *(dict(_point_style(c), color="#7f2704", weight=1)
-                      for c in UTILISATION_COLOURS)]
+    return [
+        unused,
+        *(dict(_point_style(c), color="#7f2704", weight=1) for c in UTILISATION_COLOURS),
+    ]
 
 
-def _allocation_group(gdf: gpd.GeoDataFrame, recs: list[dict], name: str, t: _Text, plan: Plan,
-                      util: pd.DataFrame, candidates: pd.DataFrame) -> FeatureGroup:
+def _allocation_group(
+    gdf: gpd.GeoDataFrame,
+    recs: list[dict],
+    name: str,
+    t: _Text,
+    plan: Plan,
+    util: pd.DataFrame,
+    candidates: pd.DataFrame,
+) -> FeatureGroup:
     """Return a layer of badges, one per site the plan uses, listing who is placed there."""
     cands = {str(r["cand_id"]): r for r in candidates.to_dict("records")}
     by_site: dict[str, list[tuple[int, str]]] = {}
     for c, s, year in plan.allocation:
         if c in cands:
             by_site.setdefault(s, []).append((year, c))
-    heads = "".join(f"<th>{t.stacked(k)}</th>" for k in (
-        "map.field.organisation", "map.field.tier", "map.field.move_in", "map.field.space_need"))
+    heads = "".join(
+        f"<th>{t.stacked(k)}</th>"
+        for k in (
+            "map.field.organisation",
+            "map.field.tier",
+            "map.field.move_in",
+            "map.field.space_need",
+        )
+    )
     plan_line = f"<small>{_plan_line(t, plan)}</small>" if plan.label() else ""
     features = []
     for r, geom in zip(recs, gdf.geometry, strict=True):
@@ -1142,34 +1264,58 @@ def _allocation_group(gdf: gpd.GeoDataFrame, recs: list[dict], name: str, t: _Te
             tier = TIERS.get(str(cr.get("tier")))
             if tier:
                 tier_first, tier_second = tier if t.zh_first else tier[::-1]
-                tier_html = (f"{html.escape(tier_first)}<br>"
-                             f"<small>{html.escape(tier_second)}</small>")
+                tier_html = (
+                    f"{html.escape(tier_first)}<br><small>{html.escape(tier_second)}</small>"
+                )
             else:
                 tier_html = _esc(cr.get("tier"))
             need = sum(float(cr[k]) for k in SPACE_CLASSES if not _is_missing(cr.get(k)))
-            rows.append(f"<tr><td>{first}" + (f"<br><small>{second}</small>" if second else "")
-                        + f'</td><td>{tier_html}</td><td class="pp-num">{year}</td>'
-                        f'<td class="pp-num">{_num(need, _SQM)}</td></tr>')
+            rows.append(
+                f"<tr><td>{first}"
+                + (f"<br><small>{second}</small>" if second else "")
+                + f'</td><td>{tier_html}</td><td class="pp-num">{year}</td>'
+                f'<td class="pp-num">{_num(need, _SQM)}</td></tr>'
+            )
         count = t.html("map.note.organisations", " · ", n=len(placed))
-        features.append({"type": "Feature", "geometry": _geometry(geom), "properties": {
-            "b": f"<div>{len(placed)}</div>",
-            "t": f"{t.name_inline(r)}: {count}",
-            "p": (f'<div class="pp-popup">{t.header(r)}{plan_line}'
-                  f'<table class="pp-list"><tr>{heads}</tr>{"".join(rows)}</table></div>'),
-        }})
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": _geometry(geom),
+                "properties": {
+                    "b": f"<div>{len(placed)}</div>",
+                    "t": f"{t.name_inline(r)}: {count}",
+                    "p": (
+                        f'<div class="pp-popup">{t.header(r)}{plan_line}'
+                        f'<table class="pp-list"><tr>{heads}</tr>{"".join(rows)}</table></div>'
+                    ),
+                },
+            }
+        )
     fg = FeatureGroup(name=name)
-    fg.add_child(_DataLayer({"type": "FeatureCollection", "features": features},
-                            {"pane": "ppBadges", "popupWidth": 460}))
+    fg.add_child(
+        _DataLayer(
+            {"type": "FeatureCollection", "features": features},
+            {"pane": "ppBadges", "popupWidth": 460},
+        )
+    )
     return fg
 
 
 def _institution_cells(r: Mapping) -> list[str]:
-    return [_esc(r.get("inst_type")), _codes(r.get("sectors")), _codes(r.get("accreditation")),
-            _num(r.get("headcount"))]
+    return [
+        _esc(r.get("inst_type")),
+        _codes(r.get("sectors")),
+        _codes(r.get("accreditation")),
+        _num(r.get("headcount")),
+    ]
 
 
-_institution_cells.heads = ["map.field.inst_type", "map.field.sectors",  # type: ignore[attr-defined]
-                            "map.field.accreditation", "map.field.headcount"]
+_institution_cells.heads = [
+    "map.field.inst_type",
+    "map.field.sectors",  # type: ignore[attr-defined]
+    "map.field.accreditation",
+    "map.field.headcount",
+]
 
 
 def _cluster_cells(r: Mapping) -> list[str]:
@@ -1187,19 +1333,32 @@ def _cluster_radii(recs: list[dict]) -> list[float] | None:
     if not weights.notna().any() or not weights.max() > 0:
         return None
     wmax = weights.max()
-    return [round(5 + 9 * math.sqrt(w / wmax), 1) if not math.isnan(w) and w > 0 else 8
-            for w in weights]
+    return [
+        round(5 + 9 * math.sqrt(w / wmax), 1) if not math.isnan(w) and w > 0 else 8 for w in weights
+    ]
 
 
-def _point_group(gdf: gpd.GeoDataFrame, recs: list[dict], name: str, t: _Text, cells_of: Any,
-                 colour: str, size: int, *, pane: str, radii: list[float] | None = None,
-                 opacity: float = 0.9) -> FeatureGroup:
-    payload = _point_payload(gdf, recs, t, cells_of.heads, [cells_of(r) for r in recs],
-                             radius=radii)
+def _point_group(
+    gdf: gpd.GeoDataFrame,
+    recs: list[dict],
+    name: str,
+    t: _Text,
+    cells_of: Any,
+    colour: str,
+    size: int,
+    *,
+    pane: str,
+    radii: list[float] | None = None,
+    opacity: float = 0.9,
+) -> FeatureGroup:
+    payload = _point_payload(
+        gdf, recs, t, cells_of.heads, [cells_of(r) for r in recs], radius=radii
+    )
     fg = FeatureGroup(name=name)
     style = dict(_point_style(colour), fillOpacity=opacity)
-    fg.add_child(_DataLayer(payload, {"pane": pane, "radius": size, "style": style},
-                            helper="parkplanPoints"))
+    fg.add_child(
+        _DataLayer(payload, {"pane": pane, "radius": size, "style": style}, helper="parkplanPoints")
+    )
     return fg
 
 
@@ -1218,8 +1377,9 @@ def _plan_line(t: _Text, plan: Plan) -> str:
 def _utilisation_legend(t: _Text, plan: Plan) -> str:
     head = f'<span class="pp-head">{t.html("map.legend.utilisation")}</span>'
     rows = [head] + ([f"<small>{_plan_line(t, plan)}</small>"] if plan.label() else [])
-    rows += [_dot(c, lab, "#7f2704") for c, lab in zip(UTILISATION_COLOURS, _bin_labels(),
-                                                       strict=True)]
+    rows += [
+        _dot(c, lab, "#7f2704") for c, lab in zip(UTILISATION_COLOURS, _bin_labels(), strict=True)
+    ]
     rows.append(_dot(UNUSED_FILL, t.html("map.legend.not_used"), UNUSED_LINE))
     return "<br>".join(rows)
 

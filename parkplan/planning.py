@@ -57,7 +57,9 @@ def check_can_plan(workspace: Workspace, user: str | User | None) -> User:
             f"{actor.name} ({ROLE_LABELS[actor.role]}) may not record siting runs or adopt "
             "a plan: planners, the task-force office and the convenor may (say who you are "
             "with --as USER or PARKPLAN_USER)",
-            code="planning_role", values=refusal_values(actor, "plan"))
+            code="planning_role",
+            values=refusal_values(actor, "plan"),
+        )
     return actor
 
 
@@ -112,22 +114,33 @@ def read_inputs(workspace: Workspace) -> dict[str, pd.DataFrame]:
     frames = {name: workspace.read_layer(name) for name in INPUT_LAYERS}
     for name in ("sites", "candidates"):
         if frames[name].empty:
-            raise SitingError(f"the workspace has no {name}: import them first "
-                              f"('parkplan import {name} FILE')")
+            raise SitingError(
+                f"the workspace has no {name}: import them first ('parkplan import {name} FILE')"
+            )
     return frames
 
 
-def prepare(scenario: Scenario, frames: dict[str, pd.DataFrame]) -> tuple[SitingInstance,
-                                                                          ScoreMatrix]:
+def prepare(
+    scenario: Scenario, frames: dict[str, pd.DataFrame]
+) -> tuple[SitingInstance, ScoreMatrix]:
     """Score the layers and build the scenario's instance (validated)."""
-    score = suitability(frames["candidates"], frames["sites"], frames["clusters"],
-                        frames["institutions"], frames["transport"],
-                        scenario.scoring.to_weights())
+    score = suitability(
+        frames["candidates"],
+        frames["sites"],
+        frames["clusters"],
+        frames["institutions"],
+        frames["transport"],
+        scenario.scoring.to_weights(),
+    )
     return build_instance(scenario, frames["sites"], frames["candidates"], score.values), score
 
 
-def explain_result(instance: SitingInstance, result: SitingResult, solver: str,
-                   options: ExplainOptions | None = ExplainOptions()) -> dict[str, Any]:
+def explain_result(
+    instance: SitingInstance,
+    result: SitingResult,
+    solver: str,
+    options: ExplainOptions | None = ExplainOptions(),
+) -> dict[str, Any]:
     """Compute the explanations that fit the result's status (see :mod:`.siting.explain`).
 
     Parameters
@@ -157,20 +170,38 @@ def explain_result(instance: SitingInstance, result: SitingResult, solver: str,
         return out
     out["space_values"] = explain.space_values(instance, alloc, solver=solver)
     if options.alternatives:
-        out["alternatives"] = explain.alternatives(instance, alloc, k=options.alternatives,
-                                                   solver=solver, gap=options.gap,
-                                                   time_limit=options.time_limit)
+        out["alternatives"] = explain.alternatives(
+            instance,
+            alloc,
+            k=options.alternatives,
+            solver=solver,
+            gap=options.gap,
+            time_limit=options.time_limit,
+        )
     if options.irreplaceable:
         out["irreplaceability"] = explain.irreplaceability(
-            instance, alloc, result.objective, top=options.irreplaceable, solver=solver,
-            gap=options.gap, time_limit=options.time_limit)
+            instance,
+            alloc,
+            result.objective,
+            top=options.irreplaceable,
+            solver=solver,
+            gap=options.gap,
+            time_limit=options.time_limit,
+        )
     return out
 
 
-def run_scenario(workspace: Workspace, scenario: Scenario, *, solver: str | None = None,
-                 time_limit: float | None = None, gap: float | None = None,
-                 options: ExplainOptions | None = ExplainOptions(), user: str | None = None,
-                 record: bool | None = None) -> PlanRun:
+def run_scenario(
+    workspace: Workspace,
+    scenario: Scenario,
+    *,
+    solver: str | None = None,
+    time_limit: float | None = None,
+    gap: float | None = None,
+    options: ExplainOptions | None = ExplainOptions(),
+    user: str | None = None,
+    record: bool | None = None,
+) -> PlanRun:
     """Solve a scenario on the workspace's layers, explain it and store it in the ledger.
 
     Anyone may solve; only a user whose role may plan records the run. Naming a user
@@ -209,13 +240,21 @@ def run_scenario(workspace: Workspace, scenario: Scenario, *, solver: str | None
     instance, score = prepare(scenario, frames)
     solver = solver or scenario.solver.name
     model = SitingModel.from_instance(instance).solve(
-        solver, time_limit=time_limit if time_limit is not None else scenario.solver.time_limit,
-        gap=gap if gap is not None else scenario.solver.gap)
+        solver,
+        time_limit=time_limit if time_limit is not None else scenario.solver.time_limit,
+        gap=gap if gap is not None else scenario.solver.gap,
+    )
     result = model.result
     explanation = explain_result(instance, result, solver, options)
-    run = PlanRun(run_id=new_run_id(), scenario=scenario, instance=instance, score=score,
-                  result=result, explanation=explanation,
-                  layers_hash=layers.digest(frames))
+    run = PlanRun(
+        run_id=new_run_id(),
+        scenario=scenario,
+        instance=instance,
+        score=score,
+        result=result,
+        explanation=explanation,
+        layers_hash=layers.digest(frames),
+    )
     if actor is not None:
         record_run(workspace, run, frames["sites"], actor.name)
         run.recorded = True
@@ -254,21 +293,37 @@ def record_run(workspace: Workspace, run: PlanRun, sites: pd.DataFrame, user: st
     cidx = {c: i for i, c in enumerate(run.instance.cand_ids)}
     sidx = {s: j for j, s in enumerate(run.instance.site_ids)}
     delta, t0 = run.instance.delta, run.instance.horizon[0]
-    allocations = [{
-        "cand_id": c, "site_id": s, "park_id": site_rows.at[s, "park_id"], "year": int(t),
-        "value": float(value_of[c] * run.instance.score[cidx[c], sidx[s]] * delta ** (t - t0)),
-        "geometry": site_rows.at[s, "geometry"]} for c, s, t in res.allocation]
+    allocations = [
+        {
+            "cand_id": c,
+            "site_id": s,
+            "park_id": site_rows.at[s, "park_id"],
+            "year": int(t),
+            "value": float(value_of[c] * run.instance.score[cidx[c], sidx[s]] * delta ** (t - t0)),
+            "geometry": site_rows.at[s, "geometry"],
+        }
+        for c, s, t in res.allocation
+    ]
     row = {
-        "run_id": run.run_id, "scenario_name": run.scenario.name,
-        "scenario_hash": run.scenario.digest(), "scenario_yaml": run.scenario.to_yaml(),
-        "layers_hash": run.layers_hash, "solver": res.solver, "status": res.status,
-        "objective": res.objective, "bound": res.bound, "gap": res.gap,
-        "seconds_build": res.seconds["build"], "seconds_solve": res.seconds["solve"],
+        "run_id": run.run_id,
+        "scenario_name": run.scenario.name,
+        "scenario_hash": run.scenario.digest(),
+        "scenario_yaml": run.scenario.to_yaml(),
+        "layers_hash": run.layers_hash,
+        "solver": res.solver,
+        "status": res.status,
+        "objective": res.objective,
+        "bound": res.bound,
+        "gap": res.gap,
+        "seconds_build": res.seconds["build"],
+        "seconds_solve": res.seconds["solve"],
         "seconds_total": res.seconds["total"],
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"), "created_by": user,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "created_by": user,
         "result_json": json.dumps(res.to_dict(), ensure_ascii=False),
         "explanation_json": json.dumps(run.explanation, ensure_ascii=False, default=float),
-        "stale_reason": None, "adopted": False,
+        "stale_reason": None,
+        "adopted": False,
     }
     with workspace.begin() as conn:
         ledger.record_run(workspace, conn, row, allocations)
@@ -291,10 +346,15 @@ def compare_runs(workspace: Workspace, first: str, second: str) -> dict[str, Any
     out: dict[str, Any] = {"runs": [a.summary(), b.summary()], "notes": []}
     placed = [{c: (s, t) for c, s, t in _alloc(r)} for r in (a, b)]
     out["placements"] = [
-        {"cand_id": c, "name_zh": names.get(c, ""),
-         "a": placed[0].get(c, (None, None))[0], "b": placed[1].get(c, (None, None))[0],
-         "same": placed[0].get(c) == placed[1].get(c)}
-        for c in sorted(set(placed[0]) | set(placed[1]))]
+        {
+            "cand_id": c,
+            "name_zh": names.get(c, ""),
+            "a": placed[0].get(c, (None, None))[0],
+            "b": placed[1].get(c, (None, None))[0],
+            "same": placed[0].get(c) == placed[1].get(c),
+        }
+        for c in sorted(set(placed[0]) | set(placed[1]))
+    ]
     current: list[dict[str, pd.DataFrame]] = []  # the workspace's layers, read once if needed
     accounts = []
     for run in (a, b):
@@ -303,12 +363,14 @@ def compare_runs(workspace: Workspace, first: str, second: str) -> dict[str, Any
             out["notes"].append(
                 f"run {run.run_id} was recorded without its accounts and the input layers "
                 "have changed since, so its budget, space and objective breakdown cannot "
-                "be recomputed")
+                "be recomputed"
+            )
         accounts.append(acc or {})
     for key in ("by_park", "by_tier", "by_sector"):
         out[key] = [acc.get("breakdown", {}).get(key, {}) for acc in accounts]
-    out["budget_used"] = [acc.get("budget_use", dict.fromkeys(("subsidy", "fitout", "total")))
-                          for acc in accounts]
+    out["budget_used"] = [
+        acc.get("budget_use", dict.fromkeys(("subsidy", "fitout", "total"))) for acc in accounts
+    ]
     out["space_by_park"] = [_space_by_park(acc.get("space_use", [])) for acc in accounts]
     return out
 
@@ -317,8 +379,9 @@ def _alloc(run: ledger.RunRecord) -> list[tuple[str, str, int]]:
     return [(a["cand_id"], a["site_id"], a["year"]) for a in run.result["allocation"]]
 
 
-def _accounts(workspace: Workspace, run: ledger.RunRecord,
-              current: list[dict[str, pd.DataFrame]]) -> dict[str, Any] | None:
+def _accounts(
+    workspace: Workspace, run: ledger.RunRecord, current: list[dict[str, pd.DataFrame]]
+) -> dict[str, Any] | None:
     """Return a run's accounts (:data:`.siting.explain.ACCOUNTS`) as it was solved.
 
     Runs are recorded with them. For a run recorded before they always were, they are
@@ -330,8 +393,11 @@ def _accounts(workspace: Workspace, run: ledger.RunRecord,
     if all(key in stored for key in explain.ACCOUNTS):
         return stored
     if not run.result["allocation"]:
-        return {"breakdown": {}, "space_use": [],
-                "budget_use": {"subsidy": 0.0, "fitout": 0.0, "total": 0.0}}
+        return {
+            "breakdown": {},
+            "space_use": [],
+            "budget_use": {"subsidy": 0.0, "fitout": 0.0, "total": 0.0},
+        }
     if not current:
         current.append(read_inputs(workspace))
     if layers.digest(current[0]) != run.layers_hash:

@@ -43,8 +43,9 @@ def chromium_path() -> tuple[str, bool]:
 
 def _unavailable(reason: str, required: bool) -> None:
     if required:
-        pytest.fail(f"{reason} (${CHROMIUM_ENV} is set, so the browser tests must run)",
-                    pytrace=False)
+        pytest.fail(
+            f"{reason} (${CHROMIUM_ENV} is set, so the browser tests must run)", pytrace=False
+        )
     pytest.skip(f"{reason} (.ci/run installs it and sets ${CHROMIUM_ENV})")
 
 

@@ -32,8 +32,10 @@ def _engine_url(url: str) -> str:
 def pg_url() -> str:
     url = os.environ.get(PG_ENV)
     if not url:
-        pytest.skip(f"{PG_ENV} is not set: PostGIS store tests need a PostgreSQL database "
-                    "with the postgis extension (.ci/run creates one and sets it)")
+        pytest.skip(
+            f"{PG_ENV} is not set: PostGIS store tests need a PostgreSQL database "
+            "with the postgis extension (.ci/run creates one and sets it)"
+        )
     return url
 
 
@@ -98,12 +100,23 @@ def snapshot(location: str) -> str:
     digest = hashlib.sha256()
     with Workspace.open(location, check_schema=False) as ws, ws.connect() as conn:
         schema = conn.exec_driver_sql("SELECT current_schema()").scalar()
-        tables = conn.execute(sa.text(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = :s "
-            "ORDER BY table_name"), {"s": schema}).scalars().all()
+        tables = (
+            conn.execute(
+                sa.text(
+                    "SELECT table_name FROM information_schema.tables WHERE table_schema = :s "
+                    "ORDER BY table_name"
+                ),
+                {"s": schema},
+            )
+            .scalars()
+            .all()
+        )
         for table in tables:
-            rows = conn.exec_driver_sql(
-                f'SELECT t::text FROM "{table}" t ORDER BY t::text').scalars().all()
+            rows = (
+                conn.exec_driver_sql(f'SELECT t::text FROM "{table}" t ORDER BY t::text')
+                .scalars()
+                .all()
+            )
             digest.update(f"{table}:{len(rows)}\n".encode())
             for row in rows:
                 digest.update(row.encode() + b"\n")

@@ -30,7 +30,8 @@ def api(request, tmp_path_factory, demo_gpkg):
             shutil.copy(demo_gpkg, location)
         else:
             location = stack.enter_context(
-                fresh_schema(request.getfixturevalue("pg_url"), prefix="t"))
+                fresh_schema(request.getfixturevalue("pg_url"), prefix="t")
+            )
             create_workspace(location, demo=True).close()
         with serve(location, tmp) as server:
             yield server.url, location
@@ -47,9 +48,12 @@ def sign_in(url: str, user: str) -> SimpleCookie:
 
     conn = http.client.HTTPConnection(url.split("://")[1], timeout=30)
     try:
-        conn.request("POST", "/login", body=urlencode(
-            {"username": user, "password": f"{user}-demo"}),
-            headers={"Content-Type": "application/x-www-form-urlencoded"})
+        conn.request(
+            "POST",
+            "/login",
+            body=urlencode({"username": user, "password": f"{user}-demo"}),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
         resp = conn.getresponse()
         resp.read()
         assert resp.status in (301, 302), resp.status
@@ -89,9 +93,13 @@ def test_signed_cookie_is_http_only_and_authenticates(api):
     assert status == 200 and body["user"] == "owner3"
     # a change authenticated by cookie alone is refused from another site (CSRF)
     status, ms, _ = request(url, "GET", "/api/milestones/M3-2", headers={"Cookie": cookie})
-    status, body, _ = request(url, "PATCH", "/api/milestones/M3-2",
-                              {"version": ms["version"], "note": "from elsewhere"},
-                              headers={"Cookie": cookie, "Origin": "https://evil.example"})
+    status, body, _ = request(
+        url,
+        "PATCH",
+        "/api/milestones/M3-2",
+        {"version": ms["version"], "note": "from elsewhere"},
+        headers={"Cookie": cookie, "Origin": "https://evil.example"},
+    )
     assert status == 403
     # a tampered cookie is nobody
     status, _, _ = request(url, "GET", "/api/tasks", headers={"Cookie": cookie[:-2] + "xx"})
@@ -130,20 +138,30 @@ def test_owner_updates_a_milestone_and_a_stale_version_is_refused(api):
     url, location = api
     status, m, _ = call(url, "GET", "/api/milestones/M3-2", user="owner3")
     assert status == 200
-    status, after, _ = call(url, "PATCH", "/api/milestones/M3-2",
-                            {"version": m["version"], "percent": 70, "note": "api 更新"},
-                            user="owner3")
+    status, after, _ = call(
+        url,
+        "PATCH",
+        "/api/milestones/M3-2",
+        {"version": m["version"], "percent": 70, "note": "api 更新"},
+        user="owner3",
+    )
     assert status == 200, after
     assert after["version"] == m["version"] + 1 and after["percent"] == 70
     with Workspace.open(location) as ws:
         tr = Tracker(ws, "convenor")
         assert tr.milestone("M3-2").note == "api 更新"
-        entries = [e for e in tr.journal("milestone", "M3-2")
-                   if (e.after or {}).get("note") == "api 更新"]
+        entries = [
+            e for e in tr.journal("milestone", "M3-2") if (e.after or {}).get("note") == "api 更新"
+        ]
         assert len(entries) == 1 and entries[0].actor == "owner3"
     # the same version again: the library's StaleVersion message, 409, nothing written
-    status, body, _ = call(url, "PATCH", "/api/milestones/M3-2",
-                           {"version": m["version"], "percent": 80}, user="owner3")
+    status, body, _ = call(
+        url,
+        "PATCH",
+        "/api/milestones/M3-2",
+        {"version": m["version"], "percent": 80},
+        user="owner3",
+    )
     assert status == 409 and body["error"] == "stale_version"
     assert "changed after you read it" in body["message"] and "owner3" in body["message"]
     status, now, _ = call(url, "GET", "/api/milestones/M3-2", user="owner3")
@@ -154,24 +172,37 @@ def test_permission_is_enforced_by_the_library(api):
     url, _ = api
     status, m, _ = call(url, "GET", "/api/milestones/M3-2")
     for user in ("owner8", "viewer", "planner"):
-        status, body, _ = call(url, "PATCH", "/api/milestones/M3-2",
-                               {"version": m["version"], "note": "not mine"}, user=user)
+        status, body, _ = call(
+            url,
+            "PATCH",
+            "/api/milestones/M3-2",
+            {"version": m["version"], "note": "not mine"},
+            user=user,
+        )
         assert status in (403, 404), (user, body)
         assert body["error"] in ("permission_denied", "not_found")
-    status, body, _ = call(url, "PATCH", "/api/milestones/M3-2",
-                           {"version": m["version"], "note": "not mine"}, user="owner8")
+    status, body, _ = call(
+        url,
+        "PATCH",
+        "/api/milestones/M3-2",
+        {"version": m["version"], "note": "not mine"},
+        user="owner8",
+    )
     assert status == 403 and "may not update" in body["message"]
     status, again, _ = call(url, "GET", "/api/milestones/M3-2")
     assert again["version"] == m["version"]
 
 
-@pytest.mark.parametrize("body, what", [
-    (b"not json", "not JSON"),
-    ([1, 2], "JSON object"),
-    ({"note": "no version"}, "version"),
-    ({"version": "1", "note": "x"}, "version"),
-    ({"version": 1}, "no field"),
-])
+@pytest.mark.parametrize(
+    "body, what",
+    [
+        (b"not json", "not JSON"),
+        ([1, 2], "JSON object"),
+        ({"note": "no version"}, "version"),
+        ({"version": "1", "note": "x"}, "version"),
+        ({"version": 1}, "no field"),
+    ],
+)
 def test_malformed_bodies_are_400(api, body, what):
     import http.client
     import json
@@ -179,9 +210,12 @@ def test_malformed_bodies_are_400(api, body, what):
     url, _ = api
     conn = http.client.HTTPConnection(url.split("://")[1], timeout=30)
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    conn.request("PATCH", "/api/milestones/M3-2", body=raw,
-                 headers={"Authorization": basic("office"),
-                          "Content-Type": "application/json"})
+    conn.request(
+        "PATCH",
+        "/api/milestones/M3-2",
+        body=raw,
+        headers={"Authorization": basic("office"), "Content-Type": "application/json"},
+    )
     resp = conn.getresponse()
     data = json.loads(resp.read())
     conn.close()
@@ -191,11 +225,13 @@ def test_malformed_bodies_are_400(api, body, what):
 def test_invalid_values_are_400_with_the_problems(api):
     url, _ = api
     status, m, _ = call(url, "GET", "/api/milestones/M3-2")
-    status, body, _ = call(url, "PATCH", "/api/milestones/M3-2",
-                           {"version": m["version"], "percent": 200})
+    status, body, _ = call(
+        url, "PATCH", "/api/milestones/M3-2", {"version": m["version"], "percent": 200}
+    )
     assert status == 400 and body["error"] == "invalid" and body["problems"]
-    status, body, _ = call(url, "PATCH", "/api/milestones/M3-2",
-                           {"version": m["version"], "colour": "red"})
+    status, body, _ = call(
+        url, "PATCH", "/api/milestones/M3-2", {"version": m["version"], "colour": "red"}
+    )
     assert status == 400 and "colour" in body["message"]
     status, body, _ = call(url, "PATCH", "/api/milestones/NOPE-1", {"version": 1, "note": "x"})
     assert status == 404
@@ -205,13 +241,17 @@ def test_office_reviews_a_risk(api):
     url, location = api
     status, risks, _ = call(url, "GET", "/api/risks?task=4")
     r = risks[0]
-    status, after, _ = call(url, "PATCH", f"/api/risks/{r['id']}",
-                            {"version": r["version"], "mitigation": "分段推进 api",
-                             "reviewed_on": "2026-11-20"})
+    status, after, _ = call(
+        url,
+        "PATCH",
+        f"/api/risks/{r['id']}",
+        {"version": r["version"], "mitigation": "分段推进 api", "reviewed_on": "2026-11-20"},
+    )
     assert status == 200, after
     assert after["version"] == r["version"] + 1 and after["reviewed_on"] == "2026-11-20"
-    status, body, _ = call(url, "PATCH", f"/api/risks/{r['id']}",
-                           {"version": r["version"], "mitigation": "stale"})
+    status, body, _ = call(
+        url, "PATCH", f"/api/risks/{r['id']}", {"version": r["version"], "mitigation": "stale"}
+    )
     assert status == 409
     with Workspace.open(location) as ws:
         assert Tracker(ws, "convenor").risk(r["id"]).mitigation == "分段推进 api"

@@ -34,8 +34,7 @@ from parkplan.tracker.service import Tracker
 from tests import browser
 from tests.browser import chromium_page, screenshot
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")]
+pytestmark = [pytest.mark.browser, pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")]
 
 ROOT = Path(__file__).resolve().parents[1]
 HOSTILE = "<img src=x onerror=alert(1)>评估<script>alert(2)</script>"
@@ -85,21 +84,41 @@ def app_url(tmp_path_factory, demo_gpkg):
     scenarios = tmp / "scenarios"
     scenarios.mkdir()
     base = load_scenario(ROOT / "models" / "scenarios" / "baseline.yaml")
-    quick = base.with_changes(name="quick", budget=12000, horizon=(2026, 2028),
-                              **{"quotas.tier": {"national_qi_centre": 1},
-                                 "quotas.sector": {}})
+    quick = base.with_changes(
+        name="quick",
+        budget=12000,
+        horizon=(2026, 2028),
+        **{"quotas.tier": {"national_qi_centre": 1}, "quotas.sector": {}},
+    )
     (scenarios / "quick.yaml").write_text(quick.to_yaml(), encoding="utf-8")
     port = _free_port()
-    env = {**os.environ, "PARKPLAN_SCENARIOS": str(scenarios),
-           "PARKPLAN_COOKIE_SECRET": "test-cookie-secret-" + "x" * 32}
+    env = {
+        **os.environ,
+        "PARKPLAN_SCENARIOS": str(scenarios),
+        "PARKPLAN_COOKIE_SECRET": "test-cookie-secret-" + "x" * 32,
+    }
     log = open(tmp / "server.log", "w")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
-        [sys.executable, "-c",
-         "from parkplan.cli import app; app()",
-         "serve", "--workspace", str(ws_path), "--port", str(port),
-         "--address", "127.0.0.1", "--as-of", AS_OF,
-         "--credentials", str(ROOT / "data" / "demo-credentials.json")],
-        env=env, stdout=log, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-c",
+            "from parkplan.cli import app; app()",
+            "serve",
+            "--workspace",
+            str(ws_path),
+            "--port",
+            str(port),
+            "--address",
+            "127.0.0.1",
+            "--as-of",
+            AS_OF,
+            "--credentials",
+            str(ROOT / "data" / "demo-credentials.json"),
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -132,7 +151,7 @@ def assert_only_app(requests: list[str], url: str) -> None:
     for r in requests:
         if r.startswith(("data:", "about:")):
             continue
-        inner = r[len("blob:"):] if r.startswith("blob:") else r
+        inner = r[len("blob:") :] if r.startswith("blob:") else r
         if urlsplit(inner).netloc != host:
             outside.append(r)
     assert requests and not outside, outside
@@ -148,7 +167,8 @@ def sign_in(page, url: str, user: str, *, lang: str = "zh") -> None:
 
 def milestone_row(page, mid: str):
     return page.locator(".pp-milestones .tabulator-row").filter(
-        has=page.locator('[tabulator-field="id"]', has_text=re.compile(f"^{mid}$")))
+        has=page.locator('[tabulator-field="id"]', has_text=re.compile(f"^{mid}$"))
+    )
 
 
 def test_sign_in_is_required_and_wrong_passwords_fail(app_url):
@@ -248,8 +268,9 @@ def test_planner_solves_a_scenario_and_sees_the_plan_on_the_map(app_url):
         page.locator(".pp-solve-status", has_text="求解完成").wait_for(timeout=60000)
         # the copy just solved is offered as a base, from the ledger
         bases = page.get_by_label("基础方案")
-        bases.locator("option", has_text="quick-copy（方案台账 · ").wait_for(state="attached",
-                                                                      timeout=10000)
+        bases.locator("option", has_text="quick-copy（方案台账 · ").wait_for(
+            state="attached", timeout=10000
+        )
         bases.scroll_into_view_if_needed()
         screenshot(page, "app-studio-form.png")
         page.wait_for_timeout(1000)

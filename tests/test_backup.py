@@ -30,9 +30,13 @@ from tests.conftest import _engine_url, snapshot
 
 runner = CliRunner()
 
-SMALL = {"name": "small", "horizon": [2026, 2028], "budget": 9000,
-         "quotas": {"tier": {"national_qi_centre": 1}},
-         "solver": {"name": "highs", "time_limit": 30, "gap": 0.0}}
+SMALL = {
+    "name": "small",
+    "horizon": [2026, 2028],
+    "budget": 9000,
+    "quotas": {"tier": {"national_qi_centre": 1}},
+    "solver": {"name": "highs", "time_limit": 30, "gap": 0.0},
+}
 
 
 # ------------------------------------------------------------------ helpers
@@ -50,14 +54,23 @@ def table_contents(location: str) -> dict[str, list]:
     if not _is_url(location):
         conn = sqlite3.connect(Path(location).resolve().as_uri() + "?mode=ro", uri=True)
         try:
-            out = {"__schema__": sorted(conn.execute(
-                "SELECT type, name, tbl_name, sql FROM sqlite_master "
-                "WHERE name NOT LIKE 'sqlite_autoindex%'").fetchall(), key=repr)}
-            tables = [r[0] for r in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+            out = {
+                "__schema__": sorted(
+                    conn.execute(
+                        "SELECT type, name, tbl_name, sql FROM sqlite_master "
+                        "WHERE name NOT LIKE 'sqlite_autoindex%'"
+                    ).fetchall(),
+                    key=repr,
+                )
+            }
+            tables = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+                )
+            ]
             for table in tables:
-                out[table] = sorted(conn.execute(f'SELECT * FROM "{table}"').fetchall(),
-                                    key=repr)
+                out[table] = sorted(conn.execute(f'SELECT * FROM "{table}"').fetchall(), key=repr)
             return out
         finally:
             conn.close()
@@ -66,27 +79,39 @@ def table_contents(location: str) -> dict[str, list]:
 
         def rows(sql: str) -> list:
             found = conn.execute(sa.text(sql), {"s": schema}).all()
-            return sorted((tuple(str(v).replace(f"{schema}.", "") for v in r) for r in found),
-                          key=repr)
+            return sorted(
+                (tuple(str(v).replace(f"{schema}.", "") for v in r) for r in found), key=repr
+            )
 
         out = {
-            "__columns__": rows("SELECT table_name, column_name, data_type, is_nullable, "
-                                "column_default FROM information_schema.columns "
-                                "WHERE table_schema = :s"),
-            "__indexes__": rows("SELECT tablename, indexname, indexdef FROM pg_indexes "
-                                "WHERE schemaname = :s"),
-            "__triggers__": rows("SELECT event_object_table, trigger_name, "
-                                 "event_manipulation, action_statement "
-                                 "FROM information_schema.triggers WHERE trigger_schema = :s"),
-            "__sequences__": rows("SELECT sequencename, last_value FROM pg_sequences "
-                                  "WHERE schemaname = :s"),
+            "__columns__": rows(
+                "SELECT table_name, column_name, data_type, is_nullable, "
+                "column_default FROM information_schema.columns "
+                "WHERE table_schema = :s"
+            ),
+            "__indexes__": rows(
+                "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = :s"
+            ),
+            "__triggers__": rows(
+                "SELECT event_object_table, trigger_name, "
+                "event_manipulation, action_statement "
+                "FROM information_schema.triggers WHERE trigger_schema = :s"
+            ),
+            "__sequences__": rows(
+                "SELECT sequencename, last_value FROM pg_sequences WHERE schemaname = :s"
+            ),
         }
-        tables = conn.execute(sa.text(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = :s "
-            "AND table_type = 'BASE TABLE' ORDER BY table_name"), {"s": schema}).scalars()
+        tables = conn.execute(
+            sa.text(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = :s "
+                "AND table_type = 'BASE TABLE' ORDER BY table_name"
+            ),
+            {"s": schema},
+        ).scalars()
         for table in list(tables):
-            out[table] = sorted(conn.exec_driver_sql(
-                f'SELECT t::text FROM "{table}" t').scalars().all())
+            out[table] = sorted(
+                conn.exec_driver_sql(f'SELECT t::text FROM "{table}" t').scalars().all()
+            )
     return out
 
 
@@ -139,15 +164,21 @@ def make_changes(location: str) -> None:
         owner8 = Tracker(ws, "owner8", clock=clock())
         owner8.update_milestone("M8-2", owner8.milestone("M8-2").version, percent=55)
         office = Tracker(ws, "office", clock=clock(hm="11:00"))
-        office.add_risk(task=2, title_zh="备份测试风险", cause="测试", effect="测试",
-                        likelihood=2, impact=3, owner="office")
+        office.add_risk(
+            task=2,
+            title_zh="备份测试风险",
+            cause="测试",
+            effect="测试",
+            likelihood=2,
+            impact=3,
+            owner="office",
+        )
         office.add_kpi_actual("K2-2", "2026-11-25", 300, note="backup test")
         planning.run_scenario(ws, parse_scenario(SMALL), options=None, user="office")
 
 
 # ------------------------------------------------------------- round trip
-def test_round_trip_keeps_every_table_and_the_journal(demo_location, fresh_location,
-                                                      tmp_path):
+def test_round_trip_keeps_every_table_and_the_journal(demo_location, fresh_location, tmp_path):
     make_changes(demo_location)
     before = table_contents(demo_location)
     assert before["scenario_runs"] and before["scenario_allocations"]
@@ -177,8 +208,10 @@ def test_round_trip_keeps_every_table_and_the_journal(demo_location, fresh_locat
         assert len(original) == len(restored) and original[100:] == restored[100:]
         assert integrity(fresh_location) == ["ok"]
 
-    listed = [cli("layers", "--format", "json", "--workspace", loc)
-              for loc in (demo_location, fresh_location)]
+    listed = [
+        cli("layers", "--format", "json", "--workspace", loc)
+        for loc in (demo_location, fresh_location)
+    ]
     assert all(r.exit_code == 0 for r in listed), [r.output for r in listed]
     layers = [json.loads(r.stdout)["layers"] for r in listed]
     assert layers[0] == layers[1] and len(layers[1]) == 7
@@ -243,7 +276,8 @@ def _consistent(location: str) -> int:
         with ws.connect() as conn:
             entries = history(conn, entity="milestone", entity_id="M2-1")
             actuals = conn.exec_driver_sql(
-                "SELECT count(*) FROM kpi_actuals WHERE on_date >= '2027-01-01'").scalar()
+                "SELECT count(*) FROM kpi_actuals WHERE on_date >= '2027-01-01'"
+            ).scalar()
     # Every stored version has its journal entry, and the last entry is the stored row.
     assert entries[-1].after["version"] == m.version
     assert entries[-1].after["percent"] == m.percent
@@ -322,8 +356,11 @@ def test_backup_refuses_to_overwrite_a_file(demo_location, tmp_path):
 def test_a_backup_is_restored_only_to_its_own_kind(demo_location, tmp_path, request, store):
     out = tmp_path / "ws.backup"
     bk.backup(demo_location, out)
-    other = (request.getfixturevalue("pg_url") + "?options=-csearch_path%3Dnowhere"
-             if store == "geopackage" else str(tmp_path / "x.gpkg"))
+    other = (
+        request.getfixturevalue("pg_url") + "?options=-csearch_path%3Dnowhere"
+        if store == "geopackage"
+        else str(tmp_path / "x.gpkg")
+    )
     with pytest.raises(WorkspaceError, match="backup; restore it to"):
         bk.restore(out, other)
 
@@ -364,8 +401,7 @@ def test_a_damaged_backup_changes_nothing(demo_location, tmp_path):
         assert not list(tmp_path.glob(".ws.gpkg.*"))  # no temporary file left behind
 
 
-def test_postgis_restore_refuses_a_target_that_is_not_empty(pg_demo, tmp_path,
-                                                            other_pg_url):
+def test_postgis_restore_refuses_a_target_that_is_not_empty(pg_demo, tmp_path, other_pg_url):
     out = tmp_path / "ws.dump"
     bk.backup(pg_demo, out)
     engine = sa.create_engine(_engine_url(other_pg_url))
@@ -381,8 +417,7 @@ def test_postgis_restore_refuses_a_target_that_is_not_empty(pg_demo, tmp_path,
     assert table_contents(other_pg_url) == table_contents(pg_demo)
 
 
-def test_missing_or_old_pg_dump_is_a_clear_error(pg_demo, tmp_path,
-                                                 monkeypatch):
+def test_missing_or_old_pg_dump_is_a_clear_error(pg_demo, tmp_path, monkeypatch):
     monkeypatch.setattr(bk, "_tool_major", lambda path: 9)
     with pytest.raises(WorkspaceError, match="pg_dump 9 is older than the server"):
         bk.backup(pg_demo, tmp_path / "a.dump")
@@ -392,8 +427,7 @@ def test_missing_or_old_pg_dump_is_a_clear_error(pg_demo, tmp_path,
     assert not list(tmp_path.iterdir())
 
 
-def test_the_password_never_reaches_a_command_line(pg_demo, tmp_path,
-                                                   monkeypatch):
+def test_the_password_never_reaches_a_command_line(pg_demo, tmp_path, monkeypatch):
     # A server that trusts local users takes any password; one that asks for the test
     # role's takes that. Either way it must only travel in the tools' environment.
     parsed = sa.engine.make_url(pg_demo)
@@ -422,28 +456,36 @@ def test_the_password_never_reaches_a_command_line(pg_demo, tmp_path,
             assert env.get("PGPASSWORD") == secret
 
 
-@pytest.mark.parametrize("url, dbname, password", [
-    ("postgresql://u:p%40ss@h:5433/db?options=-csearch_path%3Ds,public",
-     "postgresql://u@h:5433/db?options=-csearch_path%3Ds,public", "p@ss"),
-    ("postgresql+psycopg://u@h/db", "postgresql://u@h/db", None),
-    ("postgresql://h/db?password=x&sslmode=require", "postgresql://h/db?sslmode=require", "x"),
-])
-def test_libpq_connection_keeps_the_password_out_of_the_uri(url, dbname, password,
-                                                            monkeypatch):
+@pytest.mark.parametrize(
+    "url, dbname, password",
+    [
+        (
+            "postgresql://u:p%40ss@h:5433/db?options=-csearch_path%3Ds,public",
+            "postgresql://u@h:5433/db?options=-csearch_path%3Ds,public",
+            "p@ss",
+        ),
+        ("postgresql+psycopg://u@h/db", "postgresql://u@h/db", None),
+        ("postgresql://h/db?password=x&sslmode=require", "postgresql://h/db?sslmode=require", "x"),
+    ],
+)
+def test_libpq_connection_keeps_the_password_out_of_the_uri(url, dbname, password, monkeypatch):
     monkeypatch.delenv("PGPASSWORD", raising=False)
     got, env = bk.libpq_connection(url)
     assert got == dbname
     assert env.get("PGPASSWORD") == password
 
 
-@pytest.mark.parametrize("url, schema", [
-    ("postgresql://h/db?options=-csearch_path%3Dws_a,public", "ws_a"),
-    ("postgresql://h/db?options=-c%20search_path%3DWs,public", "ws"),
-    ("postgresql://h/db?options=-csearch_path%3D%22My%5C%20Ws%22,public", "My Ws"),
-    ("postgresql://h/db?options=-csearch_path%3D%22a%2Cb%22,public", "a,b"),
-    ("postgresql://h/db?options=-csearch_path%3D%24user,public", None),
-    ("postgresql://h/db", None),
-])
+@pytest.mark.parametrize(
+    "url, schema",
+    [
+        ("postgresql://h/db?options=-csearch_path%3Dws_a,public", "ws_a"),
+        ("postgresql://h/db?options=-c%20search_path%3DWs,public", "ws"),
+        ("postgresql://h/db?options=-csearch_path%3D%22My%5C%20Ws%22,public", "My Ws"),
+        ("postgresql://h/db?options=-csearch_path%3D%22a%2Cb%22,public", "a,b"),
+        ("postgresql://h/db?options=-csearch_path%3D%24user,public", None),
+        ("postgresql://h/db", None),
+    ],
+)
 def test_url_schema(url, schema):
     assert bk.url_schema(url) == schema
 

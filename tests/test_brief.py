@@ -17,7 +17,7 @@ from tests.browser import SCREENSHOTS
 from tests.test_maps import _cli, _record_plan, greedy_allocation
 
 AS_OF = date(2026, 11, 25)
-HOSTILE = '<script>alert(1)</script> $\\alpha$ 危险品泄漏（示意）'
+HOSTILE = "<script>alert(1)</script> $\\alpha$ 危险品泄漏（示意）"
 POPPLER = ("pdfinfo", "pdffonts", "pdftotext", "pdftoppm")
 
 
@@ -28,8 +28,7 @@ def _poppler() -> None:
 
 
 def _run(*args: str | Path) -> str:
-    return subprocess.run([str(a) for a in args], check=True, capture_output=True,
-                          text=True).stdout
+    return subprocess.run([str(a) for a in args], check=True, capture_output=True, text=True).stdout
 
 
 @pytest.fixture
@@ -42,8 +41,12 @@ def planned_ws(demo_gpkg, tmp_path) -> Path:
     with Workspace.open(path) as ws:
         _record_plan(ws, greedy_allocation(ws, 60), name="baseline", adopted=True)
         Tracker(ws, "convenor").add_matter(
-            title=HOSTILE, what_happened="测试", occurred_at="2026-11-20T09:00:00",
-            impact="测试", task=3)
+            title=HOSTILE,
+            what_happened="测试",
+            occurred_at="2026-11-20T09:00:00",
+            impact="测试",
+            task=3,
+        )
     return path
 
 
@@ -71,8 +74,17 @@ def test_build_brief_reads_as_the_reader(planned_ws):
 def test_brief_pdf_one_page_chinese_fonts_embedded(planned_ws, tmp_path):
     _poppler()
     out = tmp_path / "brief.pdf"
-    result = _cli("brief", "--out", out, "--as", "convenor", "--as-of", AS_OF.isoformat(),
-                  "--workspace", planned_ws)
+    result = _cli(
+        "brief",
+        "--out",
+        out,
+        "--as",
+        "convenor",
+        "--as-of",
+        AS_OF.isoformat(),
+        "--workspace",
+        planned_ws,
+    )
     assert result.exit_code == 0, result.output
     info = _run("pdfinfo", out)
     assert "Pages:           1" in info
@@ -89,8 +101,16 @@ def test_brief_pdf_one_page_chinese_fonts_embedded(planned_ws, tmp_path):
         tasks = Tracker(ws, "convenor").tasks()
     for task in tasks:  # the key words of each task's title
         assert task.title_zh[:6] in text.replace(" ", ""), task.title_zh
-    for words in ("检验检测认证先行先试工作简报", "示意", "九项试点任务", "载体利用率",
-                  "待处理升级事项", "待报告重大事项", "内部", "baseline"):
+    for words in (
+        "检验检测认证先行先试工作简报",
+        "示意",
+        "九项试点任务",
+        "载体利用率",
+        "待处理升级事项",
+        "待报告重大事项",
+        "内部",
+        "baseline",
+    ):
         assert words in text, words
     # Hostile text prints literally (no markup, no math).
     assert "<script>alert(1)</script>" in text and "$\\alpha$" in text
@@ -117,16 +137,45 @@ def test_brief_without_plan_or_marking(demo_gpkg, tmp_path):
 def test_brief_fits_long_text_on_one_page(tmp_path):
     _poppler()
     long = "很长的标题" * 40
-    b = Brief(as_of=AS_OF, generated_at=datetime(2026, 11, 25, 9), reader="测试 reader",
-              marking="shareable", illustrative="示意数据 · illustrative",
-              tasks=[{"number": i, "code": f"（{i}）", "title_zh": long, "title_en": "x" * 300,
-                      "rating": "red", "trend": "worsening"} for i in range(1, 10)],
-              escalations=[{"level": "national", "status": "open", "task_code": "（一）",
-                            "message": long, "opened": "2026-11-01"}] * 5,
-              escalations_more=12,
-              matters=[{"title": long, "task_code": "", "deadline": "2026-11-24 10:00",
-                        "clock": {"state": "overdue", "hours": 30.0}}] * 3,
-              plan=None)
+    b = Brief(
+        as_of=AS_OF,
+        generated_at=datetime(2026, 11, 25, 9),
+        reader="测试 reader",
+        marking="shareable",
+        illustrative="示意数据 · illustrative",
+        tasks=[
+            {
+                "number": i,
+                "code": f"（{i}）",
+                "title_zh": long,
+                "title_en": "x" * 300,
+                "rating": "red",
+                "trend": "worsening",
+            }
+            for i in range(1, 10)
+        ],
+        escalations=[
+            {
+                "level": "national",
+                "status": "open",
+                "task_code": "（一）",
+                "message": long,
+                "opened": "2026-11-01",
+            }
+        ]
+        * 5,
+        escalations_more=12,
+        matters=[
+            {
+                "title": long,
+                "task_code": "",
+                "deadline": "2026-11-24 10:00",
+                "clock": {"state": "overdue", "hours": 30.0},
+            }
+        ]
+        * 3,
+        plan=None,
+    )
     out = render_pdf(b, tmp_path / "long.pdf")
     assert "Pages:           1" in _run("pdfinfo", out)
     text = _run("pdftotext", out, "-")
@@ -135,9 +184,18 @@ def test_brief_fits_long_text_on_one_page(tmp_path):
 
 def test_brief_needs_the_cjk_font(monkeypatch, tmp_path):
     monkeypatch.setattr(brief_mod, "FONT_FAMILY", "No Such Font 123")
-    b = Brief(as_of=AS_OF, generated_at=datetime(2026, 11, 25), reader="", marking="public",
-              illustrative=None, tasks=[], escalations=[], escalations_more=0, matters=[],
-              plan=None)
+    b = Brief(
+        as_of=AS_OF,
+        generated_at=datetime(2026, 11, 25),
+        reader="",
+        marking="public",
+        illustrative=None,
+        tasks=[],
+        escalations=[],
+        escalations_more=0,
+        matters=[],
+        plan=None,
+    )
     with pytest.raises(ParkplanError, match="fonts-noto-cjk"):
         render_pdf(b, tmp_path / "x.pdf")
     assert not (tmp_path / "x.pdf").exists()
@@ -146,7 +204,8 @@ def test_brief_needs_the_cjk_font(monkeypatch, tmp_path):
 def test_brief_cli_errors(planned_ws, tmp_path):
     bad = _cli("brief", "--out", tmp_path / "b.pdf", "--as", "nobody", "--workspace", planned_ws)
     assert bad.exit_code == 2 and "unknown user" in bad.stderr
-    bad = _cli("brief", "--out", tmp_path / "b.pdf", "--as-of", "yesterday",
-               "--workspace", planned_ws)
+    bad = _cli(
+        "brief", "--out", tmp_path / "b.pdf", "--as-of", "yesterday", "--workspace", planned_ws
+    )
     assert bad.exit_code == 2
     assert not (tmp_path / "b.pdf").exists()

@@ -54,19 +54,24 @@ def test_workspace_from_environment(demo_gpkg, tmp_path, monkeypatch):
 
 # Every layer on the GeoPackage store; on PostGIS, whose reading and writing of layers
 # tests/test_store.py covers, a point and a polygon layer.
-@pytest.mark.parametrize("store, layer", [("geopackage", name) for name in layers.LAYERS]
-                         + [("postgis", "sites"), ("postgis", "parks")], indirect=["store"])
+@pytest.mark.parametrize(
+    "store, layer",
+    [("geopackage", name) for name in layers.LAYERS] + [("postgis", "sites"), ("postgis", "parks")],
+    indirect=["store"],
+)
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx", ".geojson", ".gpkg", ".shp"])
 def test_export_import_round_trip(demo_location, tmp_path, layer, suffix):
     if layer == "districts" and suffix == ".xlsx":
-        result = runner.invoke(app, ["export", layer, str(tmp_path / "x.xlsx"),
-                                     "--workspace", demo_location])
+        result = runner.invoke(
+            app, ["export", layer, str(tmp_path / "x.xlsx"), "--workspace", demo_location]
+        )
         assert result.exit_code == 2 and "more than a spreadsheet cell holds" in result.stderr
         assert not (tmp_path / "x.xlsx").exists()
         return
     if layers.geometry_type(layer) is None and suffix not in (".csv", ".xlsx"):
-        result = runner.invoke(app, ["export", layer, str(tmp_path / f"x{suffix}"),
-                                     "--workspace", demo_location])
+        result = runner.invoke(
+            app, ["export", layer, str(tmp_path / f"x{suffix}"), "--workspace", demo_location]
+        )
         assert result.exit_code == 2 and "has no geometry" in result.stderr
         return
     with Workspace.open(demo_location) as ws:
@@ -78,12 +83,17 @@ def test_export_import_round_trip(demo_location, tmp_path, layer, suffix):
     run("import", layer, path, "--workspace", demo_location)
     with Workspace.open(demo_location) as ws:
         after = ws.read_layer(layer)
-    pd.testing.assert_frame_equal(pd.DataFrame(after).drop(columns="geometry", errors="ignore"),
-                                  pd.DataFrame(before).drop(columns="geometry", errors="ignore"))
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(after).drop(columns="geometry", errors="ignore"),
+        pd.DataFrame(before).drop(columns="geometry", errors="ignore"),
+    )
     if "geometry" in before:
         # Shapefiles store outer rings clockwise: the same polygons, their rings reversed.
-        assert after.geometry.normalize().geom_equals_exact(before.geometry.normalize(),
-                                                            tolerance=1e-7).all()
+        assert (
+            after.geometry.normalize()
+            .geom_equals_exact(before.geometry.normalize(), tolerance=1e-7)
+            .all()
+        )
 
 
 def test_export_into_a_geopackage_keeps_its_other_layers(demo_gpkg, tmp_path):
@@ -104,8 +114,9 @@ def test_export_into_a_workspace_is_refused_and_changes_nothing(demo_gpkg, tmp_p
     shutil.copy(demo_gpkg, other)
     for target in (ws_path, other):
         before = target.read_bytes()
-        result = runner.invoke(app, ["export", "districts", str(target),
-                                     "--workspace", str(ws_path)])
+        result = runner.invoke(
+            app, ["export", "districts", str(target), "--workspace", str(ws_path)]
+        )
         assert result.exit_code == 2 and "is a parkplan workspace" in result.stderr
         assert target.read_bytes() == before
     garbage = tmp_path / "notes.gpkg"
@@ -136,8 +147,11 @@ def test_import_converts_declared_crs(demo_gpkg, tmp_path, declared):
     shutil.copy(demo_gpkg, path)
     with Workspace.open(path) as ws:
         truth = ws.read_layer("sites")
-    converted = (pcrs.from_wgs84(truth, declared) if declared in ("gcj02", "bd09")
-                 else truth.to_crs(declared))
+    converted = (
+        pcrs.from_wgs84(truth, declared)
+        if declared in ("gcj02", "bd09")
+        else truth.to_crs(declared)
+    )
     file = tmp_path / "sites.geojson"
     gpd.GeoDataFrame(converted, crs=None).to_file(file)
     run("import", "sites", file, "--crs", declared, "--workspace", path)
@@ -150,8 +164,9 @@ def test_import_converts_declared_crs(demo_gpkg, tmp_path, declared):
 def test_unknown_crs_and_layer_are_clear_errors(demo_gpkg, tmp_path):
     path = tmp_path / "ws.gpkg"
     shutil.copy(demo_gpkg, path)
-    result = runner.invoke(app, ["import", "sites", "x.csv", "--crs", "nonsense",
-                                 "--workspace", str(path)])
+    result = runner.invoke(
+        app, ["import", "sites", "x.csv", "--crs", "nonsense", "--workspace", str(path)]
+    )
     assert result.exit_code == 2
     result = runner.invoke(app, ["import", "roads", "x.csv", "--workspace", str(path)])
     assert result.exit_code == 2 and "unknown layer 'roads'" in result.stderr

@@ -41,9 +41,12 @@ def pg_demo(pg_schema_url) -> str:
 def _login(url: str, user: str) -> SimpleCookie:
     conn = http.client.HTTPConnection(urlsplit(url).netloc, timeout=30)
     try:
-        conn.request("POST", "/login", body=urlencode(
-            {"username": user, "password": f"{user}-demo"}),
-            headers={"Content-Type": "application/x-www-form-urlencoded"})
+        conn.request(
+            "POST",
+            "/login",
+            body=urlencode({"username": user, "password": f"{user}-demo"}),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
         resp = conn.getresponse()
         resp.read()
         jar = SimpleCookie()
@@ -67,8 +70,9 @@ def test_serve_with_two_processes_on_postgresql(pg_demo, tmp_path):
         statuses = []
 
         def hit(_):
-            status, body, _ = request(server.url, "GET", "/api/milestones?task=3",
-                                      auth=basic("office"))
+            status, body, _ = request(
+                server.url, "GET", "/api/milestones?task=3", auth=basic("office")
+            )
             return status
 
         seen: set[str] = set()
@@ -116,18 +120,41 @@ class PrivateServer:
             folder.chmod(0o755)
             self.data.mkdir(mode=0o700)
             shutil.chown(self.data, "postgres")
-        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres",
-                  "--no-sync", "-E", "UTF8")
+        self._run(
+            "initdb",
+            "-D",
+            str(self.data),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "--no-sync",
+            "-E",
+            "UTF8",
+        )
         self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
     def _run(self, tool: str, *args: str) -> None:
-        subprocess.run([*self.as_owner, str(self.bin / tool), *args], check=True,
-                       timeout=120, capture_output=True, cwd="/")
+        subprocess.run(
+            [*self.as_owner, str(self.bin / tool), *args],
+            check=True,
+            timeout=120,
+            capture_output=True,
+            cwd="/",
+        )
 
     def start(self) -> None:
-        self._run("pg_ctl", "-D", str(self.data), "-w", "-l", str(self.data / "log"),
-                  "-o", f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1 "
-                        "-c fsync=off", "start")
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-w",
+            "-l",
+            str(self.data / "log"),
+            "-o",
+            f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1 -c fsync=off",
+            "start",
+        )
 
     def stop(self) -> None:
         self._run("pg_ctl", "-D", str(self.data), "-w", "-m", "fast", "stop")
@@ -137,8 +164,10 @@ def _pg_bindir() -> Path | None:
     """Where PostgreSQL's server programs are: on PATH, Debian's newest, or pg_config's."""
     if shutil.which("initdb"):
         return Path(shutil.which("initdb")).resolve().parent
-    debian = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"),
-                    key=lambda p: int(p.parts[-3]) if p.parts[-3].isdigit() else 0)
+    debian = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+        key=lambda p: int(p.parts[-3]) if p.parts[-3].isdigit() else 0,
+    )
     if debian:
         return debian[-1].parent
     if shutil.which("pg_config"):
@@ -159,8 +188,10 @@ def _free_port() -> int:
 @pytest.fixture
 def private_pg(pg_url) -> PrivateServer:
     if _pg_bindir() is None:
-        pytest.skip("PostgreSQL's initdb is not installed: the outage test starts a server "
-                    "of its own (Debian: postgresql-15)")
+        pytest.skip(
+            "PostgreSQL's initdb is not installed: the outage test starts a server "
+            "of its own (Debian: postgresql-15)"
+        )
     # Not under pytest's own temporary folder: as root that is closed to the postgres user.
     folder = Path(tempfile.mkdtemp(prefix="parkplan-pg-"))
     server = PrivateServer(folder)
@@ -205,9 +236,13 @@ def _outage(location: str, pg: PrivateServer, tmp_path: Path) -> None:
             assert status == 503, body
             assert body == {"error": "database_unavailable", "message": DB_UNAVAILABLE}
             assert headers["Retry-After"]
-            status, body, _ = request(server.url, "PATCH", "/api/milestones/M3-2",
-                                      {"version": 1, "note": "during the outage"},
-                                      auth=basic("owner3"))
+            status, body, _ = request(
+                server.url,
+                "PATCH",
+                "/api/milestones/M3-2",
+                {"version": 1, "note": "during the outage"},
+                auth=basic("owner3"),
+            )
             assert status == 503
             status, page = _page(server.url, cookie)
             assert status == 200
@@ -232,9 +267,13 @@ def _outage(location: str, pg: PrivateServer, tmp_path: Path) -> None:
         assert status == 200 and "database is unavailable" not in page
         assert "parkplan-db-down" not in page and "上海" in page  # the app itself
         status, m, _ = request(server.url, "GET", "/api/milestones/M3-2", auth=auth)
-        status, body, _ = request(server.url, "PATCH", "/api/milestones/M3-2",
-                                  {"version": m["version"], "note": "after the outage"},
-                                  auth=basic("owner3"))
+        status, body, _ = request(
+            server.url,
+            "PATCH",
+            "/api/milestones/M3-2",
+            {"version": m["version"], "note": "after the outage"},
+            auth=basic("owner3"),
+        )
         assert status == 200, body
         assert server.proc.poll() is None
     log = server.log_file.read_text(encoding="utf-8")
@@ -253,16 +292,25 @@ def test_evidence_is_limited_in_type_and_size(demo_gpkg, tmp_path, monkeypatch):
     with Workspace.open(ws_path) as ws:
         owner3 = Tracker(ws, "owner3")
         before = len(owner3.evidence("M3-2"))
-        ok = {"方案.pdf": b"%PDF-1.7\n...", "照片.PNG": b"\x89PNG\r\n\x1a\n....",
-              "附件.ofd": b"PK\x03\x04....", "表.xlsx": b"PK\x03\x04....",
-              "说明.txt": "说明文字\n".encode()}
+        ok = {
+            "方案.pdf": b"%PDF-1.7\n...",
+            "照片.PNG": b"\x89PNG\r\n\x1a\n....",
+            "附件.ofd": b"PK\x03\x04....",
+            "表.xlsx": b"PK\x03\x04....",
+            "说明.txt": "说明文字\n".encode(),
+        }
         for name, content in ok.items():
             ev = owner3.add_evidence("M3-2", content, filename=name)
             assert ev.id is not None and ev.filename == name
-        refused = {"payload.exe": b"MZ\x90\x00", "page.html": b"<script>alert(1)</script>",
-                   "fake.pdf": b"<html><script>", "fake.png": b"MZ\x90\x00",
-                   "binary.txt": b"\x00\x01\x02", "noext": b"%PDF-1.4",
-                   "page.pdf.html": b"%PDF-1.4"}
+        refused = {
+            "payload.exe": b"MZ\x90\x00",
+            "page.html": b"<script>alert(1)</script>",
+            "fake.pdf": b"<html><script>",
+            "fake.png": b"MZ\x90\x00",
+            "binary.txt": b"\x00\x01\x02",
+            "noext": b"%PDF-1.4",
+            "page.pdf.html": b"%PDF-1.4",
+        }
         for name, content in refused.items():
             with pytest.raises(InputError):
                 owner3.add_evidence("M3-2", content, filename=name)

@@ -2,11 +2,11 @@
 before the write or exactly the complete state after it — never part of it. Both stores.
 
 The processes are the real ``parkplan import``, ``parkplan solve`` and ``parkplan report
-stocktake`` commands and a loop of tracker transactions, run through a small driver that slows every write statement and the
-commit down (a slow disk, in effect) and writes a mark to a file as it reaches each one. The
-test waits for a mark, checks from outside that the process is inside a write transaction
-(SQLite: another connection cannot take the write lock; PostgreSQL: the backend holds a
-transaction id), waits a random moment and sends SIGKILL.
+stocktake`` commands and a loop of tracker transactions, run through a small driver that slows
+every write statement and the commit down (a slow disk, in effect) and writes a mark to a file
+as it reaches each one. The test waits for a mark, checks from outside that the process is
+inside a write transaction (SQLite: another connection cannot take the write lock; PostgreSQL:
+the backend holds a transaction id), waits a random moment and sends SIGKILL.
 """
 
 from __future__ import annotations
@@ -106,7 +106,10 @@ if __name__ == "__main__":
     # starts the next process while it checks the last one.
     import json
 
-    import parkplan.io.transfer, parkplan.planning, parkplan.reports, parkplan.tracker  # noqa: E401, F401, E501
+    import parkplan.io.transfer  # noqa: F401
+    import parkplan.planning  # noqa: F401
+    import parkplan.reports  # noqa: F401
+    import parkplan.tracker  # noqa: F401
     from parkplan.cli import app
 
     line = sys.stdin.readline()
@@ -178,8 +181,9 @@ class Killer:
     Use as a context manager: it keeps the next driver process started and waiting.
     """
 
-    def __init__(self, driver: Path, location: str, tmp_path: Path, delay: float,
-                 commit_delay: float):
+    def __init__(
+        self, driver: Path, location: str, tmp_path: Path, delay: float, commit_delay: float
+    ):
         self.driver, self.location, self.tmp_path = driver, location, tmp_path
         self.delay, self.commit_delay = delay, commit_delay
         self.spawned = 0
@@ -200,10 +204,20 @@ class Killer:
         marks = self.tmp_path / f"marks{self.spawned}"
         err = (self.tmp_path / f"stderr{self.spawned}").open("w")
         app = f"parkplan-fault-{os.getpid()}-{self.spawned}"
-        env = {**os.environ, "FAULT_MARKS": str(marks), "FAULT_DELAY": str(self.delay),
-               "FAULT_COMMIT_DELAY": str(self.commit_delay), "PGAPPNAME": app}
-        proc = subprocess.Popen([sys.executable, str(self.driver)], env=env,
-                                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err)
+        env = {
+            **os.environ,
+            "FAULT_MARKS": str(marks),
+            "FAULT_DELAY": str(self.delay),
+            "FAULT_COMMIT_DELAY": str(self.commit_delay),
+            "PGAPPNAME": app,
+        }
+        proc = subprocess.Popen(
+            [sys.executable, str(self.driver)],
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
         return proc, marks, err, app
 
     def start(self, *args: str) -> subprocess.Popen:
@@ -219,8 +233,9 @@ class Killer:
         except FileNotFoundError:
             return []
 
-    def wait_for(self, proc: subprocess.Popen, word: str, count: int = 1,
-                 timeout: float = 30) -> bool:
+    def wait_for(
+        self, proc: subprocess.Popen, word: str, count: int = 1, timeout: float = 30
+    ) -> bool:
         """Wait until ``word`` has been marked ``count`` times; False if the process ended."""
         end = time.monotonic() + timeout
         while time.monotonic() < end:
@@ -234,9 +249,15 @@ class Killer:
     def in_write_transaction(self) -> bool:
         if self.location.startswith("postgresql"):
             with _Admin(self.location) as conn:
-                return bool(conn.execute(sa.text(
-                    "SELECT bool_or(backend_xid IS NOT NULL) FROM pg_stat_activity "
-                    "WHERE application_name = :a"), {"a": self.app}).scalar())
+                return bool(
+                    conn.execute(
+                        sa.text(
+                            "SELECT bool_or(backend_xid IS NOT NULL) FROM pg_stat_activity "
+                            "WHERE application_name = :a"
+                        ),
+                        {"a": self.app},
+                    ).scalar()
+                )
         probe = sqlite3.connect(self.location, timeout=0, isolation_level=None)
         try:
             probe.execute("BEGIN IMMEDIATE")
@@ -256,8 +277,9 @@ class Killer:
         proc.wait(30)
         self.err.close()
         if ended not in (None, 0):  # it failed on its own: the test would prove nothing
-            raise AssertionError(f"the driver failed ({ended}): "
-                                 + Path(self.err.name).read_text()[-2000:])
+            raise AssertionError(
+                f"the driver failed ({ended}): " + Path(self.err.name).read_text()[-2000:]
+            )
         if self.location.startswith("postgresql"):
             _wait_backend_gone(self.location, self.app)
         return ended
@@ -267,8 +289,9 @@ class _Admin:
     """A short connection to the test server, outside any workspace."""
 
     def __init__(self, location: str):
-        self.engine = sa.create_engine(_engine_url(location.split("?")[0]),
-                                       poolclass=sa.pool.NullPool)
+        self.engine = sa.create_engine(
+            _engine_url(location.split("?")[0]), poolclass=sa.pool.NullPool
+        )
 
     def __enter__(self):
         self.conn = self.engine.connect()
@@ -284,8 +307,10 @@ def _wait_backend_gone(location: str, app: str, timeout: float = 10) -> None:
     end = time.monotonic() + timeout
     with _Admin(location) as conn:
         while time.monotonic() < end:
-            n = conn.execute(sa.text("SELECT count(*) FROM pg_stat_activity "
-                                     "WHERE application_name = :a"), {"a": app}).scalar()
+            n = conn.execute(
+                sa.text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :a"),
+                {"a": app},
+            ).scalar()
             if n == 0:
                 return
             time.sleep(0.02)
@@ -322,8 +347,9 @@ def pause(proc: subprocess.Popen, seconds: float) -> None:
         pass
 
 
-def kill_at(killer: Killer, proc: subprocess.Popen, word: str | None, count: int,
-            extra: float) -> tuple[int | None, bool | None]:
+def kill_at(
+    killer: Killer, proc: subprocess.Popen, word: str | None, count: int, extra: float
+) -> tuple[int | None, bool | None]:
     """Kill ``proc`` ``extra`` s after its ``count``-th ``word`` mark (``None``: ``extra`` s
     after it started); check the workspace opens intact.
 
@@ -342,8 +368,9 @@ def kill_at(killer: Killer, proc: subprocess.Popen, word: str | None, count: int
 
 
 # --------------------------------------------------------------------- import
-def test_kill_during_an_import_leaves_before_or_complete_after(demo_location, killers,
-                                                              big_sites, tmp_path):
+def test_kill_during_an_import_leaves_before_or_complete_after(
+    demo_location, killers, big_sites, tmp_path
+):
     rng = random.Random(SEED)
     killer = killers(0.05, 0.4)
     # (mark to wait for, how many, extra wait). A mark is written before its statement
@@ -351,8 +378,12 @@ def test_kill_during_an_import_leaves_before_or_complete_after(demo_location, ki
     # have been inserted (and the layer's registration is under way); "commit" comes after
     # the last statement, before COMMIT is sent. The last kill lands at a random moment of
     # the whole run: before, inside or after the transaction.
-    plan = [("write", 2, rng.uniform(0, 0.04)), ("write", 5, rng.uniform(0, 0.04)),
-            ("commit", 1, rng.uniform(0, 0.04)), (None, 0, rng.uniform(0.5, 2.5))]
+    plan = [
+        ("write", 2, rng.uniform(0, 0.04)),
+        ("write", 5, rng.uniform(0, 0.04)),
+        ("commit", 1, rng.uniform(0, 0.04)),
+        (None, 0, rng.uniform(0.5, 2.5)),
+    ]
     outcomes, current = [], None
     for word, count, extra in plan:
         path, frame = big_sites[1] if current == 0 else big_sites[0]
@@ -368,9 +399,11 @@ def test_kill_during_an_import_leaves_before_or_complete_after(demo_location, ki
             with Workspace.open(demo_location) as ws:
                 sites = ws.read_layer("sites")
             assert len(sites) == SITES
-            pd.testing.assert_frame_equal(pd.DataFrame(sites.drop(columns="geometry")),
-                                          pd.DataFrame(frame.drop(columns="geometry")),
-                                          check_dtype=False)
+            pd.testing.assert_frame_equal(
+                pd.DataFrame(sites.drop(columns="geometry")),
+                pd.DataFrame(frame.drop(columns="geometry")),
+                check_dtype=False,
+            )
             assert sites.geometry.geom_equals_exact(frame.geometry, 1e-9).all()
             current = 0 if path == big_sites[0][0] else 1
         if word is not None and status is None:
@@ -382,35 +415,43 @@ def test_kill_during_an_import_leaves_before_or_complete_after(demo_location, ki
 
 
 # ---------------------------------------------------------------------- solve
-def test_kill_during_a_solve_leaves_before_or_complete_after(demo_location, killers,
-                                                             tmp_path):
+def test_kill_during_a_solve_leaves_before_or_complete_after(demo_location, killers, tmp_path):
     rng = random.Random(SEED + 1)
     scenario = tmp_path / "small.yaml"
     scenario.write_text(yaml.safe_dump(SMALL), encoding="utf-8")
     killer = killers(0.05, 0.4)
-    plan = [("write", 2, rng.uniform(0, 0.04)), ("commit", 1, rng.uniform(0, 0.04)),
-            (None, 0, rng.uniform(0.5, 3.0))]
+    plan = [
+        ("write", 2, rng.uniform(0, 0.04)),
+        ("commit", 1, rng.uniform(0, 0.04)),
+        (None, 0, rng.uniform(0.5, 3.0)),
+    ]
     inside_kills = 0
     for word, count, extra in plan:
         before_snap, before = snapshot(demo_location), contents(demo_location)
         with Workspace.open(demo_location) as ws:
             runs_before = {r.run_id for r in list_runs(ws)}
-        proc = killer.start("solve", str(scenario), "--no-explain", "--as", "office",
-                            "--workspace", demo_location)
+        proc = killer.start(
+            "solve", str(scenario), "--no-explain", "--as", "office", "--workspace", demo_location
+        )
         status, inside = kill_at(killer, proc, word, count, extra)
         if snapshot(demo_location) == before_snap:
             outcome = "before"
         else:
             outcome = "after"
             after = contents(demo_location)
-            assert changed(before, after) <= {"scenario_runs", "scenario_allocations",
-                                              "gpkg_contents"}
+            assert changed(before, after) <= {
+                "scenario_runs",
+                "scenario_allocations",
+                "gpkg_contents",
+            }
             with Workspace.open(demo_location) as ws:
                 runs = list_runs(ws)
                 with ws.connect() as conn:
-                    counts = dict(conn.exec_driver_sql(
-                        "SELECT run_id, count(*) FROM scenario_allocations GROUP BY run_id"
-                    ).all())
+                    counts = dict(
+                        conn.exec_driver_sql(
+                            "SELECT run_id, count(*) FROM scenario_allocations GROUP BY run_id"
+                        ).all()
+                    )
             new = [r for r in runs if r.run_id not in runs_before]
             assert len(new) == 1 and len(runs) == len(runs_before) + 1
             assert new[0].status == "optimal"
@@ -431,21 +472,26 @@ def _rounds_done(location: str, before: dict, v0: int) -> int:
         m = Tracker(ws, "office").milestone("M2-1")
         with ws.connect() as conn:
             entries = [e for e in history(conn) if e.at == LOOP_CLOCK]
-            values = conn.exec_driver_sql(
-                "SELECT value FROM kpi_actuals WHERE on_date >= '2027-01-01' "
-                "ORDER BY on_date").scalars().all()
+            values = (
+                conn.exec_driver_sql(
+                    "SELECT value FROM kpi_actuals WHERE on_date >= '2027-01-01' ORDER BY on_date"
+                )
+                .scalars()
+                .all()
+            )
     k = m.version - v0
     assert [float(v) for v in values] == list(range(k))
-    assert [(e.entity, e.action) for e in entries] == [("milestone", "update"),
-                                                       ("kpi_actual", "create")] * k
+    assert [(e.entity, e.action) for e in entries] == [
+        ("milestone", "update"),
+        ("kpi_actual", "create"),
+    ] * k
     if k:
         assert entries[-2].after["version"] == m.version
         assert entries[-2].after["percent"] == m.percent == (k - 1) % 100
     return k
 
 
-def test_kill_during_tracker_writes_leaves_whole_transactions(demo_location, killers,
-                                                              tmp_path):
+def test_kill_during_tracker_writes_leaves_whole_transactions(demo_location, killers, tmp_path):
     rng = random.Random(SEED + 2)
     killer = killers(0.01, 0.2)
     before = contents(demo_location)
@@ -480,29 +526,50 @@ def _whole_report_files(folder: Path, stem: str) -> set[str]:
         assert html.read_text(encoding="utf-8").rstrip().endswith("</html>"), "half an HTML"
     if pdf.exists():
         assert pdf.read_bytes()[-32:].rstrip().endswith(b"%%EOF"), "half a PDF"
-        text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(pdf), "-"], check=True,
-                              capture_output=True, text=True).stdout
+        text = subprocess.run(
+            ["pdftotext", "-enc", "UTF-8", str(pdf), "-"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
         assert "盘点" in text
     return {p.name for p in (html, pdf) if p.exists()}
 
 
 @pytest.mark.skipif(not shutil.which("pdftotext"), reason="needs pdftotext (poppler-utils)")
 def test_kill_during_a_report_leaves_whole_files_and_before_or_complete_after(
-        demo_location, killers, tmp_path):
+    demo_location, killers, tmp_path
+):
     rng = random.Random(SEED + 3)
     killer = killers(0.2, 0.3)
     stem = "stocktake-2026-W48"
     # Before the HTML is renamed into place, before the PDF is, inside the baseline's
     # transaction (written after both files), and at a random moment of the whole run.
-    plan = [("replace", 1, 0.0), ("replace", 2, 0.0), ("write", 1, rng.uniform(0, 0.1)),
-            (None, 0, rng.uniform(0.5, 6.0))]
+    plan = [
+        ("replace", 1, 0.0),
+        ("replace", 2, 0.0),
+        ("write", 1, rng.uniform(0, 0.1)),
+        (None, 0, rng.uniform(0.5, 6.0)),
+    ]
     expected_files = [set(), {f"{stem}.html"}, {f"{stem}.html", f"{stem}.pdf"}, None]
     for n, ((word, count, extra), files) in enumerate(zip(plan, expected_files, strict=True)):
         out = tmp_path / f"out{n}"
         before_snap, before = snapshot(demo_location), contents(demo_location)
-        proc = killer.start("report", "stocktake", "--week", "2026-W48", "--as-of",
-                            "2026-11-27", "--out-dir", str(out), "--save-baseline",
-                            "--as", "office", "--workspace", demo_location)
+        proc = killer.start(
+            "report",
+            "stocktake",
+            "--week",
+            "2026-W48",
+            "--as-of",
+            "2026-11-27",
+            "--out-dir",
+            str(out),
+            "--save-baseline",
+            "--as",
+            "office",
+            "--workspace",
+            demo_location,
+        )
         if word is None:
             pause(proc, extra)
         else:

@@ -20,8 +20,10 @@ from tests.conftest import snapshot
 
 runner = CliRunner()
 
-SITE_HEADER = ("site_id,park_id,name_zh,name_en,available_from,fitout_cost,office_m2,lab_m2,"
-               "heavy_lab_m2,hazard_lab_m2,source,lon,lat")
+SITE_HEADER = (
+    "site_id,park_id,name_zh,name_en,available_from,fitout_cost,office_m2,lab_m2,"
+    "heavy_lab_m2,hazard_lab_m2,source,lon,lat"
+)
 GOOD_SITE = "S9001,P01,新楼,New building,2027,500,1000,1000,0,0,test,121.601,31.204"
 
 
@@ -33,21 +35,39 @@ def _sites_csv(tmp_path, *rows, header=SITE_HEADER, name="sites.csv", encoding="
 
 def _parks_geojson(tmp_path, features, name="parks.geojson"):
     path = tmp_path / name
-    path.write_text(json.dumps({"type": "FeatureCollection", "features": features},
-                               ensure_ascii=False), encoding="utf-8")
+    path.write_text(
+        json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False),
+        encoding="utf-8",
+    )
     return path
 
 
 def _park(park_id, geometry, adcode="310115"):
-    return {"type": "Feature", "geometry": geometry,
-            "properties": {"park_id": park_id, "name_zh": "测试园", "name_en": "Test park",
-                           "district_adcode": adcode, "source": "test"}}
+    return {
+        "type": "Feature",
+        "geometry": geometry,
+        "properties": {
+            "park_id": park_id,
+            "name_zh": "测试园",
+            "name_en": "Test park",
+            "district_adcode": adcode,
+            "source": "test",
+        },
+    }
 
 
-SQUARE = {"type": "Polygon", "coordinates": [[[121.60, 31.20], [121.61, 31.20], [121.61, 31.21],
-                                              [121.60, 31.21], [121.60, 31.20]]]}
-BOWTIE = {"type": "Polygon", "coordinates": [[[121.60, 31.20], [121.61, 31.21], [121.61, 31.20],
-                                              [121.60, 31.21], [121.60, 31.20]]]}
+SQUARE = {
+    "type": "Polygon",
+    "coordinates": [
+        [[121.60, 31.20], [121.61, 31.20], [121.61, 31.21], [121.60, 31.21], [121.60, 31.20]]
+    ],
+}
+BOWTIE = {
+    "type": "Polygon",
+    "coordinates": [
+        [[121.60, 31.20], [121.61, 31.21], [121.61, 31.20], [121.60, 31.21], [121.60, 31.20]]
+    ],
+}
 
 
 def _import(location, layer, path, *extra):
@@ -69,54 +89,72 @@ def assert_refused(location, layer, path, *fragments, extra=()):
 
 def test_self_intersecting_polygon(demo_location, tmp_path):
     path = _parks_geojson(tmp_path, [_park("P90", SQUARE), _park("P91", BOWTIE)])
-    assert_refused(demo_location, "parks", path, "row 2", "column 'geometry'",
-                   "geometry is invalid: Self-intersection")
+    assert_refused(
+        demo_location,
+        "parks",
+        path,
+        "row 2",
+        "column 'geometry'",
+        "geometry is invalid: Self-intersection",
+    )
 
 
 def test_empty_and_missing_geometry(demo_location, tmp_path):
     empty = {"type": "Polygon", "coordinates": []}
     path = _parks_geojson(tmp_path, [_park("P90", empty), _park("P91", None)])
-    assert_refused(demo_location, "parks", path, "row 1, column 'geometry': geometry is empty",
-                   "row 2, column 'geometry': geometry is missing")
+    assert_refused(
+        demo_location,
+        "parks",
+        path,
+        "row 1, column 'geometry': geometry is empty",
+        "row 2, column 'geometry': geometry is missing",
+    )
 
 
 def test_missing_required_column(demo_location, tmp_path):
     header = SITE_HEADER.replace("fitout_cost,", "")
     row = GOOD_SITE.replace(",500,", ",", 1)
     path = _sites_csv(tmp_path, row, header=header)
-    assert_refused(demo_location, "sites", path, "column 'fitout_cost': required column is "
-                   "missing")
+    assert_refused(demo_location, "sites", path, "column 'fitout_cost': required column is missing")
 
 
 def test_wrong_type(demo_location, tmp_path):
-    path = _sites_csv(tmp_path, GOOD_SITE, GOOD_SITE.replace("S9001", "S9002")
-                      .replace(",1000,1000,", ",lots,1000,"))
-    assert_refused(demo_location, "sites", path, "row 2, column 'office_m2': expected a number, "
-                   "got 'lots'")
+    path = _sites_csv(
+        tmp_path,
+        GOOD_SITE,
+        GOOD_SITE.replace("S9001", "S9002").replace(",1000,1000,", ",lots,1000,"),
+    )
+    assert_refused(
+        demo_location, "sites", path, "row 2, column 'office_m2': expected a number, got 'lots'"
+    )
 
 
 def test_duplicate_ids(demo_location, tmp_path):
     path = _sites_csv(tmp_path, GOOD_SITE, GOOD_SITE)
-    assert_refused(demo_location, "sites", path, "row 2, column 'site_id': duplicate value "
-                   "'S9001'")
+    assert_refused(demo_location, "sites", path, "row 2, column 'site_id': duplicate value 'S9001'")
 
 
 def test_duplicate_id_on_append(demo_location, tmp_path):
     path = _sites_csv(tmp_path, GOOD_SITE.replace("S9001", "S0001"))
-    assert_refused(demo_location, "sites", path, "row 1, column 'site_id': 'S0001' is already "
-                   "in the sites layer", extra=("--append",))
+    assert_refused(
+        demo_location,
+        "sites",
+        path,
+        "row 1, column 'site_id': 'S0001' is already in the sites layer",
+        extra=("--append",),
+    )
 
 
 def test_negative_area(demo_location, tmp_path):
     path = _sites_csv(tmp_path, GOOD_SITE.replace(",1000,1000,0,0,", ",1000,-50,0,0,"))
-    assert_refused(demo_location, "sites", path, "row 1, column 'lab_m2': value -50.0 must be "
-                   "≥ 0")
+    assert_refused(demo_location, "sites", path, "row 1, column 'lab_m2': value -50.0 must be ≥ 0")
 
 
 def test_unknown_district(demo_location, tmp_path):
     path = _parks_geojson(tmp_path, [_park("P90", SQUARE, adcode="310199")])
-    assert_refused(demo_location, "parks", path, "row 1, column 'district_adcode': unknown "
-                   "district '310199'")
+    assert_refused(
+        demo_location, "parks", path, "row 1, column 'district_adcode': unknown district '310199'"
+    )
 
 
 def test_unknown_park(demo_location, tmp_path):
@@ -126,22 +164,24 @@ def test_unknown_park(demo_location, tmp_path):
 
 def test_replacing_parents_may_not_orphan_children(demo_location, tmp_path):
     path = _parks_geojson(tmp_path, [_park("P01", SQUARE)])
-    assert_refused(demo_location, "parks", path, "records of the sites layer refer to",
-                   "'P02'")
+    assert_refused(demo_location, "parks", path, "records of the sites layer refer to", "'P02'")
 
 
 def test_swapped_coordinates(demo_location, tmp_path):
     header = SITE_HEADER.replace("lon,lat", "lat,lon")
-    path = _sites_csv(tmp_path, GOOD_SITE.replace("121.601,31.204", "121.601,31.204"),
-                      header=header)
-    assert_refused(demo_location, "sites", path, "row 1", "column 'geometry'",
-                   "latitude/longitude swapped")
+    path = _sites_csv(
+        tmp_path, GOOD_SITE.replace("121.601,31.204", "121.601,31.204"), header=header
+    )
+    assert_refused(
+        demo_location, "sites", path, "row 1", "column 'geometry'", "latitude/longitude swapped"
+    )
 
 
 def test_coordinates_in_a_projected_crs_declared_as_wgs84(demo_location, tmp_path):
     path = _sites_csv(tmp_path, GOOD_SITE.replace("121.601,31.204", "458000.5,3452000.2"))
-    assert_refused(demo_location, "sites", path, "row 1", "outside the Shanghai region",
-                   "is the CRS right?")
+    assert_refused(
+        demo_location, "sites", path, "row 1", "outside the Shanghai region", "is the CRS right?"
+    )
 
 
 def test_gcj02_districts_declared_as_wgs84_are_detected(demo_location, tmp_path):
@@ -218,10 +258,12 @@ def test_html_in_names_is_kept_as_text(demo_location, tmp_path):
 
 
 def test_every_problem_is_reported_at_once(demo_location, tmp_path):
-    path = _sites_csv(tmp_path,
-                      GOOD_SITE.replace(",2027,", ",soon,"),
-                      GOOD_SITE.replace("S9001", "S9002").replace(",500,", ",-1,"),
-                      GOOD_SITE.replace("S9001", "S9003").replace("121.601,31.204", "116.4,39.9"))
+    path = _sites_csv(
+        tmp_path,
+        GOOD_SITE.replace(",2027,", ",soon,"),
+        GOOD_SITE.replace("S9001", "S9002").replace(",500,", ",-1,"),
+        GOOD_SITE.replace("S9001", "S9003").replace("121.601,31.204", "116.4,39.9"),
+    )
     message = assert_refused(demo_location, "sites", path)
     assert "row 1, column 'available_from'" in message
     assert "row 2, column 'fitout_cost'" in message

@@ -289,9 +289,7 @@ def test_opens_offline_in_chromium(layers, tmp_path):
         assert "示意数据 · Illustrative data" in text
         assert page.evaluate("document.fonts.check('16px sans-serif', '浦东新区')")
         # Vector layers drawn: 2 districts + 2 parks + 5 points.
-        assert (
-            page.evaluate("document.querySelectorAll('path.leaflet-interactive').length") == 9
-        )
+        assert page.evaluate("document.querySelectorAll('path.leaflet-interactive').length") == 9
         # No links out of the page, not even in the attribution.
         assert page.evaluate("document.querySelectorAll('a[href^=\"http\"]').length") == 0
 
@@ -352,7 +350,8 @@ def _groups(m: folium.Map) -> dict[str, list]:
     for child in m._children.values():
         if isinstance(child, folium.map.FeatureGroup):
             out[child.layer_name] = [
-                (c.data, c.options) for c in child._children.values()
+                (c.data, c.options)
+                for c in child._children.values()
                 if isinstance(c, maps._DataLayer)
             ]
     return out
@@ -381,8 +380,18 @@ def test_site_utilisation(layers, candidates):
 
 @pytest.mark.parametrize(
     ("u", "placed", "cls"),
-    [(0.0, 0, 0), (0.5, 0, 0), (float("nan"), 1, 0), (None, 1, 0), (0.1, 1, 1),
-     (0.25, 1, 2), (0.6, 2, 3), (0.75, 1, 4), (0.9, 1, 5), (1.0, 1, 5)],
+    [
+        (0.0, 0, 0),
+        (0.5, 0, 0),
+        (float("nan"), 1, 0),
+        (None, 1, 0),
+        (0.1, 1, 1),
+        (0.25, 1, 2),
+        (0.6, 2, 3),
+        (0.75, 1, 4),
+        (0.9, 1, 5),
+        (1.0, 1, 5),
+    ],
 )
 def test_utilisation_class(u, placed, cls):
     assert maps.utilisation_class(u, placed) == cls
@@ -390,15 +399,18 @@ def test_utilisation_class(u, placed, cls):
 
 def test_sites_coloured_by_utilisation(layers, candidates):
     m = park_map({**layers, "candidates": candidates}, plan=PLAN)
-    (data, options), = _groups(m)["可用载体 Available sites"]
+    ((data, options),) = _groups(m)["可用载体 Available sites"]
     # S1 is 45 % used (class 2: 25-50 %), S2 83 % (class 4: 75-90 %).
     assert [_cell(data["k"], i) for i in range(2)] == [2, 4]
     fills = [s["fillColor"] for s in options["styles"]]
     assert fills == [maps.UNUSED_FILL, *maps.UTILISATION_COLOURS]
     # Popup cells: utilisation, space used and count, after site id and park.
     heads = data["h"]
-    assert heads[2:5] == ["利用率 Utilisation", "已用面积 Space used",
-                          "安置机构 Organisations placed"]
+    assert heads[2:5] == [
+        "利用率 Utilisation",
+        "已用面积 Space used",
+        "安置机构 Organisations placed",
+    ]
     assert [_cell(data["c"][4], i) for i in range(2)] == ["45%", "83%"]
     assert _cell(data["c"][5], 0) == "3,000 / 6,600 m²"
     doc = _render(m)
@@ -406,14 +418,14 @@ def test_sites_coloured_by_utilisation(layers, candidates):
     for text in ("0%–25%", "75%–90%", "≥ 90%", "方案未使用 Not used by the plan"):
         assert text in doc, text
     # Without a plan sites keep one colour and no utilisation rows.
-    (data, options), = _groups(park_map(layers))["可用载体 Available sites"]
+    ((data, options),) = _groups(park_map(layers))["可用载体 Available sites"]
     assert "k" not in data and "利用率 Utilisation" not in data["h"]
 
 
 def test_unused_sites_and_plan_objects(layers, candidates):
     plan = maps.Plan((("C3", "S2", 2028),), name="baseline", run_id="20260101-x", adopted=True)
     m = park_map({**layers, "candidates": candidates}, plan=plan)
-    (data, _), = _groups(m)["可用载体 Available sites"]
+    ((data, _),) = _groups(m)["可用载体 Available sites"]
     assert [_cell(data["k"], i) for i in range(2)] == [0, 4]
     assert _cell(data["c"][4], 0) == "未使用 not used"
     doc = _render(m)
@@ -425,14 +437,17 @@ def test_unused_sites_and_plan_objects(layers, candidates):
 
 def test_plan_allocations_in_popups(layers, candidates):
     m = park_map({**layers, "candidates": candidates}, plan=PLAN)
-    (data, options), = _groups(m)["方案安置 Plan allocations"]
+    ((data, options),) = _groups(m)["方案安置 Plan allocations"]
     assert options["pane"] == "ppBadges"
     by_count = {f["properties"]["b"]: f["properties"] for f in data["features"]}
     assert set(by_count) == {"<div>2</div>", "<div>1</div>"}
     popup = by_count["<div>2</div>"]["p"]
     # Site name, then the organisations by year: Chinese name, English below; tier; year.
-    assert (popup.index("张江一号楼") < popup.index("甲检测公司（示意）")
-            < popup.index("Alpha Testing Co."))
+    assert (
+        popup.index("张江一号楼")
+        < popup.index("甲检测公司（示意）")
+        < popup.index("Alpha Testing Co.")
+    )
     assert "国际顶尖检测认证机构" in popup and "Top international TIC organisation" in popup
     assert "2026" in popup and "2,500 m²" in popup
     assert popup.index("2026") < popup.index("2027")
@@ -442,9 +457,10 @@ def test_plan_allocations_in_popups(layers, candidates):
     assert by_count["<div>2</div>"]["t"].endswith("2 家机构 · 2 organisations")
     # English first on request.
     m_en = park_map({**layers, "candidates": candidates}, plan=PLAN, language="en")
-    (data, _), = _groups(m_en)["Plan allocations 方案安置"]
-    popup = next(f["properties"]["p"] for f in data["features"]
-                 if f["properties"]["b"] == "<div>2</div>")
+    ((data, _),) = _groups(m_en)["Plan allocations 方案安置"]
+    popup = next(
+        f["properties"]["p"] for f in data["features"] if f["properties"]["b"] == "<div>2</div>"
+    )
     assert popup.index("Alpha Testing Co.") < popup.index("甲检测公司（示意）")
 
 
@@ -476,8 +492,11 @@ def test_gcj02_shift_only_for_amap(layers, basemap, monkeypatch):
 def test_basemap_tiles_and_keys(layers, monkeypatch):
     monkeypatch.delenv("PARKPLAN_TIANDITU_KEY", raising=False)
     assert "tile.openstreetmap.org" in _render(park_map(layers, basemap="osm"))
-    (tile,) = [c for c in park_map(layers, basemap="osm")._children.values()
-               if isinstance(c, folium.TileLayer)]
+    (tile,) = [
+        c
+        for c in park_map(layers, basemap="osm")._children.values()
+        if isinstance(c, folium.TileLayer)
+    ]
     assert tile.options["attribution"] == "© OpenStreetMap 贡献者 © OpenStreetMap contributors"
     with pytest.raises(ValueError, match="PARKPLAN_TIANDITU_KEY"):
         park_map(layers, basemap="tianditu")
@@ -495,8 +514,9 @@ def test_basemap_tiles_and_keys(layers, monkeypatch):
 
 
 def test_canvas_only_for_large_layers(layers):
-    assert "preferCanvas\": false" in _render(park_map(layers)) or \
-        "preferCanvas: false" in _render(park_map(layers))
+    assert 'preferCanvas": false' in _render(park_map(layers)) or "preferCanvas: false" in _render(
+        park_map(layers)
+    )
     assert re.search(r"preferCanvas\"?: true", _render(park_map(layers, canvas=True)))
 
 
@@ -508,23 +528,51 @@ def test_columns_dictionary_encoded():
 # --------------------------------------------------------------------------- workspace, CLI
 
 
-def _record_plan(ws, allocation, *, name="test", run_id=None, adopted=False,
-                 created="2026-01-01T00:00:00+00:00", status="optimal"):
+def _record_plan(
+    ws,
+    allocation,
+    *,
+    name="test",
+    run_id=None,
+    adopted=False,
+    created="2026-01-01T00:00:00+00:00",
+    status="optimal",
+):
     """Store a siting run with ``allocation`` in the ledger without solving anything."""
     from parkplan.store import ledger
 
     run_id = run_id or f"20260101-000000-{name}"
     sites = ws.read_layer("sites").set_index("site_id")
     row = dict.fromkeys(ledger._RUN_COLUMNS) | {
-        "run_id": run_id, "scenario_name": name, "scenario_hash": "h", "scenario_yaml": "",
-        "layers_hash": "", "solver": "test", "status": status, "objective": 1.0,
-        "seconds_build": 0.0, "seconds_solve": 0.0, "seconds_total": 0.0,
-        "created_at": created, "created_by": "test", "adopted": False,
-        "result_json": json.dumps({"allocation": [
-            {"cand_id": c, "site_id": s, "year": y} for c, s, y in allocation]}),
+        "run_id": run_id,
+        "scenario_name": name,
+        "scenario_hash": "h",
+        "scenario_yaml": "",
+        "layers_hash": "",
+        "solver": "test",
+        "status": status,
+        "objective": 1.0,
+        "seconds_build": 0.0,
+        "seconds_solve": 0.0,
+        "seconds_total": 0.0,
+        "created_at": created,
+        "created_by": "test",
+        "adopted": False,
+        "result_json": json.dumps(
+            {"allocation": [{"cand_id": c, "site_id": s, "year": y} for c, s, y in allocation]}
+        ),
     }
-    rows = [{"cand_id": c, "site_id": s, "park_id": sites.at[s, "park_id"], "year": y,
-             "value": 1.0, "geometry": sites.at[s, "geometry"]} for c, s, y in allocation]
+    rows = [
+        {
+            "cand_id": c,
+            "site_id": s,
+            "park_id": sites.at[s, "park_id"],
+            "year": y,
+            "value": 1.0,
+            "geometry": sites.at[s, "geometry"],
+        }
+        for c, s, y in allocation
+    ]
     with ws.begin() as conn:
         ledger.record_run(ws, conn, row, rows)
         if adopted:
@@ -538,8 +586,7 @@ def greedy_allocation(ws, n: int = 30) -> list[tuple[str, str, int]]:
 
     sites = ws.read_layer("sites")
     cands = ws.read_layer("candidates").head(n)
-    free = {r.site_id: [float(getattr(r, k)) for k in SPACE_CLASSES]
-            for r in sites.itertuples()}
+    free = {r.site_id: [float(getattr(r, k)) for k in SPACE_CLASSES] for r in sites.itertuples()}
     out = []
     for c in cands.itertuples():
         need = [float(getattr(c, k)) for k in SPACE_CLASSES]
@@ -564,8 +611,9 @@ def planned_gpkg(demo_gpkg, tmp_path):
         alloc = greedy_allocation(ws)
         _record_plan(ws, alloc, name="early", adopted=True)
         _record_plan(ws, alloc[:5], name="late", created="2026-02-01T00:00:00+00:00")
-        _record_plan(ws, [], name="broken", status="infeasible",
-                     created="2026-03-01T00:00:00+00:00")
+        _record_plan(
+            ws, [], name="broken", status="infeasible", created="2026-03-01T00:00:00+00:00"
+        )
     return path
 
 
@@ -605,8 +653,9 @@ def test_cli_map_with_run_and_basemaps(planned_gpkg, tmp_path):
     doc = out.read_text(encoding="utf-8")
     assert "方案安置 Plan allocations" in doc and "已采纳 adopted" in doc
     assert external_references(doc) == []
-    result = _cli("map", "--out", out, "--run", "late", "--basemap", "amap",
-                  "--workspace", planned_gpkg)
+    result = _cli(
+        "map", "--out", out, "--run", "late", "--basemap", "amap", "--workspace", planned_gpkg
+    )
     assert result.exit_code == 0, result.output
     assert "tiles from the network" in result.stdout
     doc = out.read_text(encoding="utf-8")
@@ -614,8 +663,16 @@ def test_cli_map_with_run_and_basemaps(planned_gpkg, tmp_path):
     result = _cli("map", "--out", out, "--no-plan", "--workspace", planned_gpkg)
     assert result.exit_code == 0 and "no plan" in result.stdout
     assert "方案安置" not in out.read_text(encoding="utf-8")
-    bad = _cli("map", "--out", tmp_path / "t.html", "--basemap", "tianditu",
-               "--workspace", planned_gpkg, env={"PARKPLAN_TIANDITU_KEY": ""})
+    bad = _cli(
+        "map",
+        "--out",
+        tmp_path / "t.html",
+        "--basemap",
+        "tianditu",
+        "--workspace",
+        planned_gpkg,
+        env={"PARKPLAN_TIANDITU_KEY": ""},
+    )
     assert bad.exit_code == 2 and "PARKPLAN_TIANDITU_KEY" in bad.stderr
     assert not (tmp_path / "t.html").exists()
     bad = _cli("map", "--out", out, "--run", "broken", "--workspace", planned_gpkg)

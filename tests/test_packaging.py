@@ -42,8 +42,9 @@ def test_environment_yml_matches_pyproject():
 
 
 def test_pulp_keeps_bundled_cbc_and_highs_is_there():
-    deps = {Requirement(d).name.lower(): Requirement(d) for d in
-            _pyproject()["project"]["dependencies"]}
+    deps = {
+        Requirement(d).name.lower(): Requirement(d) for d in _pyproject()["project"]["dependencies"]
+    }
     assert deps["pulp"].specifier.contains("3.3.2")
     assert not deps["pulp"].specifier.contains("4.0")
     assert "highspy" in deps
@@ -65,4 +66,5 @@ def test_console_script():
 
 def test_layers_doc_is_generated_from_the_schemas():
     assert (ROOT / "docs" / "layers.md").read_text() == layers_markdown(), (
-        "docs/layers.md is stale: python -m parkplan.layers > docs/layers.md")
+        "docs/layers.md is stale: python -m parkplan.layers > docs/layers.md"
+    )

@@ -32,9 +32,13 @@ runner = CliRunner()
 
 # A small scenario on the demo layers that solves to proven optimality in well under a
 # second: few candidates are worth placing under this budget.
-SMALL = {"name": "small", "horizon": [2026, 2028], "budget": 9000,
-         "quotas": {"tier": {"national_qi_centre": 1}, "sector": {"ic": 1}},
-         "solver": {"name": "highs", "time_limit": 30, "gap": 0.0}}
+SMALL = {
+    "name": "small",
+    "horizon": [2026, 2028],
+    "budget": 9000,
+    "quotas": {"tier": {"national_qi_centre": 1}, "sector": {"ic": 1}},
+    "solver": {"name": "highs", "time_limit": 30, "gap": 0.0},
+}
 
 
 @pytest.fixture(scope="module")
@@ -63,18 +67,25 @@ def test_misspelt_key_is_named_with_a_suggestion(tmp_path):
     with pytest.raises(SitingError) as err:
         load_scenario(path)
     assert "budjet: no such scenario key; did you mean 'budget'?" in str(err.value)
-    with pytest.raises(SitingError, match="solver.tme_limit: no such scenario key; did you "
-                                          "mean 'time_limit'"):
+    with pytest.raises(
+        SitingError, match="solver.tme_limit: no such scenario key; did you mean 'time_limit'"
+    ):
         parse_scenario({"name": "x", "budget": 1, "solver": {"tme_limit": 3}})
 
 
-@pytest.mark.parametrize("data, message", [
-    ({"name": "x", "budget": -5}, "budget: Input should be greater than or equal to 0"),
-    ({"name": "x", "budget": 1, "quotas": {"tier": {"galactic": 1}}}, "unknown tier 'galactic'"),
-    ({"name": "x", "budget": 1, "horizon": [2030, 2026]}, "first ≤ last"),
-    ({"name": "x", "budget": 1, "value_mode": "hope"}, "value_mode"),
-    ({"name": "bad name!", "budget": 1}, "name"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"name": "x", "budget": -5}, "budget: Input should be greater than or equal to 0"),
+        (
+            {"name": "x", "budget": 1, "quotas": {"tier": {"galactic": 1}}},
+            "unknown tier 'galactic'",
+        ),
+        ({"name": "x", "budget": 1, "horizon": [2030, 2026]}, "first ≤ last"),
+        ({"name": "x", "budget": 1, "value_mode": "hope"}, "value_mode"),
+        ({"name": "bad name!", "budget": 1}, "name"),
+    ],
+)
 def test_invalid_scenarios(data, message):
     with pytest.raises(SitingError, match="invalid scenario") as err:
         parse_scenario(data)
@@ -101,14 +112,17 @@ def test_pairs_naming_a_landed_candidate(demo_frames):
     cands = demo_frames["candidates"].copy()
     cands.loc[cands["cand_id"] == "C0001", "stage"] = "landed"
     frames = {**demo_frames, "candidates": cands}
-    with pytest.raises(SitingError, match=r"fixed pair \(C0001, S0001\): candidate C0001 has "
-                                          r"landed already") as err:
+    with pytest.raises(
+        SitingError,
+        match=r"fixed pair \(C0001, S0001\): candidate C0001 has "
+        r"landed already",
+    ) as err:
         planning.prepare(parse_scenario({**SMALL, "fixed": [["C0001", "S0001"]]}), frames)
     assert "unknown candidate" not in str(err.value)
     # An exclusion of a landed candidate holds already: it is dropped, not refused.
-    inst, _ = planning.prepare(parse_scenario({**SMALL, "excluded": [["C0001", "S0001"],
-                                                                     ["C0002", "S0001"]]}),
-                               frames)
+    inst, _ = planning.prepare(
+        parse_scenario({**SMALL, "excluded": [["C0001", "S0001"], ["C0002", "S0001"]]}), frames
+    )
     assert "C0001" not in inst.cand_ids and inst.excluded == [("C0002", "S0001")]
 
 
@@ -117,8 +131,9 @@ def test_expected_value_mode_weights_by_stage(demo_frames):
     expected = small_instance(demo_frames, value_mode="expected")
     cands = demo_frames["candidates"].set_index("cand_id")
     probability = {"identified": 0.2, "contacted": 0.35, "mou": 0.6, "signed": 0.9}
-    for c, v_exp, v in zip(expected.cand_ids, expected.candidates["value"],
-                           value.candidates["value"], strict=True):
+    for c, v_exp, v in zip(
+        expected.cand_ids, expected.candidates["value"], value.candidates["value"], strict=True
+    ):
         assert v_exp == pytest.approx(v * probability[cands.at[c, "stage"]])
 
 
@@ -181,8 +196,7 @@ def test_irreplaceability_equals_resolving_without_the_site(demo_frames):
     rows = ex.irreplaceability(inst, res.allocation, res.objective, top=2, gap=0)
     for row in rows:
         assert row["site_id"] in {s for _, s, _ in res.allocation}
-        without = small_instance(demo_frames, excluded=[[c, row["site_id"]]
-                                                         for c in inst.cand_ids])
+        without = small_instance(demo_frames, excluded=[[c, row["site_id"]] for c in inst.cand_ids])
         alone = SitingModel.from_instance(without).solve("highs", gap=0).result
         assert row["loss_max"] == pytest.approx(res.objective - alone.objective, abs=1e-6)
         assert row["loss_min"] == pytest.approx(row["loss_max"], abs=1e-6)
@@ -190,17 +204,43 @@ def test_irreplaceability_equals_resolving_without_the_site(demo_frames):
 
 def _two_site_instance(fixed=()):
     """One candidate that fits both sites: worth 8 at S1, 7 at S2; nothing else binds."""
-    site = {"park_id": "P1", "available_from": 2026, "fitout_cost": 0.0, "office_m2": 100.0,
-            "lab_m2": 0.0, "heavy_lab_m2": 0.0, "hazard_lab_m2": 0.0}
-    return instance_from_dict({
-        "format": "parkplan-siting-instance/1", "horizon": [2026], "discount_rate": 0.0,
-        "budget": 100.0, "fitout_penalty": 0.0, "quotas": {"tier": {}, "sector": {}},
-        "fixed": [list(f) for f in fixed], "excluded": [],
-        "sites": [{"site_id": "S1", **site}, {"site_id": "S2", **site}],
-        "candidates": [{"cand_id": "C1", "tier": "specialist", "sectors": ["ic"],
-                        "value": 10.0, "subsidy": 0.0, "ready_year": 2026, "office_m2": 50.0,
-                        "lab_m2": 0.0, "heavy_lab_m2": 0.0, "hazard_lab_m2": 0.0}],
-        "score": {"C1": {"S1": 0.8, "S2": 0.7}}})
+    site = {
+        "park_id": "P1",
+        "available_from": 2026,
+        "fitout_cost": 0.0,
+        "office_m2": 100.0,
+        "lab_m2": 0.0,
+        "heavy_lab_m2": 0.0,
+        "hazard_lab_m2": 0.0,
+    }
+    return instance_from_dict(
+        {
+            "format": "parkplan-siting-instance/1",
+            "horizon": [2026],
+            "discount_rate": 0.0,
+            "budget": 100.0,
+            "fitout_penalty": 0.0,
+            "quotas": {"tier": {}, "sector": {}},
+            "fixed": [list(f) for f in fixed],
+            "excluded": [],
+            "sites": [{"site_id": "S1", **site}, {"site_id": "S2", **site}],
+            "candidates": [
+                {
+                    "cand_id": "C1",
+                    "tier": "specialist",
+                    "sectors": ["ic"],
+                    "value": 10.0,
+                    "subsidy": 0.0,
+                    "ready_year": 2026,
+                    "office_m2": 50.0,
+                    "lab_m2": 0.0,
+                    "heavy_lab_m2": 0.0,
+                    "hazard_lab_m2": 0.0,
+                }
+            ],
+            "score": {"C1": {"S1": 0.8, "S2": 0.7}},
+        }
+    )
 
 
 def test_irreplaceability_is_never_a_negative_loss():
@@ -230,8 +270,7 @@ def _relaxed(info, **scenario):
 
 
 def test_infeasible_scenario_names_the_conflict_and_the_smallest_relaxation(demo_frames):
-    inst = small_instance(demo_frames, budget=3000,
-                          quotas={"tier": {"international_major": 3}})
+    inst = small_instance(demo_frames, budget=3000, quotas={"tier": {"international_major": 3}})
     res = SitingModel.from_instance(inst).solve("highs").result
     assert res.status == "infeasible"
     info = ex.explain_infeasible(inst)
@@ -248,8 +287,7 @@ def test_infeasible_scenario_names_the_conflict_and_the_smallest_relaxation(demo
         assert again.result.status == "infeasible"
 
 
-def test_relaxation_stopped_at_the_time_limit_is_not_called_smallest(demo_frames,
-                                                                     monkeypatch):
+def test_relaxation_stopped_at_the_time_limit_is_not_called_smallest(demo_frames, monkeypatch):
     """HiGHS stopping at its time limit with an incumbent, which PuLP calls optimal."""
     import highspy
 
@@ -258,9 +296,13 @@ def test_relaxation_stopped_at_the_time_limit_is_not_called_smallest(demo_frames
     def at_time_limit(prob):
         h = prob.solverModel
         info = h.getInfo()
-        return model.highs_outcome(highspy.HighsModelStatus.kTimeLimit,
-                                   int(info.primal_solution_status), float(info.mip_dual_bound),
-                                   maximise=prob.sense == pulp.LpMaximize, version="test")
+        return model.highs_outcome(
+            highspy.HighsModelStatus.kTimeLimit,
+            int(info.primal_solution_status),
+            float(info.mip_dual_bound),
+            maximise=prob.sense == pulp.LpMaximize,
+            version="test",
+        )
 
     monkeypatch.setattr(model, "_highs_outcome", at_time_limit)
     inst = small_instance(demo_frames, budget=3000, quotas={"tier": {"international_major": 3}})
@@ -314,8 +356,9 @@ def test_baseline_scenario_on_the_demo_is_optimal_and_explained(demo_gpkg):
     si = {s: j for j, s in enumerate(inst.site_ids)}
     value, fitout = inst.candidates["value"].tolist(), inst.sites["fitout_cost"].tolist()
     delta, t0 = 1.0 / (1.0 + inst.discount_rate), inst.horizon[0]
-    placed = sum(value[ci[c]] * inst.score[ci[c], si[s]] * delta ** (t - t0)
-                 for c, s, t in res.allocation)
+    placed = sum(
+        value[ci[c]] * inst.score[ci[c], si[s]] * delta ** (t - t0) for c, s, t in res.allocation
+    )
     opened = sum(fitout[si[s]] for s in {s for _, s, _ in res.allocation})
     assert res.objective == pytest.approx(placed - inst.fitout_penalty * opened, rel=1e-9)
 
@@ -338,13 +381,15 @@ def test_baseline_scenario_on_the_demo_is_optimal_and_explained(demo_gpkg):
 def test_run_is_recorded_and_compared(demo_location):
     sc = parse_scenario(SMALL)
     with Workspace.open(demo_location) as ws:
-        a = planning.run_scenario(ws, sc, options=planning.ExplainOptions(alternatives=0,
-                                                                           irreplaceable=0),
-                                  user="planner")
-        b = planning.run_scenario(ws, sc.with_changes(budget=15000, name="bigger"),
-                                  options=planning.ExplainOptions(alternatives=0,
-                                                                  irreplaceable=0),
-                                  user="office")
+        a = planning.run_scenario(
+            ws, sc, options=planning.ExplainOptions(alternatives=0, irreplaceable=0), user="planner"
+        )
+        b = planning.run_scenario(
+            ws,
+            sc.with_changes(budget=15000, name="bigger"),
+            options=planning.ExplainOptions(alternatives=0, irreplaceable=0),
+            user="office",
+        )
         runs = ledger.list_runs(ws)
         assert [r.run_id for r in runs] == [b.run_id, a.run_id]
         stored = ledger.get_run(ws, a.run_id)
@@ -363,16 +408,19 @@ def test_run_is_recorded_and_compared(demo_location):
         assert layer.crs.to_epsg() == 4326
 
 
-@pytest.mark.parametrize("who, record", [("viewer", None), ("owner3", None), ("admin", None),
-                                         (None, True)])
+@pytest.mark.parametrize(
+    "who, record", [("viewer", None), ("owner3", None), ("admin", None), (None, True)]
+)
 def test_only_planning_roles_record_runs(demo_location, who, record):
     """A named user asks to record, and so does record=True; neither is let off quietly."""
     from parkplan.tracker.access import PermissionDenied
     from tests.conftest import snapshot
 
     before = snapshot(demo_location)
-    with Workspace.open(demo_location) as ws, pytest.raises(PermissionDenied,
-                                                            match="may not record") as refused:
+    with (
+        Workspace.open(demo_location) as ws,
+        pytest.raises(PermissionDenied, match="may not record") as refused,
+    ):
         planning.run_scenario(ws, parse_scenario(SMALL), options=None, user=who, record=record)
     assert snapshot(demo_location) == before
     # The app says it in Chinese from the code.
@@ -416,11 +464,12 @@ def test_compare_uses_each_runs_own_inputs(demo_location):
         legacy = _forget_accounts(ws, run.run_id)
         cmp_legacy = planning.compare_runs(ws, legacy, legacy)
     assert cmp["budget_used"][0] == pytest.approx(
-        {"subsidy": subsidy, "fitout": fitout, "total": subsidy + fitout})
+        {"subsidy": subsidy, "fitout": fitout, "total": subsidy + fitout}
+    )
     assert {p: cmp["space_by_park"][0][p]["lab_m2"] for p in lab_by_park} == pytest.approx(
-        lab_by_park)
-    assert sum(d["net"] for d in cmp["by_park"][0].values()) == pytest.approx(
-        run.result.objective)
+        lab_by_park
+    )
+    assert sum(d["net"] for d in cmp["by_park"][0].values()) == pytest.approx(run.result.objective)
     assert cmp["by_tier"][0] and cmp["by_sector"][0] and cmp["notes"] == []
     # A run stored without its accounts, on layers that have changed: said, not invented.
     assert cmp_legacy["budget_used"][0] == {"subsidy": None, "fitout": None, "total": None}
@@ -443,12 +492,17 @@ def _forget_accounts(ws, run_id: str) -> str:
     copy = f"{run_id}-legacy"
     cols = [c for c in ledger._RUN_COLUMNS if c != "run_id"]
     with ws.begin() as conn:
-        conn.execute(sa.text(
-            f"INSERT INTO scenario_runs (run_id, {', '.join(cols)}) SELECT :copy, "
-            f"{', '.join(cols)} FROM scenario_runs WHERE run_id = :run"),
-            {"copy": copy, "run": run_id})
-        conn.execute(sa.text("UPDATE scenario_runs SET explanation_json = '{}' "
-                             "WHERE run_id = :copy"), {"copy": copy})
+        conn.execute(
+            sa.text(
+                f"INSERT INTO scenario_runs (run_id, {', '.join(cols)}) SELECT :copy, "
+                f"{', '.join(cols)} FROM scenario_runs WHERE run_id = :run"
+            ),
+            {"copy": copy, "run": run_id},
+        )
+        conn.execute(
+            sa.text("UPDATE scenario_runs SET explanation_json = '{}' WHERE run_id = :copy"),
+            {"copy": copy},
+        )
     return copy
 
 
@@ -475,38 +529,76 @@ def test_solve_cli_writes_contract_files_and_round_trips(demo_gpkg, tmp_path):
     scenario.write_text(yaml.safe_dump(SMALL))
     ws = tmp_path / "ws.gpkg"
     ws.write_bytes(demo_gpkg.read_bytes())
-    out = _cli("solve", scenario, "--as", "planner", "--workspace", ws, "--out",
-               tmp_path / "r.json",
-               "--export-instance", tmp_path / "i.json", "--alternatives", "1",
-               "--irreplaceable", "1")
+    out = _cli(
+        "solve",
+        scenario,
+        "--as",
+        "planner",
+        "--workspace",
+        ws,
+        "--out",
+        tmp_path / "r.json",
+        "--export-instance",
+        tmp_path / "i.json",
+        "--alternatives",
+        "1",
+        "--irreplaceable",
+        "1",
+    )
     assert "状态 status: optimal" in out and "按园区 by park" in out
     result = json.loads((tmp_path / "r.json").read_text())
-    assert set(result) == {"format", "status", "objective", "bound", "gap", "solver",
-                           "seconds", "allocation"}
+    assert set(result) == {
+        "format",
+        "status",
+        "objective",
+        "bound",
+        "gap",
+        "solver",
+        "seconds",
+        "allocation",
+    }
     inst = read_instance(tmp_path / "i.json")
-    assert evaluate(inst, [(a["cand_id"], a["site_id"], a["year"])
-                           for a in result["allocation"]]) == pytest.approx(result["objective"])
+    assert evaluate(
+        inst, [(a["cand_id"], a["site_id"], a["year"]) for a in result["allocation"]]
+    ) == pytest.approx(result["objective"])
     for solver in ("highs", "cbc"):
-        _cli("solve", "--instance", tmp_path / "i.json", "--solver", solver, "--out",
-             tmp_path / f"r_{solver}.json")
+        _cli(
+            "solve",
+            "--instance",
+            tmp_path / "i.json",
+            "--solver",
+            solver,
+            "--out",
+            tmp_path / f"r_{solver}.json",
+        )
         again = json.loads((tmp_path / f"r_{solver}.json").read_text())
         assert again["status"] == "optimal"
         assert again["objective"] == pytest.approx(result["objective"], rel=1e-6)
     listing = json.loads(_cli("scenarios", "list", "--format", "json", "--workspace", ws))
     assert listing[0]["scenario"] == "small"
-    refused = runner.invoke(app, ["scenarios", "adopt", listing[0]["run_id"], "--as", "viewer",
-                                  "--workspace", str(ws)])
+    refused = runner.invoke(
+        app, ["scenarios", "adopt", listing[0]["run_id"], "--as", "viewer", "--workspace", str(ws)]
+    )
     assert refused.exit_code == 2 and "may not record siting runs or adopt" in refused.stderr
     _cli("scenarios", "adopt", listing[0]["run_id"], "--as", "convenor", "--workspace", ws)
     assert json.loads(_cli("scenarios", "list", "--format", "json", "--workspace", ws))[0][
-        "adopted"]
+        "adopted"
+    ]
 
 
 def test_infeasible_scenario_explains_in_the_cli(demo_gpkg, tmp_path):
     ws = tmp_path / "ws.gpkg"
     ws.write_bytes(demo_gpkg.read_bytes())
-    out = _cli("solve", SCENARIOS / "infeasible-austerity.yaml", "--as", "planner",
-               "--workspace", ws, "--export-instance", tmp_path / "i.json")
+    out = _cli(
+        "solve",
+        SCENARIOS / "infeasible-austerity.yaml",
+        "--as",
+        "planner",
+        "--workspace",
+        ws,
+        "--export-instance",
+        tmp_path / "i.json",
+    )
     assert "status: infeasible" in out
     assert "最小放宽 smallest relaxation" in out and "international_major" in out
     assert "Traceback" not in out
@@ -519,8 +611,9 @@ def test_infeasible_scenario_explains_in_the_cli(demo_gpkg, tmp_path):
 def test_solve_cli_refuses_bad_input_cleanly(demo_gpkg, tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\nbudget: 5\nquotas: {tier: {international_major: 400}}\n")
-    result = runner.invoke(app, ["solve", str(bad), "--as", "planner", "--workspace",
-                                 str(demo_gpkg)])
+    result = runner.invoke(
+        app, ["solve", str(bad), "--as", "planner", "--workspace", str(demo_gpkg)]
+    )
     assert result.exit_code == 2 and "international_major" in result.stderr
     broken = tmp_path / "i.json"
     broken.write_text("{not json")
@@ -543,9 +636,11 @@ def test_sweep_in_processes_matches_single_solves(demo_frames):
     table = run_sweep(sc, axes, demo_frames, workers=2)
     assert len(table) == 4 and table["objective"].notna().any()
     for row in table.itertuples():
-        inst = small_instance(demo_frames, budget=row.budget,
-                              quotas={"tier": {"national_qi_centre":
-                                               int(row._2)}, "sector": {"ic": 1}})
+        inst = small_instance(
+            demo_frames,
+            budget=row.budget,
+            quotas={"tier": {"national_qi_centre": int(row._2)}, "sector": {"ic": 1}},
+        )
         single = SitingModel.from_instance(inst).solve("highs", gap=0).result
         assert row.status == single.status
         if single.objective is not None:
@@ -561,37 +656,72 @@ def test_sweep_on_a_dask_local_cluster(demo_frames, demo_gpkg, tmp_path):
     distributed = pytest.importorskip("distributed")
     scenario = tmp_path / "small.yaml"
     scenario.write_text(yaml.safe_dump(SMALL))
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster:
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
         with distributed.Client(cluster) as client:
-            table = run_sweep(parse_scenario(SMALL), [Axis("budget", (5000.0, 9000.0))],
-                              demo_frames, scheduler=client)
+            table = run_sweep(
+                parse_scenario(SMALL),
+                [Axis("budget", (5000.0, 9000.0))],
+                demo_frames,
+                scheduler=client,
+            )
         # As a planner would: the CLI given the scheduler's address.
-        out = _cli("sweep", scenario, "--vary", "budget=5000,9000", "--out",
-                   tmp_path / "s.parquet", "--scheduler", cluster.scheduler_address,
-                   "--workspace", demo_gpkg)
-    local = run_sweep(parse_scenario(SMALL), [Axis("budget", (5000.0, 9000.0))], demo_frames,
-                      workers=1)
+        out = _cli(
+            "sweep",
+            scenario,
+            "--vary",
+            "budget=5000,9000",
+            "--out",
+            tmp_path / "s.parquet",
+            "--scheduler",
+            cluster.scheduler_address,
+            "--workspace",
+            demo_gpkg,
+        )
+    local = run_sweep(
+        parse_scenario(SMALL), [Axis("budget", (5000.0, 9000.0))], demo_frames, workers=1
+    )
     pd.testing.assert_series_equal(table["objective"], local["objective"])
     assert "2 solves" in out
-    pd.testing.assert_series_equal(pd.read_parquet(tmp_path / "s.parquet")["objective"],
-                                   local["objective"])
+    pd.testing.assert_series_equal(
+        pd.read_parquet(tmp_path / "s.parquet")["objective"], local["objective"]
+    )
 
 
 def test_sweep_cli_writes_table_and_chart(demo_gpkg, tmp_path):
     scenario = tmp_path / "small.yaml"
     scenario.write_text(yaml.safe_dump(SMALL))
-    out = _cli("sweep", scenario, "--vary", "budget=3000:9000:3", "--out", tmp_path / "s.csv",
-               "--workers", "2", "--workspace", demo_gpkg)
+    out = _cli(
+        "sweep",
+        scenario,
+        "--vary",
+        "budget=3000:9000:3",
+        "--out",
+        tmp_path / "s.csv",
+        "--workers",
+        "2",
+        "--workspace",
+        demo_gpkg,
+    )
     assert "3 solves" in out
     table = pd.read_csv(tmp_path / "s.csv")
     assert list(table["budget"]) == [3000, 6000, 9000]
     assert table["objective"].is_monotonic_increasing
     png = (tmp_path / "s.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
-    _cli("sweep", scenario, "--vary", "budget=3000,9000", "--out", tmp_path / "s.parquet",
-         "--workers", "1", "--workspace", demo_gpkg)
+    _cli(
+        "sweep",
+        scenario,
+        "--vary",
+        "budget=3000,9000",
+        "--out",
+        tmp_path / "s.parquet",
+        "--workers",
+        "1",
+        "--workspace",
+        demo_gpkg,
+    )
     parquet = pd.read_parquet(tmp_path / "s.parquet")
     assert list(parquet["budget"]) == [3000, 9000]
     assert list(parquet["objective"]) == list(table["objective"].iloc[[0, 2]])
-

@@ -70,12 +70,26 @@ def hostile(demo_gpkg, tmp_path_factory):
     shutil.copy(demo_gpkg, path)
     with Workspace.open(path) as ws:
         office = _tracker(ws, "office")
-        office.add_risk(task=3, title_zh=HOSTILE_RISK, cause="c", effect="e", likelihood=2,
-                        impact=2, owner="认证监督管理处", opened_on="2026-11-20")
-        office.add_milestone(task=7, title_zh=HOSTILE_MILESTONE, owner="认证监督管理处",
-                             start="2026-11-01", due="2026-11-30")
-        office.add_matter(title=HOSTILE_MATTER, what_happened="x", occurred_at="2026-11-25",
-                          impact="y", task=7)
+        office.add_risk(
+            task=3,
+            title_zh=HOSTILE_RISK,
+            cause="c",
+            effect="e",
+            likelihood=2,
+            impact=2,
+            owner="认证监督管理处",
+            opened_on="2026-11-20",
+        )
+        office.add_milestone(
+            task=7,
+            title_zh=HOSTILE_MILESTONE,
+            owner="认证监督管理处",
+            start="2026-11-01",
+            due="2026-11-30",
+        )
+        office.add_matter(
+            title=HOSTILE_MATTER, what_happened="x", occurred_at="2026-11-25", impact="y", task=7
+        )
         data = build_stocktake(office, WEEK, as_of=AS_OF)
         tasks = office.tasks()
     html = render_html(data, "zh")
@@ -86,12 +100,24 @@ def hostile(demo_gpkg, tmp_path_factory):
 # -------------------------------------------------------------------- weeks
 def test_parse_week():
     week = parse_week("2026-W48")
-    assert (week.monday, week.sunday, str(week)) == (date(2026, 11, 23), date(2026, 11, 29),
-                                                     "2026-W48")
+    assert (week.monday, week.sunday, str(week)) == (
+        date(2026, 11, 23),
+        date(2026, 11, 29),
+        "2026-W48",
+    )
     assert parse_week("2026-W53").sunday == date(2027, 1, 3)  # 2026 has 53 ISO weeks
     assert IsoWeek.of(AS_OF) == week
-    for bad in ("2026-48", "2026W48", "2026-W4", "W48", "2026-W00", "2027-W53", "2026-w48",
-                "2026-W48; rm -rf /", ""):
+    for bad in (
+        "2026-48",
+        "2026W48",
+        "2026-W4",
+        "W48",
+        "2026-W00",
+        "2027-W53",
+        "2026-w48",
+        "2026-W48; rm -rf /",
+        "",
+    ):
         with pytest.raises(InputError, match="ISO week"):
             parse_week(bad)
 
@@ -117,7 +143,8 @@ def test_stocktake_data_on_the_demo(demo_gpkg):
     assert data["as_of"] == "2026-11-25" and data["week_start"] == "2026-11-23"
     assert [t["code"] for t in data["tasks"]] == [f"（{c}）" for c in "一二三四五六七八九"]
     assert [(t["title_zh"], t["rating"]) for t in data["tasks"]] == [
-        (s.task.title_zh, s.rating.value) for s in statuses]
+        (s.task.title_zh, s.rating.value) for s in statuses
+    ]
     by_no = {t["number"]: t for t in data["tasks"]}
     assert by_no[4]["rating"] == Rating.amber_red and by_no[1]["rating"] == Rating.green
     assert all(t["trend"] == Trend.new for t in data["tasks"]) and data["baseline"] is None
@@ -128,17 +155,19 @@ def test_stocktake_data_on_the_demo(demo_gpkg):
     assert all(m["slack"] == 0 for m in data["critical_path"])
     assert [r["id"] for r in data["risks"]][:2] == ["R9-1", "R4-1"]  # highest score first
     assert {r["id"] for r in data["risks"]} == {r.id for r in risks}
-    assert [g["level"] for g in data["escalations"]] == ["national", "convenor", "office",
-                                                         "owner"]
+    assert [g["level"] for g in data["escalations"]] == ["national", "convenor", "office", "owner"]
     for group in data["escalations"]:
         assert {e["id"] for e in group["items"]} == {
-            e.id for e in escalations if e.level == group["level"]}
-    assert all(e["status"] != EscalationStatus.closed
-               for g in data["escalations"] for e in g["items"])
+            e.id for e in escalations if e.level == group["level"]
+        }
+    assert all(
+        e["status"] != EscalationStatus.closed for g in data["escalations"] for e in g["items"]
+    )
     [mm] = data["matters"]
     assert mm["id"] == 1 and mm["clock"]["state"] == "overdue"
     assert mm["clock"]["hours"] == pytest.approx(
-        (NOW - matter.report_deadline).total_seconds() / 3600, abs=0.05)
+        (NOW - matter.report_deadline).total_seconds() / 3600, abs=0.05
+    )
     assert data["marking"] == "internal" and data["reader"]["name"] == "office"
     assert "示意" in data["note"]
 
@@ -171,14 +200,20 @@ def test_trend_is_taken_against_the_previous_stocktake(demo_copy):
 
 def test_matter_clock_states():
     opened = datetime(2026, 11, 23, 10, 0)
-    mm = MajorMatter(id=1, title="t", what_happened="w", occurred_at=opened, impact="i",
-                     opened_at=opened, opened_by="office",
-                     report_deadline=opened + timedelta(hours=24))
+    mm = MajorMatter(
+        id=1,
+        title="t",
+        what_happened="w",
+        occurred_at=opened,
+        impact="i",
+        opened_at=opened,
+        opened_by="office",
+        report_deadline=opened + timedelta(hours=24),
+    )
     deadline = mm.report_deadline
     assert matter_clock(mm, deadline - timedelta(hours=2)) == {"state": "open", "hours": 2.0}
     assert matter_clock(mm, deadline)["state"] == "open"
-    assert matter_clock(mm, deadline + timedelta(minutes=30)) == {"state": "overdue",
-                                                                  "hours": 0.5}
+    assert matter_clock(mm, deadline + timedelta(minutes=30)) == {"state": "overdue", "hours": 0.5}
     on_time = mm.model_copy(update={"reported_at": deadline, "reported_to": "召集人"})
     assert matter_clock(on_time, deadline + timedelta(days=3))["state"] == "on_time"
     late = mm.model_copy(update={"reported_at": deadline + timedelta(hours=3)})
@@ -223,17 +258,21 @@ def test_english_labels(hostile):
 
 def test_every_label_the_templates_may_ask_for_exists():
     keys = catalogue()
-    dynamic = {"report.level.": [lv.value for lv in Level],
-               "report.escalation.": [s.value for s in EscalationStatus],
-               "report.trend.": [tr.value for tr in Trend],
-               "report.visibility.": [v.value for v in Visibility],
-               "rating.": [r.value for r in Rating],
-               "report.clock.": ["open", "overdue", "on_time", "late"]}
+    dynamic = {
+        "report.level.": [lv.value for lv in Level],
+        "report.escalation.": [s.value for s in EscalationStatus],
+        "report.trend.": [tr.value for tr in Trend],
+        "report.visibility.": [v.value for v in Visibility],
+        "rating.": [r.value for r in Rating],
+        "report.clock.": ["open", "overdue", "on_time", "late"],
+    }
     for prefix, values in dynamic.items():
         for value in values:
             assert prefix + value in keys
-    sources = [REPO_ROOT / "parkplan" / "reports" / "templates" / "stocktake.html.j2",
-               *(REPO_ROOT / "parkplan" / "reports").glob("*.py")]
+    sources = [
+        REPO_ROOT / "parkplan" / "reports" / "templates" / "stocktake.html.j2",
+        *(REPO_ROOT / "parkplan" / "reports").glob("*.py"),
+    ]
     for src in sources:
         for key in re.findall(r"""["'](report\.[a-z0-9_.]+[a-z0-9_])["']""", src.read_text()):
             assert key in keys, f"{src.name}: {key}"
@@ -250,8 +289,12 @@ def _needs(tool: str) -> str:
 def test_pdf_embeds_cjk_fonts_and_maps_glyphs(hostile):
     pdf = hostile["pdf"]
     assert pdf.read_bytes()[:5] == b"%PDF-"
-    text = subprocess.run([_needs("pdftotext"), "-enc", "UTF-8", str(pdf), "-"],
-                          capture_output=True, text=True, check=True).stdout
+    text = subprocess.run(
+        [_needs("pdftotext"), "-enc", "UTF-8", str(pdf), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     flat = _squash(text)
     assert "认证" in flat and "工作专班周例会盘点" in flat
     for task in hostile["tasks"]:  # every task's Chinese title, as text
@@ -259,8 +302,9 @@ def test_pdf_embeds_cjk_fonts_and_maps_glyphs(hostile):
     assert HOSTILE_RISK in text  # shown as text, not run
     assert "\ufffd" not in text
 
-    fonts = subprocess.run([_needs("pdffonts"), str(pdf)], capture_output=True, text=True,
-                           check=True).stdout.splitlines()[2:]
+    fonts = subprocess.run(
+        [_needs("pdffonts"), str(pdf)], capture_output=True, text=True, check=True
+    ).stdout.splitlines()[2:]
     cjk = [line.split() for line in fonts if "CJK" in line]
     assert cjk, fonts
     for cols in cjk:  # name, type…, encoding, emb, sub, uni, object, generation
@@ -283,8 +327,22 @@ def test_pdf_rendering_fetches_nothing(tmp_path):
 def test_pdf_first_page_renders_legibly(hostile):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     target = SCREENSHOTS / "stocktake-p1"
-    subprocess.run([_needs("pdftoppm"), "-r", "60", "-png", "-f", "1", "-l", "1",
-                    "-singlefile", str(hostile["pdf"]), str(target)], check=True)
+    subprocess.run(
+        [
+            _needs("pdftoppm"),
+            "-r",
+            "60",
+            "-png",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            "-singlefile",
+            str(hostile["pdf"]),
+            str(target),
+        ],
+        check=True,
+    )
     png = target.with_suffix(".png")
     with Image.open(png) as im:
         assert im.size == pytest.approx((496, 702), abs=2)  # A4 at 60 dpi
@@ -306,11 +364,23 @@ def test_major_matter_docx(demo_gpkg, tmp_path):
         write_major_matter_docx(office, 1, out)
     text = _docx_text(out)
     assert f"关于{matter.title}的专报" in text
-    for part in (matter.what_happened, matter.impact, matter.measures,
-                 matter.coordination_requested, "报送单位：工作专班办公室", "2026年11月25日",
-                 "一、基本情况", "二、影响", "三、已采取措施", "四、需协调事项", "五、报告时限",
-                 "发生时间：2026年11月22日16时30分", "所属任务：（三）在上海浦东新区",
-                 "应于2026年11月24日10时00分前报告", "已超过报告时限28.0小时"):
+    for part in (
+        matter.what_happened,
+        matter.impact,
+        matter.measures,
+        matter.coordination_requested,
+        "报送单位：工作专班办公室",
+        "2026年11月25日",
+        "一、基本情况",
+        "二、影响",
+        "三、已采取措施",
+        "四、需协调事项",
+        "五、报告时限",
+        "发生时间：2026年11月22日16时30分",
+        "所属任务：（三）在上海浦东新区",
+        "应于2026年11月24日10时00分前报告",
+        "已超过报告时限28.0小时",
+    ):
         assert part in text, part
     assert text.splitlines()[0] == "内部"
     assert docx.Document(str(out)).core_properties.title == f"关于{matter.title}的专报"
@@ -338,9 +408,14 @@ def test_major_matter_is_refused_to_a_reader_who_may_not_see_it(demo_gpkg, tmp_p
 def test_public_matter_reported_on_time_for_a_viewer(demo_copy, tmp_path):
     with Workspace.open(demo_copy) as ws:
         office = _tracker(ws, "office", datetime(2026, 11, 25, 9, 0))
-        mm = office.add_matter(title="关于公开事项的专报", what_happened="第一段\n\n第二段\x07",
-                               occurred_at="2026-11-25T08:00", impact="影响", task=9,
-                               visibility="public")
+        mm = office.add_matter(
+            title="关于公开事项的专报",
+            what_happened="第一段\n\n第二段\x07",
+            occurred_at="2026-11-25T08:00",
+            impact="影响",
+            task=9,
+            visibility="public",
+        )
         later = _tracker(ws, "office", datetime(2026, 11, 25, 18, 0))
         later.report_matter(mm.id, mm.version, to="市场监管总局")
         out = write_major_matter_docx(_tracker(ws, "viewer"), mm.id, tmp_path / "p.docx")
@@ -354,13 +429,22 @@ def test_public_matter_reported_on_time_for_a_viewer(demo_copy, tmp_path):
 
 def test_matter_report_data_goes_to_the_national_authority_for_devolved_tasks():
     opened = datetime(2026, 11, 23, 10, 0)
-    mm = MajorMatter(id=7, task=4, title="事项", what_happened="w", occurred_at=opened,
-                     impact="i", opened_at=opened, opened_by="office",
-                     report_deadline=opened + timedelta(hours=24))
+    mm = MajorMatter(
+        id=7,
+        task=4,
+        title="事项",
+        what_happened="w",
+        occurred_at=opened,
+        impact="i",
+        opened_at=opened,
+        opened_by="office",
+        report_deadline=opened + timedelta(hours=24),
+    )
     data = matter_report_data(mm, None, now=opened + timedelta(hours=1), unit="专班办公室")
     assert data["to"] == "工作专班召集人、市场监管总局"
     assert data["sections"][4]["paragraphs"][1] == (
-        "截至2026年11月23日11时00分尚未报告，距报告时限还有23.0小时。")
+        "截至2026年11月23日11时00分尚未报告，距报告时限还有23.0小时。"
+    )
 
 
 # --------------------------------------------------------------- both stores
@@ -378,9 +462,23 @@ def test_reports_on_both_stores(demo_location, tmp_path):
 # --------------------------------------------------------------------- CLI
 def test_cli_stocktake_writes_html_and_pdf(demo_gpkg, tmp_path):
     out = tmp_path / "out"
-    result = runner.invoke(app, ["report", "stocktake", "--week", WEEK, "--as-of",
-                                 "2026-11-25", "--out-dir", str(out), "--as", "office",
-                                 "--workspace", str(demo_gpkg)])
+    result = runner.invoke(
+        app,
+        [
+            "report",
+            "stocktake",
+            "--week",
+            WEEK,
+            "--as-of",
+            "2026-11-25",
+            "--out-dir",
+            str(out),
+            "--as",
+            "office",
+            "--workspace",
+            str(demo_gpkg),
+        ],
+    )
     assert result.exit_code == 0, result.output
     html, pdf = out / "stocktake-2026-W48.html", out / "stocktake-2026-W48.pdf"
     assert html.exists() and pdf.read_bytes()[:5] == b"%PDF-"
@@ -390,10 +488,25 @@ def test_cli_stocktake_writes_html_and_pdf(demo_gpkg, tmp_path):
 
 def test_cli_save_baseline_refused_before_any_file_is_written(demo_copy, tmp_path):
     def run(out: Path, who: str):
-        return runner.invoke(app, ["report", "stocktake", "--week", WEEK, "--as-of",
-                                   "2026-11-25", "--out-dir", str(out), "--no-pdf",
-                                   "--save-baseline", "--as", who,
-                                   "--workspace", str(demo_copy)])
+        return runner.invoke(
+            app,
+            [
+                "report",
+                "stocktake",
+                "--week",
+                WEEK,
+                "--as-of",
+                "2026-11-25",
+                "--out-dir",
+                str(out),
+                "--no-pdf",
+                "--save-baseline",
+                "--as",
+                who,
+                "--workspace",
+                str(demo_copy),
+            ],
+        )
 
     first = run(tmp_path / "first", "office")
     assert first.exit_code == 0, first.output
@@ -412,9 +525,21 @@ def test_cli_save_baseline_refused_before_any_file_is_written(demo_copy, tmp_pat
 
 @pytest.mark.parametrize("week", ["2026-48", "2026-W99", "48"])
 def test_cli_refuses_a_bad_week(demo_gpkg, tmp_path, week):
-    result = runner.invoke(app, ["report", "stocktake", "--week", week, "--out-dir",
-                                 str(tmp_path), "--as", "office",
-                                 "--workspace", str(demo_gpkg)])
+    result = runner.invoke(
+        app,
+        [
+            "report",
+            "stocktake",
+            "--week",
+            week,
+            "--out-dir",
+            str(tmp_path),
+            "--as",
+            "office",
+            "--workspace",
+            str(demo_gpkg),
+        ],
+    )
     assert result.exit_code == 2
     assert "parkplan: error: --week" in result.stderr and "ISO week" in result.stderr
     assert list(tmp_path.iterdir()) == []
@@ -425,8 +550,20 @@ def test_cli_major_matter(demo_gpkg, tmp_path):
     args = ["report", "major-matter", "1", "--docx", str(out), "--workspace", str(demo_gpkg)]
     denied = runner.invoke(app, [*args, "--as", "viewer"])
     assert denied.exit_code == 2 and "no major matter #1 visible to you" in denied.stderr
-    unknown = runner.invoke(app, ["report", "major-matter", "42", "--docx", str(out),
-                                  "--as", "office", "--workspace", str(demo_gpkg)])
+    unknown = runner.invoke(
+        app,
+        [
+            "report",
+            "major-matter",
+            "42",
+            "--docx",
+            str(out),
+            "--as",
+            "office",
+            "--workspace",
+            str(demo_gpkg),
+        ],
+    )
     assert unknown.exit_code == 2 and "no major matter #42" in unknown.stderr
     assert not out.exists()
     ok = runner.invoke(app, [*args], env={"PARKPLAN_USER": "convenor"})

@@ -49,32 +49,45 @@ def candidates(sectors):
 def clusters(rows):
     """rows: (sector, weight, (east_km, north_km))."""
     return gpd.GeoDataFrame(
-        {"cluster_id": [f"K{i + 1:02d}" for i in range(len(rows))],
-         "sector": [r[0] for r in rows], "weight": [float(r[1]) for r in rows]},
-        geometry=points([r[2] for r in rows]))
+        {
+            "cluster_id": [f"K{i + 1:02d}" for i in range(len(rows))],
+            "sector": [r[0] for r in rows],
+            "weight": [float(r[1]) for r in rows],
+        },
+        geometry=points([r[2] for r in rows]),
+    )
 
 
 def institutions(rows):
     """rows: (sectors, headcount, (east_km, north_km))."""
     return gpd.GeoDataFrame(
-        {"inst_id": [f"I{i + 1:03d}" for i in range(len(rows))],
-         "sectors": [r[0] for r in rows], "headcount": [int(r[1]) for r in rows]},
-        geometry=points([r[2] for r in rows]))
+        {
+            "inst_id": [f"I{i + 1:03d}" for i in range(len(rows))],
+            "sectors": [r[0] for r in rows],
+            "headcount": [int(r[1]) for r in rows],
+        },
+        geometry=points([r[2] for r in rows]),
+    )
 
 
 def transport(rows):
     """rows: (mode, (east_km, north_km))."""
     return gpd.GeoDataFrame(
         {"stop_id": [f"T{i + 1:02d}" for i in range(len(rows))], "mode": [r[0] for r in rows]},
-        geometry=points([r[1] for r in rows]))
+        geometry=points([r[1] for r in rows]),
+    )
 
 
 NO_INSTITUTIONS = institutions([])
 
 
 def test_site_next_to_cluster_beats_one_20_km_away():
-    result = suitability(candidates(["ic"]), sites([(0, 0), (20, 0)]),
-                         clusters([("ic", 5, (0.1, 0))]), NO_INSTITUTIONS)
+    result = suitability(
+        candidates(["ic"]),
+        sites([(0, 0), (20, 0)]),
+        clusters([("ic", 5, (0.1, 0))]),
+        NO_INSTITUTIONS,
+    )
     near, far = result.values[0]
     assert near > far
     # Only proximity is computed: the near site is the best and scores 1, the far one
@@ -87,8 +100,13 @@ def test_exponential_decay_by_hand():
     # One cluster; sites at 0, 5 and 10 km with D = 10 km: raw e^0, e^-0.5, e^-1, and the
     # best site (on the cluster, raw 1) leaves them unchanged by the normalisation.
     weights = ScoringWeights(cluster_decay_km=10.0)
-    result = suitability(candidates(["biomed"]), sites([(0, 0), (3, 4), (0, -10)]),
-                         clusters([("biomed", 4, (0, 0))]), None, weights=weights)
+    result = suitability(
+        candidates(["biomed"]),
+        sites([(0, 0), (3, 4), (0, -10)]),
+        clusters([("biomed", 4, (0, 0))]),
+        None,
+        weights=weights,
+    )
     expected = [1.0, math.exp(-0.5), math.exp(-1.0)]
     assert result.components["proximity"][0] == pytest.approx(expected, rel=1e-6)
 
@@ -97,16 +115,24 @@ def test_cluster_weights_sum_then_normalise_by_best_site():
     # Clusters of weight 3 at 0 km and 1 at 10 km east; D = 5 km.
     # Site A (0 km): 3 + e^-2; site B (10 km): 3 e^-2 + 1; A is the best site.
     weights = ScoringWeights(cluster_decay_km=5.0)
-    result = suitability(candidates(["ai"]), sites([(0, 0), (10, 0)]),
-                         clusters([("ai", 3, (0, 0)), ("ai", 1, (10, 0))]), None,
-                         weights=weights)
+    result = suitability(
+        candidates(["ai"]),
+        sites([(0, 0), (10, 0)]),
+        clusters([("ai", 3, (0, 0)), ("ai", 1, (10, 0))]),
+        None,
+        weights=weights,
+    )
     a, b = 3 + math.exp(-2), 3 * math.exp(-2) + 1
     assert result.components["proximity"][0] == pytest.approx([1.0, b / a], rel=1e-6)
 
 
 def test_other_sectors_clusters_do_not_count():
-    result = suitability(candidates(["ic", "biomed"]), sites([(0, 0), (20, 0)]),
-                         clusters([("ic", 5, (0, 0)), ("biomed", 1, (20, 0))]), None)
+    result = suitability(
+        candidates(["ic", "biomed"]),
+        sites([(0, 0), (20, 0)]),
+        clusters([("ic", 5, (0, 0)), ("biomed", 1, (20, 0))]),
+        None,
+    )
     ic, bio = result.components["proximity"]
     assert ic[0] > ic[1] and bio[1] > bio[0]
     assert ic[0] == pytest.approx(1.0) and bio[1] == pytest.approx(1.0)
@@ -114,9 +140,13 @@ def test_other_sectors_clusters_do_not_count():
 
 def test_candidate_without_matching_clusters_or_institutions_gets_zero_from_them():
     stops = transport([("metro", (0, 0))])
-    result = suitability(candidates(["ic", "aerospace"]), sites([(0, 0), (5, 5)]),
-                         clusters([("ic", 5, (0, 0))]),
-                         institutions([("ic", 100, (1, 0))]), stops)
+    result = suitability(
+        candidates(["ic", "aerospace"]),
+        sites([(0, 0), (5, 5)]),
+        clusters([("ic", 5, (0, 0))]),
+        institutions([("ic", 100, (1, 0))]),
+        stops,
+    )
     assert result.components["proximity"][1] == pytest.approx([0.0, 0.0], abs=0)
     assert result.components["agglomeration"][1] == pytest.approx([0.0, 0.0], abs=0)
     # What it has left is access, weighted as the defaults say.
@@ -130,8 +160,9 @@ def test_agglomeration_weights_headcount_by_log1p():
     # Loads ln(100) and ln(10); site A: ln100 + ln10 e^-4, site B: ln100 e^-4 + ln10.
     weights = ScoringWeights(agglomeration_decay_km=5.0)
     insts = institutions([("biomed;ic", 99, (0, 0)), ("biomed", 9, (20, 0))])
-    result = suitability(candidates(["biomed", "ic"]), sites([(0, 0), (20, 0)]), None, insts,
-                         weights=weights)
+    result = suitability(
+        candidates(["biomed", "ic"]), sites([(0, 0), (20, 0)]), None, insts, weights=weights
+    )
     l100, l10, e = math.log(100), math.log(10), math.exp(-4)
     biomed = np.array([l100 + l10 * e, l100 * e + l10])
     assert result.components["agglomeration"][0] == pytest.approx(biomed / biomed.max())
@@ -143,8 +174,14 @@ def test_agglomeration_weights_headcount_by_log1p():
 def test_access_is_best_mode_weighted_decay():
     weights = ScoringWeights(access_decay_km=3.0)
     stops = transport([("metro", (0, 0)), ("airport", (10, 0))])
-    result = suitability(candidates(["ic"]), sites([(0, 0), (7, 0), (40, 0)]),
-                         clusters([("ic", 1, (0, 0))]), None, stops, weights=weights)
+    result = suitability(
+        candidates(["ic"]),
+        sites([(0, 0), (7, 0), (40, 0)]),
+        clusters([("ic", 1, (0, 0))]),
+        None,
+        stops,
+        weights=weights,
+    )
     access = result.components["access"][0]
     metro, airport = DEFAULT_MODE_WEIGHTS["metro"], DEFAULT_MODE_WEIGHTS["airport"]
     expected = [
@@ -165,10 +202,10 @@ def test_weights_renormalise_without_transport():
     for missing in (None, transport([])):
         result = suitability(cands, site_frame, cl, insts, missing)
         assert set(result.components) == {"proximity", "agglomeration"}
-        assert result.weights == pytest.approx({"proximity": 0.5 / 0.8,
-                                                "agglomeration": 0.3 / 0.8})
-        combined = (0.5 * result.components["proximity"]
-                    + 0.3 * result.components["agglomeration"]) / 0.8
+        assert result.weights == pytest.approx({"proximity": 0.5 / 0.8, "agglomeration": 0.3 / 0.8})
+        combined = (
+            0.5 * result.components["proximity"] + 0.3 * result.components["agglomeration"]
+        ) / 0.8
         assert result.values == pytest.approx(combined)
     with_transport = suitability(cands, site_frame, cl, insts, transport([("rail", (0, 0))]))
     assert sum(with_transport.weights.values()) == pytest.approx(1.0)
@@ -189,21 +226,41 @@ def test_multi_sector_candidate_takes_the_mean_over_its_sectors():
     # By hand (D = 10 km): on the ic cluster, ic 1 and biomed 2 e^-1.2 / 2; 6 km from
     # both, e^-0.6 for each. The max rule would give 1 and e^-0.6 instead.
     assert result.components["proximity"][2, :2] == pytest.approx(
-        [(1 + math.exp(-1.2)) / 2, math.exp(-0.6)], rel=1e-6)
+        [(1 + math.exp(-1.2)) / 2, math.exp(-0.6)], rel=1e-6
+    )
 
 
 def test_values_in_unit_interval_and_match_weighted_components():
     rng = np.random.default_rng(7)
     sectors = ["ic", "biomed", "ai", "auto_nev"]
-    cl = clusters([(rng.choice(sectors), rng.uniform(0.5, 10), tuple(rng.uniform(-30, 30, 2)))
-                   for _ in range(15)])
-    insts = institutions([(";".join(rng.choice(sectors, 2, replace=False)),
-                           rng.integers(0, 800), tuple(rng.uniform(-30, 30, 2)))
-                          for _ in range(25)])
-    stops = transport([(rng.choice(list(DEFAULT_MODE_WEIGHTS)), tuple(rng.uniform(-30, 30, 2)))
-                       for _ in range(10)])
-    cands = candidates([";".join(rng.choice(sectors + ["equipment"], rng.integers(1, 3),
-                                            replace=False)) for _ in range(30)])
+    cl = clusters(
+        [
+            (rng.choice(sectors), rng.uniform(0.5, 10), tuple(rng.uniform(-30, 30, 2)))
+            for _ in range(15)
+        ]
+    )
+    insts = institutions(
+        [
+            (
+                ";".join(rng.choice(sectors, 2, replace=False)),
+                rng.integers(0, 800),
+                tuple(rng.uniform(-30, 30, 2)),
+            )
+            for _ in range(25)
+        ]
+    )
+    stops = transport(
+        [
+            (rng.choice(list(DEFAULT_MODE_WEIGHTS)), tuple(rng.uniform(-30, 30, 2)))
+            for _ in range(10)
+        ]
+    )
+    cands = candidates(
+        [
+            ";".join(rng.choice(sectors + ["equipment"], rng.integers(1, 3), replace=False))
+            for _ in range(30)
+        ]
+    )
     site_frame = sites([tuple(rng.uniform(-30, 30, 2)) for _ in range(40)])
     weights = ScoringWeights(proximity=2, agglomeration=1, access=1)
     result = suitability(cands, site_frame, cl, insts, stops, weights=weights)
@@ -215,15 +272,18 @@ def test_values_in_unit_interval_and_match_weighted_components():
         assert (matrix >= 0).all() and (matrix <= 1).all()
     combined = sum(result.weights[k] * result.components[k] for k in result.components)
     assert result.values == pytest.approx(combined)
-    assert result.weights == pytest.approx({"proximity": 0.5, "agglomeration": 0.25,
-                                            "access": 0.25})
+    assert result.weights == pytest.approx(
+        {"proximity": 0.5, "agglomeration": 0.25, "access": 0.25}
+    )
     assert result.values == pytest.approx(_naive(cands, site_frame, cl, insts, stops, weights))
 
 
 def _naive(cands, site_frame, cl, insts, stops, w):
     """The module docstring's formulas, literally, with loops and shapely distances."""
-    to_m = {name: list(frame.to_crs(METRIC_CRS).geometry)
-            for name, frame in [("s", site_frame), ("k", cl), ("i", insts), ("t", stops)]}
+    to_m = {
+        name: list(frame.to_crs(METRIC_CRS).geometry)
+        for name, frame in [("s", site_frame), ("k", cl), ("i", insts), ("t", stops)]
+    }
 
     def raw(sector, kind):
         out = []
@@ -237,7 +297,8 @@ def _naive(cands, site_frame, cl, insts, stops, w):
                 for i, row in zip(to_m["i"], insts.itertuples(), strict=True):
                     if sector in row.sectors.split(";"):
                         total += math.log1p(row.headcount) * math.exp(
-                            -s.distance(i) / 1000 / w.agglomeration_decay_km)
+                            -s.distance(i) / 1000 / w.agglomeration_decay_km
+                        )
             out.append(total)
         peak = max(out)
         return [v / peak if peak > 0 else 0.0 for v in out]
@@ -247,20 +308,30 @@ def _naive(cands, site_frame, cl, insts, stops, w):
         codes = c.sectors.split(";")
         prox = np.mean([raw(g, "k") for g in codes], axis=0)
         aggl = np.mean([raw(g, "i") for g in codes], axis=0)
-        acc = [max(w.mode_weights[row.mode] * math.exp(-s.distance(t) / 1000 / w.access_decay_km)
-                   for t, row in zip(to_m["t"], stops.itertuples(), strict=True))
-               for s in to_m["s"]]
+        acc = [
+            max(
+                w.mode_weights[row.mode] * math.exp(-s.distance(t) / 1000 / w.access_decay_km)
+                for t, row in zip(to_m["t"], stops.itertuples(), strict=True)
+            )
+            for s in to_m["s"]
+        ]
         total = w.proximity + w.agglomeration + w.access
-        values.append((w.proximity * prox + w.agglomeration * aggl + w.access * np.array(acc))
-                      / total)
+        values.append(
+            (w.proximity * prox + w.agglomeration * aggl + w.access * np.array(acc)) / total
+        )
     return np.array(values)
 
 
 def test_order_ids_and_exports():
     cands = candidates(["ic", "biomed"])
     site_frame = sites([(0, 0), (3, 0), (9, 9)])
-    result = suitability(cands, site_frame, clusters([("ic", 1, (0, 0)), ("biomed", 1, (9, 9))]),
-                         None, transport([("port", (3, 0))]))
+    result = suitability(
+        cands,
+        site_frame,
+        clusters([("ic", 1, (0, 0)), ("biomed", 1, (9, 9))]),
+        None,
+        transport([("port", (3, 0))]),
+    )
     assert isinstance(result, ScoreMatrix)
     assert result.cand_ids == ["C0001", "C0002"]
     assert result.site_ids == ["S0001", "S0002", "S0003"]
@@ -297,14 +368,17 @@ def demo_layers(demo_gpkg, tmp_path_factory):
     path = tmp_path_factory.mktemp("scoring") / "demo.gpkg"
     shutil.copy(demo_gpkg, path)
     with Workspace.open(path) as ws:
-        return {name: ws.read_layer(name)
-                for name in ("sites", "institutions", "clusters", "transport", "candidates")}
+        return {
+            name: ws.read_layer(name)
+            for name in ("sites", "institutions", "clusters", "transport", "candidates")
+        }
 
 
 def test_demo_workspace_scores(demo_layers):
     d = demo_layers
-    result = suitability(d["candidates"], d["sites"], d["clusters"], d["institutions"],
-                         d["transport"])
+    result = suitability(
+        d["candidates"], d["sites"], d["clusters"], d["institutions"], d["transport"]
+    )
     assert result.shape == (120, 72)
     assert set(result.components) == {"proximity", "agglomeration", "access"}
     assert (result.values >= 0).all() and (result.values <= 1).all()
@@ -322,40 +396,50 @@ def test_demo_workspace_scores(demo_layers):
 
 
 def _base():
-    return dict(candidates=candidates(["ic"]), sites=sites([(0, 0)]),
-                clusters=clusters([("ic", 1, (0, 0))]), institutions=None)
+    return dict(
+        candidates=candidates(["ic"]),
+        sites=sites([(0, 0)]),
+        clusters=clusters([("ic", 1, (0, 0))]),
+        institutions=None,
+    )
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"candidates": candidates(["ic", "quantum"])}, "unknown sector code.*C0002 'quantum'"),
-    ({"candidates": candidates(["ic;semis"])}, "unknown sector code.*'semis'"),
-    ({"candidates": candidates([""])}, "candidates without any sector: C0001"),
-    ({"candidates": candidates([])}, "no candidates"),
-    ({"sites": sites([])}, "no sites"),
-    ({"clusters": clusters([("chips", 1, (0, 0))])}, "clusters: unknown sector"),
-    ({"clusters": clusters([("ic", 0, (0, 0))])}, "clusters: weight must be a number > 0"),
-    ({"institutions": institutions([("ic", -1, (0, 0))])}, "headcount must be"),
-    ({"transport": transport([("ferry", (0, 0))])}, "no weight for mode.*'ferry'"),
-    ({"candidates": pd.DataFrame({"cand_id": ["C1"]})}, "candidates: missing column.*sectors"),
-    ({"candidates": candidates(["ic", "ai"]).assign(cand_id="C1")}, "repeated cand_id: C1"),
-    ({"sites": sites([(0, 0)]).set_geometry([None], crs=4326)}, "sites: missing or empty"),
-    ({"clusters": None}, "no suitability component has a positive weight"),
-    ({"weights": ScoringWeights(proximity=0.0)}, "no suitability component"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"candidates": candidates(["ic", "quantum"])}, "unknown sector code.*C0002 'quantum'"),
+        ({"candidates": candidates(["ic;semis"])}, "unknown sector code.*'semis'"),
+        ({"candidates": candidates([""])}, "candidates without any sector: C0001"),
+        ({"candidates": candidates([])}, "no candidates"),
+        ({"sites": sites([])}, "no sites"),
+        ({"clusters": clusters([("chips", 1, (0, 0))])}, "clusters: unknown sector"),
+        ({"clusters": clusters([("ic", 0, (0, 0))])}, "clusters: weight must be a number > 0"),
+        ({"institutions": institutions([("ic", -1, (0, 0))])}, "headcount must be"),
+        ({"transport": transport([("ferry", (0, 0))])}, "no weight for mode.*'ferry'"),
+        ({"candidates": pd.DataFrame({"cand_id": ["C1"]})}, "candidates: missing column.*sectors"),
+        ({"candidates": candidates(["ic", "ai"]).assign(cand_id="C1")}, "repeated cand_id: C1"),
+        ({"sites": sites([(0, 0)]).set_geometry([None], crs=4326)}, "sites: missing or empty"),
+        ({"clusters": None}, "no suitability component has a positive weight"),
+        ({"weights": ScoringWeights(proximity=0.0)}, "no suitability component"),
+    ],
+)
 def test_validation_errors(change, message):
     args = _base() | change
     with pytest.raises(SitingError, match=message):
         suitability(**args)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"proximity": -0.1}, "weight proximity must be a finite number ≥ 0"),
-    ({"access": float("nan")}, "weight access"),
-    ({"cluster_decay_km": 0}, "cluster_decay_km must be a distance > 0"),
-    ({"access_decay_km": -3}, "access_decay_km"),
-    ({"mode_weights": {"metro": 1.5}}, r"mode_weights\['metro'\] must lie in \[0, 1\]"),
-    ({"mode_weights": {"tram": 0.5}}, "unknown transport mode 'tram'"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"proximity": -0.1}, "weight proximity must be a finite number ≥ 0"),
+        ({"access": float("nan")}, "weight access"),
+        ({"cluster_decay_km": 0}, "cluster_decay_km must be a distance > 0"),
+        ({"access_decay_km": -3}, "access_decay_km"),
+        ({"mode_weights": {"metro": 1.5}}, r"mode_weights\['metro'\] must lie in \[0, 1\]"),
+        ({"mode_weights": {"tram": 0.5}}, "unknown transport mode 'tram'"),
+    ],
+)
 def test_invalid_weights(kwargs, message):
     with pytest.raises(SitingError, match=message):
         ScoringWeights(**kwargs)

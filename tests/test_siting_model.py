@@ -436,8 +436,9 @@ def test_highs_time_limit_with_incumbent_is_feasible_with_bound_and_gap():
     import highspy
 
     # What PuLP maps to LpStatusOptimal: the time limit, with a feasible point (status 2).
-    out = highs_outcome(highspy.HighsModelStatus.kTimeLimit, 2, -110.0, maximise=True,
-                        version="1.16.0")
+    out = highs_outcome(
+        highspy.HighsModelStatus.kTimeLimit, 2, -110.0, maximise=True, version="1.16.0"
+    )
     assert out.has_solution and not out.proven_optimal and not out.proven_infeasible
     assert out.bound == 110.0 and out.solver == "HiGHS 1.16.0"
     assert contract_status(out, 100.0, 1e-4) == ("feasible", 110.0, pytest.approx(0.1))
@@ -448,8 +449,9 @@ def test_highs_time_limit_with_incumbent_is_feasible_with_bound_and_gap():
 def test_highs_time_limit_without_incumbent_is_no_solution():
     import highspy
 
-    out = highs_outcome(highspy.HighsModelStatus.kTimeLimit, 0, math.inf, maximise=True,
-                        version="1.16.0")
+    out = highs_outcome(
+        highspy.HighsModelStatus.kTimeLimit, 0, math.inf, maximise=True, version="1.16.0"
+    )
     assert not out.has_solution and not out.proven_infeasible and out.bound is None
     assert contract_status(out, None, 1e-4) == ("no_solution", None, None)
 
@@ -457,15 +459,21 @@ def test_highs_time_limit_without_incumbent_is_no_solution():
 def test_highs_proven_statuses():
     import highspy
 
-    optimal = highs_outcome(highspy.HighsModelStatus.kOptimal, 2, -100.0, maximise=True,
-                            version="1.16.0")
+    optimal = highs_outcome(
+        highspy.HighsModelStatus.kOptimal, 2, -100.0, maximise=True, version="1.16.0"
+    )
     assert contract_status(optimal, 100.0, 0.0) == ("optimal", 100.0, 0.0)
-    infeasible = highs_outcome(highspy.HighsModelStatus.kInfeasible, 0, math.inf,
-                               maximise=True, version="1.16.0")
+    infeasible = highs_outcome(
+        highspy.HighsModelStatus.kInfeasible, 0, math.inf, maximise=True, version="1.16.0"
+    )
     assert contract_status(infeasible, None, 0.0) == ("infeasible", None, None)
     # A minimisation's bound comes back as it is.
-    assert highs_outcome(highspy.HighsModelStatus.kOptimal, 2, 3.0, maximise=False,
-                         version="1.16.0").bound == 3.0
+    assert (
+        highs_outcome(
+            highspy.HighsModelStatus.kOptimal, 2, 3.0, maximise=False, version="1.16.0"
+        ).bound
+        == 3.0
+    )
 
 
 # CBC logs as PuLP's bundled CBC writes them when stopped by the time limit.
@@ -486,8 +494,9 @@ Upper bound:                    2446.169
 
 def test_cbc_time_limit_with_incumbent_is_feasible_with_bound_and_gap():
     # PuLP reads CBC's "Stopped on time - objective value" as status 1 (Optimal).
-    out = cbc_outcome(pulp.LpStatusOptimal, pulp.LpSolutionIntegerFeasible,
-                      _CBC_STOPPED_WITH_INCUMBENT)
+    out = cbc_outcome(
+        pulp.LpStatusOptimal, pulp.LpSolutionIntegerFeasible, _CBC_STOPPED_WITH_INCUMBENT
+    )
     assert out.has_solution and not out.proven_optimal and not out.proven_infeasible
     assert out.bound == 885.889 and out.solver == "CBC 2.10.3"
     status, bound, gap = contract_status(out, 868.72816437, 1e-4)
@@ -496,20 +505,25 @@ def test_cbc_time_limit_with_incumbent_is_feasible_with_bound_and_gap():
 
 
 def test_cbc_time_limit_without_incumbent_is_no_solution():
-    out = cbc_outcome(pulp.LpStatusNotSolved, pulp.LpSolutionNoSolutionFound,
-                      _CBC_STOPPED_EMPTY)
+    out = cbc_outcome(pulp.LpStatusNotSolved, pulp.LpSolutionNoSolutionFound, _CBC_STOPPED_EMPTY)
     assert not out.has_solution and not out.proven_infeasible
     # The bound is kept (the LP relaxation's), but there is no objective and so no gap.
     assert contract_status(out, None, 1e-4) == ("no_solution", 2446.169, None)
 
 
 def test_cbc_proven_statuses():
-    done = cbc_outcome(pulp.LpStatusOptimal, pulp.LpSolutionOptimal,
-                       "Version: 2.10.3\nResult - Optimal solution found\n")
+    done = cbc_outcome(
+        pulp.LpStatusOptimal,
+        pulp.LpSolutionOptimal,
+        "Version: 2.10.3\nResult - Optimal solution found\n",
+    )
     assert done.proven_optimal and done.bound_is_objective
     assert contract_status(done, 42.0, 0.0) == ("optimal", 42.0, 0.0)
-    infeasible = cbc_outcome(pulp.LpStatusInfeasible, pulp.LpSolutionInfeasible,
-                             "Result - Linear relaxation infeasible\n")
+    infeasible = cbc_outcome(
+        pulp.LpStatusInfeasible,
+        pulp.LpSolutionInfeasible,
+        "Result - Linear relaxation infeasible\n",
+    )
     assert contract_status(infeasible, None, 0.0) == ("infeasible", None, None)
 
 

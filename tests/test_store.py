@@ -18,8 +18,15 @@ from parkplan.errors import WorkspaceError
 from parkplan.store import Workspace
 from tests.conftest import snapshot
 
-DEMO_COUNTS = {"districts": 16, "parks": 12, "sites": 72, "institutions": 46, "clusters": 23,
-               "transport": 19, "candidates": 120}
+DEMO_COUNTS = {
+    "districts": 16,
+    "parks": 12,
+    "sites": 72,
+    "institutions": 46,
+    "clusters": 23,
+    "transport": 19,
+    "candidates": 120,
+}
 
 
 def test_demo_workspace_holds_every_layer(demo_location):
@@ -35,18 +42,34 @@ def test_demo_workspace_holds_every_layer(demo_location):
 
 
 def test_layer_round_trip_is_exact(empty_location):
-    parks = layers.validate("parks", gpd.GeoDataFrame(
-        {"park_id": ["P1", "P2"], "name_zh": ["张江园", "临港园"], "name_en": ["Zhangjiang", ""],
-         "district_adcode": ["310115", "310115"], "source": ["", "x"]},
-        geometry=[shapely.box(121.58, 31.19, 121.6, 31.21),
-                  shapely.MultiPolygon([shapely.box(121.9, 30.9, 121.91, 30.91),
-                                        shapely.box(121.92, 30.9, 121.93, 30.91)])],
-        crs="EPSG:4326"))
+    parks = layers.validate(
+        "parks",
+        gpd.GeoDataFrame(
+            {
+                "park_id": ["P1", "P2"],
+                "name_zh": ["张江园", "临港园"],
+                "name_en": ["Zhangjiang", ""],
+                "district_adcode": ["310115", "310115"],
+                "source": ["", "x"],
+            },
+            geometry=[
+                shapely.box(121.58, 31.19, 121.6, 31.21),
+                shapely.MultiPolygon(
+                    [
+                        shapely.box(121.9, 30.9, 121.91, 30.91),
+                        shapely.box(121.92, 30.9, 121.93, 30.91),
+                    ]
+                ),
+            ],
+            crs="EPSG:4326",
+        ),
+    )
     with create_workspace(empty_location) as ws:
         ws.write_layers({"parks": parks})
         back = ws.read_layer("parks")
-    pd.testing.assert_frame_equal(pd.DataFrame(back.drop(columns="geometry")),
-                                  pd.DataFrame(parks.drop(columns="geometry")))
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(back.drop(columns="geometry")), pd.DataFrame(parks.drop(columns="geometry"))
+    )
     assert back.geometry.geom_equals_exact(parks.geometry, tolerance=0).all()
 
 
@@ -105,11 +128,13 @@ def test_geopackage_is_registered_for_gis(demo_gpkg):
     con = sqlite3.connect(demo_gpkg)
     assert con.execute("PRAGMA application_id").fetchone()[0] == 0x47504B47
     contents = dict(con.execute("SELECT table_name, data_type FROM gpkg_contents"))
-    expected = {name: ("attributes" if name == "candidates" else "features")
-                for name in DEMO_COUNTS}
+    expected = {
+        name: ("attributes" if name == "candidates" else "features") for name in DEMO_COUNTS
+    }
     assert contents == {**expected, "scenario_allocations": "features"}
-    geometry_types = dict(con.execute(
-        "SELECT table_name, geometry_type_name FROM gpkg_geometry_columns"))
+    geometry_types = dict(
+        con.execute("SELECT table_name, geometry_type_name FROM gpkg_geometry_columns")
+    )
     assert geometry_types["sites"] == "POINT" and geometry_types["parks"] == "MULTIPOLYGON"
     listed = {str(name) for name, _ in pyogrio.list_layers(demo_gpkg)}
     assert set(DEMO_COUNTS) <= listed
@@ -117,13 +142,20 @@ def test_geopackage_is_registered_for_gis(demo_gpkg):
     assert len(read) == 16 and read.crs.to_epsg() == 4326 and read.is_valid.all()
 
 
-@pytest.mark.skipif(shutil.which("ogrinfo") is None, reason="GDAL's ogrinfo is not installed "
-                    "(.ci/run installs Debian's gdal-bin)")
+@pytest.mark.skipif(
+    shutil.which("ogrinfo") is None,
+    reason="GDAL's ogrinfo is not installed (.ci/run installs Debian's gdal-bin)",
+)
 def test_ogrinfo_lists_every_layer(demo_gpkg):
-    out = subprocess.run(["ogrinfo", "-ro", "-q", str(demo_gpkg)], capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run(
+        ["ogrinfo", "-ro", "-q", str(demo_gpkg)], capture_output=True, text=True, check=True
+    ).stdout
     for name in DEMO_COUNTS:
         assert f": {name} (" in out or f": {name}\n" in out, out
-    sites = subprocess.run(["ogrinfo", "-ro", "-so", str(demo_gpkg), "sites"],
-                           capture_output=True, text=True, check=True).stdout
+    sites = subprocess.run(
+        ["ogrinfo", "-ro", "-so", str(demo_gpkg), "sites"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "Feature Count: 72" in sites and "Geometry: Point" in sites

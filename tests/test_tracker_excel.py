@@ -78,24 +78,33 @@ def test_export_edit_preview_apply_round_trip(demo_location, tmp_path):
         office = as_(ws, "office")
         export_xlsx(office, exported)
         assert preview_xlsx(office, exported).changes == ()  # unchanged file: no changes
-        edited = edit(exported, tmp_path / "edited.xlsx", [
-            ("milestones", "M3-2", "forecast", datetime(2027, 2, 15)),
-            ("milestones", "M3-2", "note", "等待机构自查结果"),
-            ("milestones", "M5-2", "status", "blocked"),
-            ("risks", "R4-1", "likelihood", 4),
-            ("risks", "R4-1", "mitigation", "分段推进配套文件"),
-        ])
+        edited = edit(
+            exported,
+            tmp_path / "edited.xlsx",
+            [
+                ("milestones", "M3-2", "forecast", datetime(2027, 2, 15)),
+                ("milestones", "M3-2", "note", "等待机构自查结果"),
+                ("milestones", "M5-2", "status", "blocked"),
+                ("risks", "R4-1", "likelihood", 4),
+                ("risks", "R4-1", "mitigation", "分段推进配套文件"),
+            ],
+        )
         changes = preview_xlsx(office, edited)
         assert changes.ok, changes.lines()
-        got = {(c.entity, c.id): {f.field: (f.before, f.after) for f in c.fields}
-               for c in changes.changes}
+        got = {
+            (c.entity, c.id): {f.field: (f.before, f.after) for f in c.fields}
+            for c in changes.changes
+        }
         assert got == {
-            ("milestone", "M3-2"): {"forecast": ("2027-01-15", "2027-02-15"),
-                                    "note": ("", "等待机构自查结果")},
+            ("milestone", "M3-2"): {
+                "forecast": ("2027-01-15", "2027-02-15"),
+                "note": ("", "等待机构自查结果"),
+            },
             ("milestone", "M5-2"): {"status": ("in_progress", "blocked")},
-            ("risk", "R4-1"): {"likelihood": (3, 4),
-                               "mitigation": ("提前与立法机关沟通，分段推进配套文件",
-                                              "分段推进配套文件")},
+            ("risk", "R4-1"): {
+                "likelihood": (3, 4),
+                "mitigation": ("提前与立法机关沟通，分段推进配套文件", "分段推进配套文件"),
+            },
         }
         assert all(c.action == "update" and c.version for c in changes.changes)
         entries = _journal_count(ws)
@@ -112,8 +121,11 @@ def test_export_edit_preview_apply_round_trip(demo_location, tmp_path):
         stale = edit(edited, tmp_path / "stale.xlsx", [("milestones", "M3-2", "percent", 70)])
         again = preview_xlsx(office, stale)
         assert not again.ok
-        assert any("you read version 2, it is now version 3; office changed it" in p.reason
-                   and "forecast 2027-01-15 → 2027-02-15" in p.reason for p in again.problems)
+        assert any(
+            "you read version 2, it is now version 3; office changed it" in p.reason
+            and "forecast 2027-01-15 → 2027-02-15" in p.reason
+            for p in again.problems
+        )
 
 
 def test_new_rows_create_records_and_dependency_swaps_apply_in_a_safe_order(gpkg, tmp_path):
@@ -128,15 +140,27 @@ def test_new_rows_create_records_and_dependency_swaps_apply_in_a_safe_order(gpkg
         sheet.cell(_row_of(sheet, "M3-2"), _col("milestones", "depends_on")).value = None
         sheet.cell(_row_of(sheet, "M3-1"), _col("milestones", "depends_on")).value = "M3-2"
         row = sheet.max_row + 1
-        for name, value in {"task": 3, "title_zh": "首批证书评审会", "owner": "认证监督管理处",
-                            "start": date(2027, 1, 10), "due": date(2027, 1, 20),
-                            "depends_on": "M3-2, M3-1"}.items():
+        for name, value in {
+            "task": 3,
+            "title_zh": "首批证书评审会",
+            "owner": "认证监督管理处",
+            "start": date(2027, 1, 10),
+            "due": date(2027, 1, 20),
+            "depends_on": "M3-2, M3-1",
+        }.items():
             sheet.cell(row, _col("milestones", name)).value = value
         risks = wb["risks"]
         r = risks.max_row + 1
-        for name, value in {"id": "R3-9", "task": 3, "title_zh": "评审专家不足",
-                            "cause": "专家库规模小", "effect": "评审推迟", "likelihood": 2,
-                            "impact": 3, "owner": "认证监督管理处"}.items():
+        for name, value in {
+            "id": "R3-9",
+            "task": 3,
+            "title_zh": "评审专家不足",
+            "cause": "专家库规模小",
+            "effect": "评审推迟",
+            "likelihood": 2,
+            "impact": 3,
+            "owner": "认证监督管理处",
+        }.items():
             risks.cell(r, _col("risks", name)).value = value
         wb.save(tmp_path / "new.xlsx")
         changes = preview_xlsx(office, tmp_path / "new.xlsx")
@@ -165,8 +189,10 @@ def test_export_has_stable_header_chinese_labels_and_dropdowns(gpkg, tmp_path):
         assert [c.value for c in sheet[1]][:2] == ["id", "version"]
         assert sheet.cell(2, 4).value.startswith("名称（中文）")  # Chinese first
         assert sheet.freeze_panes == "C3"
-        lists = {str(dv.sqref).split(":")[0][:1]: dv.formula1
-                 for dv in sheet.data_validations.dataValidation}
+        lists = {
+            str(dv.sqref).split(":")[0][:1]: dv.formula1
+            for dv in sheet.data_validations.dataValidation
+        }
         status = lists[openpyxl.utils.get_column_letter(_col(name, "status"))]
         visibility = lists[openpyxl.utils.get_column_letter(_col(name, "visibility"))]
         assert visibility == '"public,shareable,internal"'
@@ -183,8 +209,13 @@ def test_export_has_stable_header_chinese_labels_and_dropdowns(gpkg, tmp_path):
 
 
 def test_formula_cells_are_neutralised_on_export(gpkg, tmp_path):
-    nasty = {"M3-3": "=1+1", "M3-4": "+cmd|' /C calc'!A0", "M5-2": "-2+3",
-             "M5-3": "@SUM(A1:A2)", "M8-4": "\t=HYPERLINK(\"http://x\")"}
+    nasty = {
+        "M3-3": "=1+1",
+        "M3-4": "+cmd|' /C calc'!A0",
+        "M5-2": "-2+3",
+        "M5-3": "@SUM(A1:A2)",
+        "M8-4": '\t=HYPERLINK("http://x")',
+    }
     out = tmp_path / "x.xlsx"
     with Workspace.open(gpkg) as ws:
         office = as_(ws, "office")
@@ -205,7 +236,8 @@ def test_formula_cells_are_neutralised_on_export(gpkg, tmp_path):
         edit(out, tmp_path / "f.xlsx", [("milestones", "M3-2", "title_zh", "=A1&A2")])
         bad = preview_xlsx(office, tmp_path / "f.xlsx")
         assert [p.reason for p in bad.problems] == [
-            "is a formula (=A1&A2); parkplan imports values only: type the value itself"]
+            "is a formula (=A1&A2); parkplan imports values only: type the value itself"
+        ]
 
 
 # --------------------------------------------------------------- bad input
@@ -222,27 +254,64 @@ def _merged(path: Path, out: Path) -> None:
 
 
 BAD = {
-    "renamed column": (_renamed, "milestones", 1, "titel_zh",
-                       "column 'titel_zh' is not a column of sheet 'milestones' (renamed?)"),
-    "merged header": (_merged, "risks", 1, None,
-                      "header cells F1:G1 are merged: unmerge them"),
-    "likelihood 7": ([("risks", "R4-1", "likelihood", 7)], "risks", None, "likelihood",
-                     "must be 1–5, not 7"),
-    "unknown status": ([("milestones", "M3-3", "status", "finished")], "milestones", None,
-                       "status", "unknown status 'finished': choose one of not_started"),
-    "due before start": ([("milestones", "M3-3", "due", datetime(2026, 1, 1))], "milestones",
-                         None, "due", "due 2026-01-01 is before start"),
-    "unknown owner": ([("milestones", "M3-3", "owner", "无此单位")], "milestones", None,
-                      "owner", "unknown owner '无此单位'"),
-    "missing dependency": ([("milestones", "M3-3", "depends_on", "M3-2, M3-99")],
-                           "milestones", None, "depends_on",
-                           "depends on M3-99, which does not exist"),
-    "cycle": ([("milestones", "M3-1", "depends_on", "M3-4")], "milestones", None,
-              "depends_on", "dependency cycle: M3-1 → M3-4 → M3-3 → M3-2 → M3-1"),
-    "stale version": ([("milestones", "M8-2", "version", 1),
-                       ("milestones", "M8-2", "percent", 90)], "milestones", None, "version",
-                      "you read version 1, it is now version 2; office changed it at "
-                      "2026-11-20 09:00:00 (percent 0 → 40, status not_started → in_progress)"),
+    "renamed column": (
+        _renamed,
+        "milestones",
+        1,
+        "titel_zh",
+        "column 'titel_zh' is not a column of sheet 'milestones' (renamed?)",
+    ),
+    "merged header": (_merged, "risks", 1, None, "header cells F1:G1 are merged: unmerge them"),
+    "likelihood 7": (
+        [("risks", "R4-1", "likelihood", 7)],
+        "risks",
+        None,
+        "likelihood",
+        "must be 1–5, not 7",
+    ),
+    "unknown status": (
+        [("milestones", "M3-3", "status", "finished")],
+        "milestones",
+        None,
+        "status",
+        "unknown status 'finished': choose one of not_started",
+    ),
+    "due before start": (
+        [("milestones", "M3-3", "due", datetime(2026, 1, 1))],
+        "milestones",
+        None,
+        "due",
+        "due 2026-01-01 is before start",
+    ),
+    "unknown owner": (
+        [("milestones", "M3-3", "owner", "无此单位")],
+        "milestones",
+        None,
+        "owner",
+        "unknown owner '无此单位'",
+    ),
+    "missing dependency": (
+        [("milestones", "M3-3", "depends_on", "M3-2, M3-99")],
+        "milestones",
+        None,
+        "depends_on",
+        "depends on M3-99, which does not exist",
+    ),
+    "cycle": (
+        [("milestones", "M3-1", "depends_on", "M3-4")],
+        "milestones",
+        None,
+        "depends_on",
+        "dependency cycle: M3-1 → M3-4 → M3-3 → M3-2 → M3-1",
+    ),
+    "stale version": (
+        [("milestones", "M8-2", "version", 1), ("milestones", "M8-2", "percent", 90)],
+        "milestones",
+        None,
+        "version",
+        "you read version 1, it is now version 2; office changed it at "
+        "2026-11-20 09:00:00 (percent 0 → 40, status not_started → in_progress)",
+    ),
 }
 
 
@@ -284,9 +353,11 @@ def test_bad_edits_on_postgis_write_nothing(store, demo_location, tmp_path):
     exported = tmp_path / "plan.xlsx"
     with Workspace.open(demo_location) as ws:
         export_xlsx(as_(ws, "office"), exported)
-    bad = edit(exported, tmp_path / "bad.xlsx", [
-        ("milestones", "M3-3", "percent", 10),
-        ("milestones", "M3-1", "depends_on", "M3-4")])
+    bad = edit(
+        exported,
+        tmp_path / "bad.xlsx",
+        [("milestones", "M3-3", "percent", 10), ("milestones", "M3-1", "depends_on", "M3-4")],
+    )
     before = snapshot(demo_location)
     with Workspace.open(demo_location) as ws:
         with pytest.raises(InputError, match="dependency cycle"):
@@ -303,7 +374,8 @@ def test_wrong_role_is_refused(gpkg, tmp_path):
         changes = preview_xlsx(as_(ws, "owner3"), edited)
         assert [p.reason for p in changes.problems] == [
             "owner3 (任务牵头单位 task owner of task （三）) may not update milestone M4-1: "
-            "task owners edit only their own tasks' records; this is task （四）"]
+            "task owners edit only their own tasks' records; this is task （四）"
+        ]
         with pytest.raises(InputError, match="may not update milestone M4-1"):
             apply_xlsx(as_(ws, "owner3"), edited)
         viewer = preview_xlsx(as_(ws, "viewer"), edited)
@@ -324,24 +396,61 @@ def test_not_a_workbook(gpkg, tmp_path):
 # ----------------------------------------------------------------------- CLI
 def test_cli_export_preview_apply(gpkg, tmp_path):
     out = tmp_path / "plan.xlsx"
-    result = runner.invoke(app, ["milestones", "export-xlsx", str(out), "--task", "8",
-                                 "--as", "owner8", "--workspace", gpkg])
+    result = runner.invoke(
+        app,
+        [
+            "milestones",
+            "export-xlsx",
+            str(out),
+            "--task",
+            "8",
+            "--as",
+            "owner8",
+            "--workspace",
+            gpkg,
+        ],
+    )
     assert result.exit_code == 0, result.output
     edited = edit(out, tmp_path / "e.xlsx", [("milestones", "M8-3", "percent", 80)])
     before = snapshot(gpkg)
-    preview = runner.invoke(app, ["milestones", "import-xlsx", str(edited), "--as", "owner8",
-                                  "--workspace", gpkg])
+    preview = runner.invoke(
+        app, ["milestones", "import-xlsx", str(edited), "--as", "owner8", "--workspace", gpkg]
+    )
     assert preview.exit_code == 0, preview.output
     assert "milestone M8-3 (milestones row" in preview.stdout
     assert "percent: 60 → 80" in preview.stdout and "nothing written" in preview.stdout
     assert snapshot(gpkg) == before
-    applied = runner.invoke(app, ["milestones", "import-xlsx", str(edited), "--apply",
-                                  "--as", "owner8", "--workspace", gpkg])
+    applied = runner.invoke(
+        app,
+        [
+            "milestones",
+            "import-xlsx",
+            str(edited),
+            "--apply",
+            "--as",
+            "owner8",
+            "--workspace",
+            gpkg,
+        ],
+    )
     assert applied.exit_code == 0 and "applied 1 record changes" in applied.stdout
-    again = runner.invoke(app, ["milestones", "import-xlsx", str(edited), "--apply",
-                                "--as", "owner8", "--workspace", gpkg])
+    again = runner.invoke(
+        app,
+        [
+            "milestones",
+            "import-xlsx",
+            str(edited),
+            "--apply",
+            "--as",
+            "owner8",
+            "--workspace",
+            gpkg,
+        ],
+    )
     assert again.exit_code == 0 and "applied 0 record changes" in again.stdout
     stale = edit(out, tmp_path / "s.xlsx", [("milestones", "M8-3", "percent", 90)])
-    refused = runner.invoke(app, ["milestones", "import-xlsx", str(stale), "--apply",
-                                  "--as", "owner8", "--workspace", gpkg])
+    refused = runner.invoke(
+        app,
+        ["milestones", "import-xlsx", str(stale), "--apply", "--as", "owner8", "--workspace", gpkg],
+    )
     assert refused.exit_code == 2 and "it is now version 3" in refused.stderr

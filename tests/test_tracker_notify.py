@@ -45,10 +45,19 @@ class Hook:
             def do_POST(self):  # noqa: N802
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 with hook.lock:
-                    status, answer, delay = (hook.script.pop(0) if hook.script
-                                             else (200, {"errcode": 0, "errmsg": "ok"}, 0))
-                    hook.requests.append({"path": self.path, "headers": dict(self.headers),
-                                          "json": json.loads(body), "status": status})
+                    status, answer, delay = (
+                        hook.script.pop(0)
+                        if hook.script
+                        else (200, {"errcode": 0, "errmsg": "ok"}, 0)
+                    )
+                    hook.requests.append(
+                        {
+                            "path": self.path,
+                            "headers": dict(self.headers),
+                            "json": json.loads(body),
+                            "status": status,
+                        }
+                    )
                 time.sleep(delay)
                 data = json.dumps(answer).encode()
                 self.send_response(status)
@@ -153,8 +162,13 @@ def config(*channels: dict, **extra) -> nt.NotifyConfig:
 
 
 def wecom(**kw) -> dict:
-    return {"name": "wecom", "type": "wecom", "url_env": "T_WECOM_URL",
-            "clearance": "internal", **kw}
+    return {
+        "name": "wecom",
+        "type": "wecom",
+        "url_env": "T_WECOM_URL",
+        "clearance": "internal",
+        **kw,
+    }
 
 
 def outbox_rows(ws) -> list[nt.OutboxRow]:
@@ -163,15 +177,26 @@ def outbox_rows(ws) -> list[nt.OutboxRow]:
 
 # -------------------------------------------------------------- pure parts
 def _ms(mid, due, status="not_started"):
-    return Milestone(id=mid, task=3, title_zh=f"里程碑{mid}", owner="认证监督管理处",
-                     start=date(2026, 6, 1), due=due, status=status)
+    return Milestone(
+        id=mid,
+        task=3,
+        title_zh=f"里程碑{mid}",
+        owner="认证监督管理处",
+        start=date(2026, 6, 1),
+        due=due,
+        status=status,
+    )
 
 
 def test_due_soon_events_at_their_boundaries():
     as_of = date(2026, 11, 25)
-    ms = [_ms("A", as_of + timedelta(days=14)), _ms("B", as_of + timedelta(days=15)),
-          _ms("C", as_of), _ms("D", as_of - timedelta(days=1)),
-          _ms("E", as_of + timedelta(days=3), status="done")]
+    ms = [
+        _ms("A", as_of + timedelta(days=14)),
+        _ms("B", as_of + timedelta(days=15)),
+        _ms("C", as_of),
+        _ms("D", as_of - timedelta(days=1)),
+        _ms("E", as_of + timedelta(days=3), status="done"),
+    ]
     events = nt.collect_events(Records((), ms, (), ()), [], as_of, due_soon_days=14)
     assert [e.key for e in events] == ["due_soon:A:2026-12-09", "due_soon:C:2026-11-25"]
     assert events[0].title == "【里程碑即将到期】A 里程碑A"
@@ -184,9 +209,14 @@ def test_events_of_the_demo(gpkg):
         tr = office(ws)
         with ws.connect() as conn:
             recs, escs = tr._records(conn), tr._escalations(conn)
-    at = {d: {e.kind for e in nt.collect_events(recs, escs, d, ruleset=tr.rules)}
-          for d in (datetime(2026, 11, 23, 9, 59), datetime(2026, 11, 24, 10, 0),
-                    datetime(2026, 11, 24, 10, 1))}
+    at = {
+        d: {e.kind for e in nt.collect_events(recs, escs, d, ruleset=tr.rules)}
+        for d in (
+            datetime(2026, 11, 23, 9, 59),
+            datetime(2026, 11, 24, 10, 0),
+            datetime(2026, 11, 24, 10, 1),
+        )
+    }
     # the matter was opened 2026-11-23 10:00, to be reported within 24 h
     assert "matter_opened" not in at[datetime(2026, 11, 23, 9, 59)]
     assert {"matter_opened"} <= at[datetime(2026, 11, 24, 10, 0)]
@@ -196,27 +226,48 @@ def test_events_of_the_demo(gpkg):
     keys = [e.key for e in events]
     assert len(keys) == len(set(keys))
     # due_within and matter escalations are told by due_soon / matter events instead
-    assert not any(k.startswith(("escalation:due_soon:", "escalation:matter_late"))
-                   for k in keys)
+    assert not any(k.startswith(("escalation:due_soon:", "escalation:matter_late")) for k in keys)
     assert "escalation:overdue_office:milestone:M6-1:office" in keys
     esc = next(e for e in events if e.key == "escalation:overdue_office:milestone:M6-1:office")
     assert esc.title == "【升级事项·专班办公室】里程碑 M6-1" and esc.visibility == "shareable"
 
 
 def test_robot_payload_shapes():
-    row = nt.OutboxRow(1, "matter_opened:1", "c", "matter_opened", "matter", "1", 3,
-                       "【重大事项报告】标题", "### 【重大事项报告】标题\n\n正文" + "长" * 3000,
-                       "internal", "pp-abc", "pending", 0, T0, T0, None, None, None, "")
+    row = nt.OutboxRow(
+        1,
+        "matter_opened:1",
+        "c",
+        "matter_opened",
+        "matter",
+        "1",
+        3,
+        "【重大事项报告】标题",
+        "### 【重大事项报告】标题\n\n正文" + "长" * 3000,
+        "internal",
+        "pp-abc",
+        "pending",
+        0,
+        T0,
+        T0,
+        None,
+        None,
+        None,
+        "",
+    )
     w = nt.wecom_payload(row)
     assert set(w) == {"msgtype", "markdown"} and w["msgtype"] == "markdown"
     assert set(w["markdown"]) == {"content"}
     assert len(w["markdown"]["content"].encode()) <= nt.WECOM_MAX_BYTES
     assert w["markdown"]["content"].endswith("消息编号 pp-abc")
     d = nt.dingtalk_payload(row)
-    assert d == {"msgtype": "markdown", "markdown": {"title": "【重大事项报告】标题",
-                                                     "text": d["markdown"]["text"]}}
-    assert d["markdown"]["text"].startswith("### 【重大事项报告】标题") and "pp-abc" in \
-        d["markdown"]["text"]
+    assert d == {
+        "msgtype": "markdown",
+        "markdown": {"title": "【重大事项报告】标题", "text": d["markdown"]["text"]},
+    }
+    assert (
+        d["markdown"]["text"].startswith("### 【重大事项报告】标题")
+        and "pp-abc" in d["markdown"]["text"]
+    )
 
 
 def test_channels_file_checks(tmp_path):
@@ -226,8 +277,16 @@ def test_channels_file_checks(tmp_path):
     with pytest.raises(InputError, match="secrets do not go in the file.*url_env"):
         config({"name": "x", "type": "wecom", "url": "https://qyapi.weixin.qq.com/…?key=1"})
     with pytest.raises(InputError, match="secrets do not go in the file.*password_env"):
-        config({"name": "m", "type": "email", "host": "h", "from": "a@b", "to": ["c@d"],
-                "password": "hunter2"})
+        config(
+            {
+                "name": "m",
+                "type": "email",
+                "host": "h",
+                "from": "a@b",
+                "to": ["c@d"],
+                "password": "hunter2",
+            }
+        )
     with pytest.raises(InputError, match="channel name 'x' is used twice"):
         config(wecom(name="x"), wecom(name="x"))
     with pytest.raises(InputError) as err:
@@ -241,11 +300,22 @@ def test_channels_file_checks(tmp_path):
 
 # ----------------------------------------------------------- delivery, HTTP
 def test_robots_get_the_right_json_once(store, demo_location, hook):
-    cfg = config(wecom(), {"name": "ding", "type": "dingtalk", "url_env": "T_DING_URL",
-                           "secret_env": "T_DING_SECRET", "clearance": "internal",
-                           "events": ["escalation", "matter_opened", "matter_overdue"]})
-    env = {"T_WECOM_URL": hook.url, "T_DING_URL": hook.url.replace("key=k", "access_token=t"),
-           "T_DING_SECRET": "SEC123"}
+    cfg = config(
+        wecom(),
+        {
+            "name": "ding",
+            "type": "dingtalk",
+            "url_env": "T_DING_URL",
+            "secret_env": "T_DING_SECRET",
+            "clearance": "internal",
+            "events": ["escalation", "matter_opened", "matter_overdue"],
+        },
+    )
+    env = {
+        "T_WECOM_URL": hook.url,
+        "T_DING_URL": hook.url.replace("key=k", "access_token=t"),
+        "T_DING_SECRET": "SEC123",
+    }
     with Workspace.open(demo_location) as ws:
         queued = nt.enqueue(office(ws), cfg, DEMO_DATE)
         n = len(queued.queued)
@@ -266,8 +336,9 @@ def test_robots_get_the_right_json_once(store, demo_location, hook):
                 query = urllib.parse.parse_qs(urllib.parse.urlsplit(req["path"]).query)
                 assert query["access_token"] == ["t"] and query["timestamp"] and query["sign"]
         assert len({r["headers"]["Idempotency-Key"] for r in hook.requests}) == n
-        assert any("重大事项报告" in json.dumps(r["json"], ensure_ascii=False)
-                   for r in hook.requests)
+        assert any(
+            "重大事项报告" in json.dumps(r["json"], ensure_ascii=False) for r in hook.requests
+        )
         # twice: nothing queued twice, nothing sent twice
         again = nt.enqueue(office(ws, T0 + timedelta(hours=1)), cfg, DEMO_DATE)
         assert again.queued == () and again.already == n
@@ -299,8 +370,7 @@ def test_http_500_first_then_the_retry_delivers_exactly_once(gpkg, hook):
 
 
 def test_robot_errcode_backoff_and_giving_up(gpkg, hook):
-    cfg = config(wecom(events=["matter_opened"]), retry={"max_attempts": 3,
-                                                         "backoff_seconds": 60})
+    cfg = config(wecom(events=["matter_opened"]), retry={"max_attempts": 3, "backoff_seconds": 60})
     env = {"T_WECOM_URL": hook.url}
     hook.script = [(200, {"errcode": 45009, "errmsg": "api freq out of limit"}, 0)] * 3
     with Workspace.open(gpkg) as ws:
@@ -325,8 +395,11 @@ def test_a_permanent_refusal_is_not_retried(gpkg, hook):
     with Workspace.open(gpkg) as ws:
         nt.enqueue(office(ws), cfg, DEMO_DATE)
         report = nt.dispatch(ws, cfg, T0, environ={"T_WECOM_URL": hook.url})
-    assert report.failed and report.failed[0].attempts == 1 and "HTTP 404" in \
-        report.failed[0].last_error
+    assert (
+        report.failed
+        and report.failed[0].attempts == 1
+        and "HTTP 404" in report.failed[0].last_error
+    )
 
 
 def test_a_crash_between_send_and_mark_never_resends(gpkg, hook):
@@ -351,8 +424,9 @@ def test_a_crash_between_send_and_mark_never_resends(gpkg, hook):
         # an operator who checked may send it again; the key lets the receiver dedupe
         with pytest.raises(PermissionDenied):
             nt.requeue(ws, later.uncertain[0].id, user=Tracker(ws, "viewer").user)
-        nt.requeue(ws, later.uncertain[0].id, user=Tracker(ws, "office").user,
-                   now=T0 + timedelta(days=1))
+        nt.requeue(
+            ws, later.uncertain[0].id, user=Tracker(ws, "office").user, now=T0 + timedelta(days=1)
+        )
         assert len(nt.dispatch(ws, cfg, T0 + timedelta(days=1), environ=env).sent) == 1
     assert len(hook.requests) == 2
     assert len({r["headers"]["Idempotency-Key"] for r in hook.requests}) == 1
@@ -365,8 +439,10 @@ def test_no_answer_after_sending_is_uncertain_not_retried(gpkg, hook):
         nt.enqueue(office(ws), cfg, DEMO_DATE)
         report = nt.dispatch(ws, cfg, T0, environ={"T_WECOM_URL": hook.url})
         assert len(report.uncertain) == 1 and "no answer" in report.uncertain[0].last_error
-        assert nt.dispatch(ws, cfg, T0 + timedelta(days=1),
-                           environ={"T_WECOM_URL": hook.url}).sent == ()
+        assert (
+            nt.dispatch(ws, cfg, T0 + timedelta(days=1), environ={"T_WECOM_URL": hook.url}).sent
+            == ()
+        )
     assert len(hook.requests) == 1
 
 
@@ -408,22 +484,30 @@ def test_a_channel_without_its_secret_is_skipped(gpkg, hook):
         n = len(nt.enqueue(office(ws), cfg, DEMO_DATE).queued)
         report = nt.dispatch(ws, cfg, T0, environ={})
         assert report.skipped_channels == {
-            "wecom": "channel wecom: environment variable T_WECOM_URL is not set"}
+            "wecom": "channel wecom: environment variable T_WECOM_URL is not set"
+        }
         rows = outbox_rows(ws)
         assert len(rows) == n and {(r.status, r.attempts) for r in rows} == {("pending", 0)}
     assert hook.requests == []
 
 
 def test_only_office_and_convenor_queue_and_clearance_filters(gpkg):
-    cfg = config(wecom(), {"name": "public", "type": "wecom", "url_env": "T_PUBLIC",
-                           "clearance": "shareable"})
+    cfg = config(
+        wecom(),
+        {"name": "public", "type": "wecom", "url_env": "T_PUBLIC", "clearance": "shareable"},
+    )
     with Workspace.open(gpkg) as ws:
         for who in ("viewer", "planner", "owner3"):
             with pytest.raises(PermissionDenied, match="may not run notifications") as err:
                 nt.enqueue(Tracker(ws, who), cfg, DEMO_DATE)
-            assert err.value.code == {"viewer": "viewer_read_only",
-                                      "planner": "planner_no_records",
-                                      "owner3": "office_only"}[who]
+            assert (
+                err.value.code
+                == {
+                    "viewer": "viewer_read_only",
+                    "planner": "planner_no_records",
+                    "owner3": "office_only",
+                }[who]
+            )
             assert err.value.values["entity"] == "notifications"
         queued = nt.enqueue(Tracker(ws, "convenor", clock=lambda: T0), cfg, DEMO_DATE)
         rows = outbox_rows(ws)
@@ -435,11 +519,19 @@ def test_only_office_and_convenor_queue_and_clearance_filters(gpkg):
 
 # ----------------------------------------------------------- delivery, SMTP
 def test_email_arrives_with_its_headers(gpkg, smtp):
-    cfg = config({"name": "mail", "type": "email", "host": "127.0.0.1",
-                  "port": smtp.server_address[1], "security": "none",
-                  "from": "parkplan@example.gov.cn", "to": ["zhuanban@example.gov.cn",
-                                                            "office@example.gov.cn"],
-                  "clearance": "internal", "events": ["matter_opened", "matter_overdue"]})
+    cfg = config(
+        {
+            "name": "mail",
+            "type": "email",
+            "host": "127.0.0.1",
+            "port": smtp.server_address[1],
+            "security": "none",
+            "from": "parkplan@example.gov.cn",
+            "to": ["zhuanban@example.gov.cn", "office@example.gov.cn"],
+            "clearance": "internal",
+            "events": ["matter_opened", "matter_overdue"],
+        }
+    )
     with Workspace.open(gpkg) as ws:
         nt.enqueue(office(ws), cfg, DEMO_DATE)
         report = nt.dispatch(ws, cfg, T0, environ={})
@@ -462,9 +554,20 @@ def test_email_arrives_with_its_headers(gpkg, smtp):
 
 
 def test_smtp_refusal_is_retried(gpkg):
-    cfg = config({"name": "mail", "type": "email", "host": "127.0.0.1", "port": 9,
-                  "security": "none", "from": "a@example.gov.cn", "to": ["b@example.gov.cn"],
-                  "clearance": "internal", "events": ["matter_opened"], "timeout_seconds": 2})
+    cfg = config(
+        {
+            "name": "mail",
+            "type": "email",
+            "host": "127.0.0.1",
+            "port": 9,
+            "security": "none",
+            "from": "a@example.gov.cn",
+            "to": ["b@example.gov.cn"],
+            "clearance": "internal",
+            "events": ["matter_opened"],
+            "timeout_seconds": 2,
+        }
+    )
     with Workspace.open(gpkg) as ws:
         nt.enqueue(office(ws), cfg, DEMO_DATE)
         report = nt.dispatch(ws, cfg, T0, environ={})
@@ -474,10 +577,21 @@ def test_smtp_refusal_is_retried(gpkg):
 # ----------------------------------------------------------------------- CLI
 def test_cli_notify_twice_sends_nothing_twice(gpkg, hook, tmp_path):
     channels = tmp_path / "channels.yaml"
-    channels.write_text("channels:\n  - {name: wecom, type: wecom, url_env: T_WECOM_URL, "
-                        "clearance: internal}\n", encoding="utf-8")
-    args = ["notify", "--as-of", "2026-11-25", "--channels", str(channels), "--as", "office",
-            "--workspace", gpkg]
+    channels.write_text(
+        "channels:\n  - {name: wecom, type: wecom, url_env: T_WECOM_URL, clearance: internal}\n",
+        encoding="utf-8",
+    )
+    args = [
+        "notify",
+        "--as-of",
+        "2026-11-25",
+        "--channels",
+        str(channels),
+        "--as",
+        "office",
+        "--workspace",
+        gpkg,
+    ]
     first = runner.invoke(app, args, env={"T_WECOM_URL": hook.url})
     assert first.exit_code == 0, first.output
     n = len(hook.requests)
@@ -486,14 +600,15 @@ def test_cli_notify_twice_sends_nothing_twice(gpkg, hook, tmp_path):
     second = runner.invoke(app, args, env={"T_WECOM_URL": hook.url})
     assert f"queued 0 new messages ({n} already queued)" in second.stdout
     assert "sent 0," in second.stdout and len(hook.requests) == n
-    listed = runner.invoke(app, ["outbox", "list", "--format", "json", "--as", "office",
-                                 "--workspace", gpkg])
+    listed = runner.invoke(
+        app, ["outbox", "list", "--format", "json", "--as", "office", "--workspace", gpkg]
+    )
     rows = json.loads(listed.stdout)
     assert len(rows) == n and {r["status"] for r in rows} == {"sent"}
-    assert runner.invoke(app, ["outbox", "list", "--as", "viewer", "--workspace", gpkg]
-                         ).stdout == ""  # internal messages: not for viewers
-    refused = runner.invoke(app, ["outbox", "requeue", "1", "--as", "office",
-                                  "--workspace", gpkg])
+    assert (
+        runner.invoke(app, ["outbox", "list", "--as", "viewer", "--workspace", gpkg]).stdout == ""
+    )  # internal messages: not for viewers
+    refused = runner.invoke(app, ["outbox", "requeue", "1", "--as", "office", "--workspace", gpkg])
     assert refused.exit_code == 2 and "only uncertain or failed messages" in refused.stderr
     unset = runner.invoke(app, args, env={"T_WECOM_URL": ""})
     assert "skipped channel wecom: environment variable T_WECOM_URL is not set" in unset.stderr

@@ -33,8 +33,14 @@ def _tracker(loc: str, name: str, hm: str) -> tuple[Workspace, Tracker]:
 
 
 def test_concurrent_writers_from_the_same_version_exactly_one_wins(pg_loc):
-    writers = [("office", "10:00"), ("convenor", "10:01"), ("owner3", "10:02"),
-               ("office", "10:03"), ("convenor", "10:04"), ("owner3", "10:05")]
+    writers = [
+        ("office", "10:00"),
+        ("convenor", "10:01"),
+        ("owner3", "10:02"),
+        ("office", "10:03"),
+        ("convenor", "10:04"),
+        ("owner3", "10:05"),
+    ]
     opened = [_tracker(pg_loc, name, hm) for name, hm in writers]
     version = opened[0][1].milestone("M3-2").version
     barrier = threading.Barrier(len(writers))
@@ -64,19 +70,21 @@ def test_concurrent_writers_from_the_same_version_exactly_one_wins(pg_loc):
         for i, (kind, message) in enumerate(outcomes):
             if i != winner:
                 assert kind == "stale"
-                assert f"it is now version {version + 1}; {who} changed it at " \
-                       f"2026-11-26 {writers[winner][1]}:00" in message
+                assert (
+                    f"it is now version {version + 1}; {who} changed it at "
+                    f"2026-11-26 {writers[winner][1]}:00" in message
+                )
                 assert f"percent 50 → {60 + winner}" in message
         entries = opened[0][1].journal("milestone", "M3-2")
-        assert [e.actor for e in entries if e.after and e.after["version"] == version + 1] \
-            == [who]
+        assert [e.actor for e in entries if e.after and e.after["version"] == version + 1] == [who]
     finally:
         for ws, _ in opened:
             ws.close()
 
 
 def test_the_database_guard_catches_a_writer_that_read_before_the_other_committed(
-        pg_loc, monkeypatch):
+    pg_loc, monkeypatch
+):
     """Interleave deterministically: A reads version v, B commits v+1, A writes from v."""
     ws_a, slow = _tracker(pg_loc, "owner3", "11:00")
     ws_b, fast = _tracker(pg_loc, "office", "11:05")
@@ -116,23 +124,28 @@ def test_the_database_guard_catches_a_writer_that_read_before_the_other_committe
         ws_b.close()
 
 
-@pytest.mark.parametrize("statement", [
-    "UPDATE journal SET actor = 'mallory'",
-    "DELETE FROM journal",
-    "DELETE FROM journal WHERE id = (SELECT MAX(id) FROM journal)",
-    "TRUNCATE journal",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE journal SET actor = 'mallory'",
+        "DELETE FROM journal",
+        "DELETE FROM journal WHERE id = (SELECT MAX(id) FROM journal)",
+        "TRUNCATE journal",
+    ],
+)
 def test_the_database_refuses_to_change_the_journal(pg_loc, statement):
     with Workspace.open(pg_loc) as ws:
         with ws.connect() as conn:
-            before = conn.exec_driver_sql("SELECT COUNT(*), MAX(id), "
-                                          "string_agg(actor, ',') FROM journal").first()
+            before = conn.exec_driver_sql(
+                "SELECT COUNT(*), MAX(id), string_agg(actor, ',') FROM journal"
+            ).first()
         with pytest.raises(sa.exc.DBAPIError, match="the journal is append-only"):
             with ws.begin() as conn:
                 conn.exec_driver_sql(statement)
         with ws.connect() as conn:
-            after = conn.exec_driver_sql("SELECT COUNT(*), MAX(id), "
-                                         "string_agg(actor, ',') FROM journal").first()
+            after = conn.exec_driver_sql(
+                "SELECT COUNT(*), MAX(id), string_agg(actor, ',') FROM journal"
+            ).first()
         assert after == before and before[0] > 0
         # appending still works
         Tracker(ws, "office").update_milestone("M3-3", 1, percent=5)

@@ -98,8 +98,7 @@ def _policy_flat() -> str:
 
 @pytest.mark.skipif(not POLICY.exists(), reason="the policy text is in ../shared/policy")
 def test_tasks_list_json_gives_the_nine_tasks_quoting_the_policy(loc):
-    result = cli("tasks", "list", "--format", "json", "--as-of", "2026-11-25",
-                 "--workspace", loc)
+    result = cli("tasks", "list", "--format", "json", "--as-of", "2026-11-25", "--workspace", loc)
     assert result.exit_code == 0, result.output
     tasks = json.loads(result.stdout)
     assert [t["code"] for t in tasks] == [f"（{c}）" for c in "一二三四五六七八九"]
@@ -117,8 +116,14 @@ def test_tasks_list_json_gives_the_nine_tasks_quoting_the_policy(loc):
 
 def test_demo_has_plan_users_risks_an_open_escalation_and_a_matter(ws):
     tr = Tracker(ws, "convenor")
-    assert {u.role.value for u in tr.users()} == {"admin", "convenor", "office", "task_owner",
-                                                   "planner", "viewer"}
+    assert {u.role.value for u in tr.users()} == {
+        "admin",
+        "convenor",
+        "office",
+        "task_owner",
+        "planner",
+        "viewer",
+    }
     plan = tr.milestones()
     assert {m.task for m in plan} == set(range(1, 10))
     assert all(m.proposed for m in plan)
@@ -152,26 +157,58 @@ def test_seed_tasks_on_a_plain_workspace(empty_location):
 def _refusals():
     # (user, action, expected message fragment)
     return [
-        ("viewer", lambda t: t.add_risk(task=3, title_zh="x", cause="c", effect="e",
-                                        likelihood=1, impact=1, owner="认证监督管理处"),
-         "viewers read and do not write"),
-        ("planner", lambda t: t.update_milestone("M8-2", 2, percent=90),
-         "planners edit siting scenarios"),
-        ("admin", lambda t: t.update_milestone("M8-2", 2, percent=90),
-         "the admin manages users only"),
-        ("owner3", lambda t: t.update_milestone("M8-2", 2, percent=90),
-         "task owners edit only their own tasks' records; this is task （八）"),
-        ("owner8", lambda t: t.add_milestone(task=3, title_zh="x", owner="认证监督管理处",
-                                             start="2027-01-01", due="2027-02-01"),
-         "task owners edit only their own tasks' records"),
+        (
+            "viewer",
+            lambda t: t.add_risk(
+                task=3,
+                title_zh="x",
+                cause="c",
+                effect="e",
+                likelihood=1,
+                impact=1,
+                owner="认证监督管理处",
+            ),
+            "viewers read and do not write",
+        ),
+        (
+            "planner",
+            lambda t: t.update_milestone("M8-2", 2, percent=90),
+            "planners edit siting scenarios",
+        ),
+        (
+            "admin",
+            lambda t: t.update_milestone("M8-2", 2, percent=90),
+            "the admin manages users only",
+        ),
+        (
+            "owner3",
+            lambda t: t.update_milestone("M8-2", 2, percent=90),
+            "task owners edit only their own tasks' records; this is task （八）",
+        ),
+        (
+            "owner8",
+            lambda t: t.add_milestone(
+                task=3, title_zh="x", owner="认证监督管理处", start="2027-01-01", due="2027-02-01"
+            ),
+            "task owners edit only their own tasks' records",
+        ),
         ("owner8", lambda t: t.escalate(DEMO_DATE), "only the office and the convenor"),
-        ("office", lambda t: t.acknowledge(7, "seen"),
-         "at the convenor level is handled by the convenor"),
-        ("owner3", lambda t: t.report_matter(1, 1, to="市场监管总局"),
-         "only the office and the convenor update a major matter"),
+        (
+            "office",
+            lambda t: t.acknowledge(7, "seen"),
+            "at the convenor level is handled by the convenor",
+        ),
+        (
+            "owner3",
+            lambda t: t.report_matter(1, 1, to="市场监管总局"),
+            "only the office and the convenor update a major matter",
+        ),
         ("convenor", lambda t: t.add_user("newbie", "viewer"), "only the admin manages users"),
-        ("office", lambda t: t.update_user("viewer", 1, role="office"),
-         "only the admin manages users"),
+        (
+            "office",
+            lambda t: t.update_user("viewer", 1, role="office"),
+            "only the admin manages users",
+        ),
     ]
 
 
@@ -195,19 +232,32 @@ def test_allowed_writes_by_role(ws):
     assert e.status == "acknowledged" and e.steps[-1].who == "convenor"
     u = as_(ws, "admin").add_user("li.hua", "task_owner", tasks=[5], clearance="shareable")
     assert Tracker(ws, "li.hua").user.tasks == (5,)
-    assert as_(ws, "office").update_task(3, 1, lead_unit="认证监督管理处",
-                                         proposed=False).version == 2
+    assert (
+        as_(ws, "office").update_task(3, 1, lead_unit="认证监督管理处", proposed=False).version == 2
+    )
     assert u.version == 1
 
 
 # --------------------------------------------------------------- visibility
 def test_readers_never_receive_records_above_their_clearance(ws):
     office = as_(ws, "office")
-    office.add_milestone(task=7, title_zh="公开的里程碑", owner="认证监督管理处",
-                         start="2027-01-01", due="2027-02-01", visibility="public")
-    office.add_milestone(task=7, title_zh="内部里程碑", owner="认证监督管理处",
-                         start="2027-01-01", due="2027-02-01", visibility="internal",
-                         id="M7-secret")
+    office.add_milestone(
+        task=7,
+        title_zh="公开的里程碑",
+        owner="认证监督管理处",
+        start="2027-01-01",
+        due="2027-02-01",
+        visibility="public",
+    )
+    office.add_milestone(
+        task=7,
+        title_zh="内部里程碑",
+        owner="认证监督管理处",
+        start="2027-01-01",
+        due="2027-02-01",
+        visibility="internal",
+        id="M7-secret",
+    )
     viewer, planner, convenor = (Tracker(ws, n) for n in ("viewer", "planner", "convenor"))
     anonymous = Tracker(ws)
     for reader in (viewer, anonymous):
@@ -234,46 +284,115 @@ def test_readers_never_receive_records_above_their_clearance(ws):
     # reasons about records above a reader's clearance do not name them
     status9 = {s.task.number: s for s in viewer.task_statuses(DEMO_DATE)}[9]
     assert status9.rating != "green"
-    assert all("R9-1" not in r.text and r.subject_id == "" for r in status9.reasons
-               if r.subject_type == "risk")
+    assert all(
+        "R9-1" not in r.text and r.subject_id == ""
+        for r in status9.reasons
+        if r.subject_type == "risk"
+    )
     # … nor give their figures
-    assert all(r.values == {} and r.to_dict()["values"] == {} for r in status9.reasons
-               if r.subject_type == "risk")
+    assert all(
+        r.values == {} and r.to_dict()["values"] == {}
+        for r in status9.reasons
+        if r.subject_type == "risk"
+    )
 
 
 # ---------------------------------------------------------------- bad input
 def _bad_inputs():
     return [
-        ("office", lambda t: t.add_milestone(task=3, title_zh="x", owner="认证监督管理处",
-                                             start="2027-03-01", due="2027-02-01"),
-         InputError, "due 2027-02-01 is before start 2027-03-01"),
-        ("office", lambda t: t.add_milestone(task=3, title_zh="x", owner="无此单位",
-                                             start="2027-01-01", due="2027-02-01"),
-         InputError, "unknown owner '无此单位'"),
-        ("office", lambda t: t.add_milestone(task=3, title_zh="x", owner="认证监督管理处",
-                                             start="2027-01-01", due="2027-02-01",
-                                             depends_on=["M3-9"]),
-         InputError, "depends on M3-9, which does not exist"),
-        ("office", lambda t: t.update_milestone("M3-1", 2, depends_on=["M3-4"]),
-         CycleError, "dependency cycle: M3-1 → M3-4 → M3-3 → M3-2 → M3-1"),
-        ("office", lambda t: t.add_risk(task=3, title_zh="x", cause="c", effect="e",
-                                        likelihood=7, impact=3, owner="认证监督管理处"),
-         InputError, "risk R3-2, column 'likelihood': 7 is too large: it must be ≤ 5"),
-        ("office", lambda t: t.update_milestone("M8-2", 1, percent=90),
-         StaleVersion, "you read version 1, it is now version 2; office changed it at "
-                       "2026-11-20 09:00:00 (percent 0 → 40, status not_started → in_progress)"),
-        ("owner3", lambda t: t.update_risk("R8-1", 1, likelihood=1),
-         PermissionDenied, "may not update risk R8-1"),
-        ("office", lambda t: t.add_milestone(task=8, title_zh="x", owner="认证监督管理处",
-                                             start="2027-01-01", due="2027-02-01",
-                                             linked_site_id="S9999"),
-         InputError, "there is no site 'S9999'"),
-        ("office", lambda t: t.update_milestone("M3-3", 1, nonsense=1),
-         InputError, "'nonsense': is not a field that can be changed"),
-        ("convenor", lambda t: t.act(9, "督办"), ParkplanError,
-         "escalation #9 is open; to act it, it must be acknowledged or acted"),
-        ("owner8", lambda t: t.add_kpi_actual("K8-1", "2026-11-01", 3),
-         InputError, "come from the adopted siting plan"),
+        (
+            "office",
+            lambda t: t.add_milestone(
+                task=3, title_zh="x", owner="认证监督管理处", start="2027-03-01", due="2027-02-01"
+            ),
+            InputError,
+            "due 2027-02-01 is before start 2027-03-01",
+        ),
+        (
+            "office",
+            lambda t: t.add_milestone(
+                task=3, title_zh="x", owner="无此单位", start="2027-01-01", due="2027-02-01"
+            ),
+            InputError,
+            "unknown owner '无此单位'",
+        ),
+        (
+            "office",
+            lambda t: t.add_milestone(
+                task=3,
+                title_zh="x",
+                owner="认证监督管理处",
+                start="2027-01-01",
+                due="2027-02-01",
+                depends_on=["M3-9"],
+            ),
+            InputError,
+            "depends on M3-9, which does not exist",
+        ),
+        (
+            "office",
+            lambda t: t.update_milestone("M3-1", 2, depends_on=["M3-4"]),
+            CycleError,
+            "dependency cycle: M3-1 → M3-4 → M3-3 → M3-2 → M3-1",
+        ),
+        (
+            "office",
+            lambda t: t.add_risk(
+                task=3,
+                title_zh="x",
+                cause="c",
+                effect="e",
+                likelihood=7,
+                impact=3,
+                owner="认证监督管理处",
+            ),
+            InputError,
+            "risk R3-2, column 'likelihood': 7 is too large: it must be ≤ 5",
+        ),
+        (
+            "office",
+            lambda t: t.update_milestone("M8-2", 1, percent=90),
+            StaleVersion,
+            "you read version 1, it is now version 2; office changed it at "
+            "2026-11-20 09:00:00 (percent 0 → 40, status not_started → in_progress)",
+        ),
+        (
+            "owner3",
+            lambda t: t.update_risk("R8-1", 1, likelihood=1),
+            PermissionDenied,
+            "may not update risk R8-1",
+        ),
+        (
+            "office",
+            lambda t: t.add_milestone(
+                task=8,
+                title_zh="x",
+                owner="认证监督管理处",
+                start="2027-01-01",
+                due="2027-02-01",
+                linked_site_id="S9999",
+            ),
+            InputError,
+            "there is no site 'S9999'",
+        ),
+        (
+            "office",
+            lambda t: t.update_milestone("M3-3", 1, nonsense=1),
+            InputError,
+            "'nonsense': is not a field that can be changed",
+        ),
+        (
+            "convenor",
+            lambda t: t.act(9, "督办"),
+            ParkplanError,
+            "escalation #9 is open; to act it, it must be acknowledged or acted",
+        ),
+        (
+            "owner8",
+            lambda t: t.add_kpi_actual("K8-1", "2026-11-01", 3),
+            InputError,
+            "come from the adopted siting plan",
+        ),
     ]
 
 
@@ -304,8 +423,11 @@ def test_every_change_is_journaled_with_before_and_after(ws):
     before = office.milestone("M3-3")
     office.update_milestone("M3-3", before.version, forecast="2027-04-30")
     entry = office.journal("milestone", "M3-3")[-1]
-    assert (entry.actor, entry.action, entry.at) == ("office", "update",
-                                                     datetime(2026, 11, 26, 11, 30))
+    assert (entry.actor, entry.action, entry.at) == (
+        "office",
+        "update",
+        datetime(2026, 11, 26, 11, 30),
+    )
     assert entry.before["forecast"] == "2027-03-31" and entry.after["forecast"] == "2027-04-30"
     assert entry.changed_fields() == ["forecast"]
     assert entry.after["version"] == before.version + 1
@@ -313,13 +435,16 @@ def test_every_change_is_journaled_with_before_and_after(ws):
 
 def test_the_api_cannot_change_the_journal():
     public = [n for n in dir(journal) if not n.startswith("_")]
-    assert not [n for n in public if re.search(r"update|delete|remove|edit|truncate|clear",
-                                               n, re.I)]
+    assert not [
+        n for n in public if re.search(r"update|delete|remove|edit|truncate|clear", n, re.I)
+    ]
     assert set(journal.__all__) == {"JournalEntry", "history", "last_change", "record"}
     methods = [n for n in dir(Tracker) if "journal" in n.lower()]
     assert set(methods) <= {"journal", "_journal"}
-    assert not any(re.search(r"(update|delete|remove).*journal|journal.*(update|delete)",
-                             n, re.I) for n in dir(Tracker))
+    assert not any(
+        re.search(r"(update|delete|remove).*journal|journal.*(update|delete)", n, re.I)
+        for n in dir(Tracker)
+    )
 
 
 # -------------------------------------------------------------- escalations
@@ -338,16 +463,19 @@ def test_escalate_twice_creates_nothing_twice(ws):
 
 def test_escalate_via_cli_is_idempotent_and_uses_parkplan_user(loc):
     env = {"PARKPLAN_USER": "office"}
-    first = cli("escalate", "--as-of", "2026-12-02", "--format", "json", "--workspace", loc,
-                env=env)
+    first = cli(
+        "escalate", "--as-of", "2026-12-02", "--format", "json", "--workspace", loc, env=env
+    )
     assert first.exit_code == 0, first.output
     made = json.loads(first.stdout)["created"]
     assert made
-    second = cli("escalate", "--as-of", "2026-12-02", "--format", "json", "--workspace", loc,
-                 env=env)
+    second = cli(
+        "escalate", "--as-of", "2026-12-02", "--format", "json", "--workspace", loc, env=env
+    )
     assert json.loads(second.stdout)["created"] == []
-    denied = cli("escalate", "--as-of", "2026-12-02", "--workspace", loc,
-                 env={"PARKPLAN_USER": "viewer"})
+    denied = cli(
+        "escalate", "--as-of", "2026-12-02", "--workspace", loc, env={"PARKPLAN_USER": "viewer"}
+    )
     assert denied.exit_code == 2 and "viewers read and do not write" in denied.stderr
 
 
@@ -374,8 +502,13 @@ def test_escalation_steps_are_recorded_in_order(ws):
 
 def test_major_matter_clock_and_report(ws):
     owner3 = as_(ws, "owner3", day="2026-11-26", hm="08:00")
-    mm = owner3.add_matter(task=3, title="样品封存异常", what_happened="封条破损",
-                           occurred_at="2026-11-26T07:30", impact="影响认证结论")
+    mm = owner3.add_matter(
+        task=3,
+        title="样品封存异常",
+        what_happened="封条破损",
+        occurred_at="2026-11-26T07:30",
+        impact="影响认证结论",
+    )
     assert mm.report_deadline == datetime(2026, 11, 27, 8, 0)
     office = as_(ws, "office", day="2026-11-27", hm="07:00")
     reported = office.report_matter(mm.id, 1, to="市场监管总局认证监管司")
@@ -385,44 +518,90 @@ def test_major_matter_clock_and_report(ws):
     run = office.escalate(datetime(2026, 11, 28, 9, 0))
     assert not [e for e in run.created if e.subject_id == str(mm.id)]
     with pytest.raises(InputError, match="occurred_at .* is after it was opened"):
-        owner3.add_matter(task=3, title="t", what_happened="w", occurred_at="2026-12-01T00:00",
-                          impact="i")
+        owner3.add_matter(
+            task=3, title="t", what_happened="w", occurred_at="2026-12-01T00:00", impact="i"
+        )
 
 
 # -------------------------------------------------------------- site slips
 def _allocation_table(ws: Workspace) -> sa.Table:
     geom = PostgisGeometry("POINT") if ws.kind == "postgis" else GpkgGeometry("POINT")
-    return sa.Table("scenario_allocations", sa.MetaData(),
-                    sa.Column("fid", sa.Integer, primary_key=True),
-                    *(sa.Column(c, sa.Text) for c in ("run_id", "cand_id", "site_id",
-                                                      "park_id")),
-                    sa.Column("year", sa.Integer), sa.Column("value", sa.Float),
-                    sa.Column("geometry", geom))
+    return sa.Table(
+        "scenario_allocations",
+        sa.MetaData(),
+        sa.Column("fid", sa.Integer, primary_key=True),
+        *(sa.Column(c, sa.Text) for c in ("run_id", "cand_id", "site_id", "park_id")),
+        sa.Column("year", sa.Integer),
+        sa.Column("value", sa.Float),
+        sa.Column("geometry", geom),
+    )
 
 
-def _add_run(ws: Workspace, run_id: str, allocations: list[tuple[str, str, int]],
-             adopted: bool = False) -> None:
-    runs = sa.table("scenario_runs", *(sa.column(c) for c in (
-        "run_id", "scenario_name", "scenario_hash", "scenario_yaml", "layers_hash", "solver",
-        "status", "seconds_build", "seconds_solve", "seconds_total", "created_at",
-        "created_by", "result_json", "adopted")))
+def _add_run(
+    ws: Workspace, run_id: str, allocations: list[tuple[str, str, int]], adopted: bool = False
+) -> None:
+    runs = sa.table(
+        "scenario_runs",
+        *(
+            sa.column(c)
+            for c in (
+                "run_id",
+                "scenario_name",
+                "scenario_hash",
+                "scenario_yaml",
+                "layers_hash",
+                "solver",
+                "status",
+                "seconds_build",
+                "seconds_solve",
+                "seconds_total",
+                "created_at",
+                "created_by",
+                "result_json",
+                "adopted",
+            )
+        ),
+    )
     with ws.begin() as conn:
-        conn.execute(runs.insert().values(
-            run_id=run_id, scenario_name=f"scenario {run_id}", scenario_hash="h",
-            scenario_yaml="", layers_hash="l", solver="HiGHS", status="optimal",
-            seconds_build=0.0, seconds_solve=0.0, seconds_total=0.0,
-            created_at="2026-11-20T10:00:00", created_by="planner", result_json="{}",
-            adopted=adopted))
+        conn.execute(
+            runs.insert().values(
+                run_id=run_id,
+                scenario_name=f"scenario {run_id}",
+                scenario_hash="h",
+                scenario_yaml="",
+                layers_hash="l",
+                solver="HiGHS",
+                status="optimal",
+                seconds_build=0.0,
+                seconds_solve=0.0,
+                seconds_total=0.0,
+                created_at="2026-11-20T10:00:00",
+                created_by="planner",
+                result_json="{}",
+                adopted=adopted,
+            )
+        )
         for cand, site, year in allocations:
-            conn.execute(_allocation_table(ws).insert().values(
-                run_id=run_id, cand_id=cand, site_id=site, park_id="P01", year=year,
-                value=1.0, geometry=shapely.Point(121.6, 31.2)))
+            conn.execute(
+                _allocation_table(ws)
+                .insert()
+                .values(
+                    run_id=run_id,
+                    cand_id=cand,
+                    site_id=site,
+                    park_id="P01",
+                    year=year,
+                    value=1.0,
+                    geometry=shapely.Point(121.6, 31.2),
+                )
+            )
 
 
 def _site_year(ws, site_id):
     with ws.connect() as conn:
-        return conn.execute(sa.text("SELECT available_from FROM sites WHERE site_id = :s"),
-                            {"s": site_id}).scalar()
+        return conn.execute(
+            sa.text("SELECT available_from FROM sites WHERE site_id = :s"), {"s": site_id}
+        ).scalar()
 
 
 def _stale(ws):
@@ -469,19 +648,23 @@ def test_park_kpis_come_from_the_adopted_siting_plan(ws):
     kpis = {k.kpi.id: k for k in office.kpis(8)}
     assert kpis["K8-1"].actuals == () and "no adopted siting plan" in kpis["K8-1"].note
     _add_run(ws, "draft", [("C0001", "S0001", 2027)])
-    allocations = [("C0001", "S0003", 2027), ("C0003", "S0001", 2027),
-                   ("C0004", "S0002", 2028), ("C0004", "S0004", 2028)]
+    allocations = [
+        ("C0001", "S0003", 2027),
+        ("C0003", "S0001", 2027),
+        ("C0004", "S0002", 2028),
+        ("C0004", "S0004", 2028),
+    ]
     _add_run(ws, "adopted-1", allocations, adopted=True)
     cands = pd.read_csv(REPO_ROOT / "data" / "demo" / "candidates.csv").set_index("cand_id")
     space = cands[["office_m2", "lab_m2", "heavy_lab_m2", "hazard_lab_m2"]].sum(axis=1)
-    anchors = cands["tier"].isin(["international_major", "national_qi_centre",
-                                  "local_champion"])
+    anchors = cands["tier"].isin(["international_major", "national_qi_centre", "local_champion"])
     kpis = {k.kpi.id: k for k in office.kpis(8)}
     k81, k82 = kpis["K8-1"], kpis["K8-2"]
     assert [a.on for a in k81.actuals] == [date(2027, 12, 31), date(2028, 12, 31)]
     assert [a.value for a in k81.actuals] == [
         float(anchors[["C0001", "C0003"]].sum()),
-        float(anchors[["C0001", "C0003", "C0004"]].sum())]
+        float(anchors[["C0001", "C0003", "C0004"]].sum()),
+    ]
     assert k82.latest.value == pytest.approx(space[["C0001", "C0003", "C0004"]].sum())
     assert "adopted-1" in k82.note
 
@@ -511,8 +694,10 @@ def test_evidence_is_kept_with_its_checksum(ws, tmp_path):
     with pytest.raises(PermissionDenied):
         as_(ws, "owner8").add_evidence("M3-2", doc)
     with ws.begin() as conn:
-        conn.execute(sa.text("UPDATE evidence SET content = :c WHERE id = :i"),
-                     {"c": b"tampered", "i": ev.id})
+        conn.execute(
+            sa.text("UPDATE evidence SET content = :c WHERE id = :i"),
+            {"c": b"tampered", "i": ev.id},
+        )
     with pytest.raises(ParkplanError, match="does not match its SHA-256"):
         owner3.evidence_content(ev.id)
 
@@ -535,18 +720,33 @@ def test_baseline_save_and_compare(ws):
     status7 = {s.task.number: s for s in office.task_statuses(date(2026, 11, 26))}[7]
     assert status7.rating == "red" and status7.trend == "worsening"
     assert status7.baseline == "stocktake-2026-W48"
-    assert not [c for c in Tracker(ws, "viewer").compare_baseline(
-        "stocktake-2026-W48", DEMO_DATE).changes if c.kind != "rating"]
+    assert not [
+        c
+        for c in Tracker(ws, "viewer").compare_baseline("stocktake-2026-W48", DEMO_DATE).changes
+        if c.kind != "rating"
+    ]
     with pytest.raises(NotFound, match="no baseline 'nope'; baselines: stocktake-2026-W48"):
         office.compare_baseline("nope")
 
 
 def test_baseline_cli(loc):
-    saved = cli("baseline", "save", "b1", "--as-of", "2026-11-25", "--as", "office",
-                "--workspace", loc)
+    saved = cli(
+        "baseline", "save", "b1", "--as-of", "2026-11-25", "--as", "office", "--workspace", loc
+    )
     assert saved.exit_code == 0, saved.output
-    out = cli("baseline", "compare", "b1", "--as-of", "2026-11-25", "--format", "json",
-              "--as", "office", "--workspace", loc)
+    out = cli(
+        "baseline",
+        "compare",
+        "b1",
+        "--as-of",
+        "2026-11-25",
+        "--format",
+        "json",
+        "--as",
+        "office",
+        "--workspace",
+        loc,
+    )
     assert out.exit_code == 0
     data = json.loads(out.stdout)
     assert data["baseline"] == "b1"
@@ -567,20 +767,71 @@ def test_users_and_the_last_admin(ws):
 
 # ----------------------------------------------------------------------- CLI
 def test_cli_round_trip_of_a_milestone(loc):
-    add = cli("milestones", "add", "--task", "3", "--title-zh", "首批证书评审会",
-              "--owner", "认证监督管理处", "--start", "2027-01-10", "--due", "2027-01-20",
-              "--depends-on", "M3-2", "--as", "owner3", "--workspace", loc)
+    add = cli(
+        "milestones",
+        "add",
+        "--task",
+        "3",
+        "--title-zh",
+        "首批证书评审会",
+        "--owner",
+        "认证监督管理处",
+        "--start",
+        "2027-01-10",
+        "--due",
+        "2027-01-20",
+        "--depends-on",
+        "M3-2",
+        "--as",
+        "owner3",
+        "--workspace",
+        loc,
+    )
     assert add.exit_code == 0, add.output
     assert "added milestone M3-5 (version 1)" in add.stdout
-    upd = cli("milestones", "update", "M3-5", "--version", "1", "--status", "done",
-              "--forecast", "2027-01-18", "--as", "owner3", "--workspace", loc)
+    upd = cli(
+        "milestones",
+        "update",
+        "M3-5",
+        "--version",
+        "1",
+        "--status",
+        "done",
+        "--forecast",
+        "2027-01-18",
+        "--as",
+        "owner3",
+        "--workspace",
+        loc,
+    )
     assert upd.exit_code == 0 and "now version 2" in upd.stdout
-    stale = cli("milestones", "update", "M3-5", "--version", "1", "--percent", "10",
-                "--as", "owner3", "--workspace", loc)
+    stale = cli(
+        "milestones",
+        "update",
+        "M3-5",
+        "--version",
+        "1",
+        "--percent",
+        "10",
+        "--as",
+        "owner3",
+        "--workspace",
+        loc,
+    )
     assert stale.exit_code == 2
     assert "you read version 1, it is now version 2; owner3 changed it" in stale.stderr
-    listed = cli("milestones", "list", "--task", "3", "--format", "json", "--as", "owner3",
-                 "--workspace", loc)
+    listed = cli(
+        "milestones",
+        "list",
+        "--task",
+        "3",
+        "--format",
+        "json",
+        "--as",
+        "owner3",
+        "--workspace",
+        loc,
+    )
     rows = {r["id"]: r for r in json.loads(listed.stdout)}
     assert rows["M3-5"]["status"] == "done" and rows["M3-5"]["percent"] == 100
     assert rows["M3-5"]["schedule"]["early_start"] >= "2027-01-10"
@@ -589,27 +840,78 @@ def test_cli_round_trip_of_a_milestone(loc):
 
 
 def test_cli_lists_and_steps(loc):
-    for args in (["risks", "list"], ["escalations", "list"], ["matters", "list"],
-                 ["users", "list"], ["kpis", "list"], ["baseline", "list"],
-                 ["journal", "--entity", "milestone", "--id", "M3-1"]):
+    for args in (
+        ["risks", "list"],
+        ["escalations", "list"],
+        ["matters", "list"],
+        ["users", "list"],
+        ["kpis", "list"],
+        ["baseline", "list"],
+        ["journal", "--entity", "milestone", "--id", "M3-1"],
+    ):
         out = cli(*args, "--format", "json", "--as", "convenor", "--workspace", loc)
         assert out.exit_code == 0, (args, out.output)
         json.loads(out.stdout)
-    risks = json.loads(cli("risks", "list", "--format", "json", "--as", "viewer",
-                           "--workspace", loc).stdout)
+    risks = json.loads(
+        cli("risks", "list", "--format", "json", "--as", "viewer", "--workspace", loc).stdout
+    )
     assert risks == []
-    ack = cli("escalations", "ack", "9", "--comment", "已阅", "--as", "convenor",
-              "--workspace", loc)
+    ack = cli(
+        "escalations", "ack", "9", "--comment", "已阅", "--as", "convenor", "--workspace", loc
+    )
     assert ack.exit_code == 0 and "is acknowledged" in ack.stdout
-    rep = cli("matters", "report-done", "1", "--version", "1", "--to", "市场监管总局",
-              "--as", "office", "--workspace", loc)
+    rep = cli(
+        "matters",
+        "report-done",
+        "1",
+        "--version",
+        "1",
+        "--to",
+        "市场监管总局",
+        "--as",
+        "office",
+        "--workspace",
+        loc,
+    )
     assert rep.exit_code == 0, rep.output
-    add = cli("risks", "add", "--task", "3", "--title-zh", "t", "--cause", "c", "--effect",
-              "e", "--likelihood", "7", "--impact", "2", "--owner", "认证监督管理处",
-              "--as", "owner3", "--workspace", loc)
+    add = cli(
+        "risks",
+        "add",
+        "--task",
+        "3",
+        "--title-zh",
+        "t",
+        "--cause",
+        "c",
+        "--effect",
+        "e",
+        "--likelihood",
+        "7",
+        "--impact",
+        "2",
+        "--owner",
+        "认证监督管理处",
+        "--as",
+        "owner3",
+        "--workspace",
+        loc,
+    )
     assert add.exit_code == 2 and "likelihood" in add.stderr and "≤ 5" in add.stderr
-    user = cli("users", "add", "wang", "--role", "task_owner", "--tasks", "4,9",
-               "--clearance", "内部", "--as", "admin", "--workspace", loc)
+    user = cli(
+        "users",
+        "add",
+        "wang",
+        "--role",
+        "task_owner",
+        "--tasks",
+        "4,9",
+        "--clearance",
+        "内部",
+        "--as",
+        "admin",
+        "--workspace",
+        loc,
+    )
     assert user.exit_code == 0 and "clearance internal" in user.stdout
 
 
@@ -648,7 +950,11 @@ def test_last_baseline_is_the_newest_as_of_before_the_day_then_by_save_time(ws):
     assert office.last_baseline(date(2026, 11, 18)).name == "late-save-early-day"  # strictly
     assert office.last_baseline(date(2026, 11, 16)) is None
     assert [b.name for b in office.baselines()] == [
-        "late-save-early-day", "same-day-saved-first", "early-save-later-day", "today"]
+        "late-save-early-day",
+        "same-day-saved-first",
+        "early-save-later-day",
+        "today",
+    ]
 
 
 def test_tasks_list_right_after_saving_todays_stocktake_compares_with_the_previous(loc):
@@ -662,8 +968,18 @@ def test_tasks_list_right_after_saving_todays_stocktake_compares_with_the_previo
         assert status7.baseline == "stocktake-2026-W47" and status7.trend == "worsening"
         nextday = {s.task.number: s for s in office.task_statuses(date(2026, 11, 26))}[7]
         assert nextday.baseline == "stocktake-2026-W48" and nextday.trend == "steady"
-    out = cli("tasks", "list", "--as-of", "2026-11-25", "--format", "json", "--as", "office",
-              "--workspace", loc)
+    out = cli(
+        "tasks",
+        "list",
+        "--as-of",
+        "2026-11-25",
+        "--format",
+        "json",
+        "--as",
+        "office",
+        "--workspace",
+        loc,
+    )
     assert out.exit_code == 0, out.output
     assert {t["trend_against"] for t in json.loads(out.stdout)} == {"stocktake-2026-W47"}
 
@@ -673,8 +989,12 @@ def test_update_matter_cannot_set_the_reporting_fields(loc):
     before = snapshot(loc)
     with Workspace.open(loc) as ws:
         office = as_(ws, "office")
-        for field, value in (("status", "reported"), ("reported_at", "2026-11-23T10:00"),
-                             ("reported_by", "office"), ("reported_to", "市场监管总局")):
+        for field, value in (
+            ("status", "reported"),
+            ("reported_at", "2026-11-23T10:00"),
+            ("reported_by", "office"),
+            ("reported_to", "市场监管总局"),
+        ):
             with pytest.raises(InputError, match=f"'{field}': is set only by report_matter"):
                 office.update_matter(1, 1, impact="x", **{field: value})
     assert snapshot(loc) == before
@@ -714,8 +1034,12 @@ def test_close_matter_only_after_reporting_and_a_closed_one_is_not_reported(ws):
     assert office.journal("matter", "1")[-1].action == "close"
     # a matter closed before this rule existed (status written directly) is still refused
     with ws.begin() as conn:
-        conn.execute(sa.text("UPDATE major_matters SET status = 'closed', reported_at = NULL, "
-                             "reported_by = NULL, reported_to = NULL WHERE id = 1"))
+        conn.execute(
+            sa.text(
+                "UPDATE major_matters SET status = 'closed', reported_at = NULL, "
+                "reported_by = NULL, reported_to = NULL WHERE id = 1"
+            )
+        )
     with pytest.raises(ParkplanError, match="is closed; a closed matter is not reported"):
         office.report_matter(1, closed.version, to="市场监管总局")
 
@@ -724,8 +1048,12 @@ def test_close_matter_only_after_reporting_and_a_closed_one_is_not_reported(ws):
 def test_site_move_by_an_internal_milestone_is_journaled_as_internal(ws):
     _add_run(ws, "run-a", [("C0001", "S0003", 2026)])
     office = as_(ws, "office")
-    m = office.update_milestone("M8-3", office.milestone("M8-3").version,
-                                visibility="internal", title_zh="内部标题：交付谈判底价")
+    m = office.update_milestone(
+        "M8-3",
+        office.milestone("M8-3").version,
+        visibility="internal",
+        title_zh="内部标题：交付谈判底价",
+    )
     office.update_milestone("M8-3", m.version, forecast="2027-02-15")
     assert _site_year(ws, "S0003") == 2027
     for entity, entity_id in (("site", "S0003"), ("scenario_run", "run-a")):
@@ -733,8 +1061,17 @@ def test_site_move_by_an_internal_milestone_is_journaled_as_internal(ws):
         assert seen and {e.visibility for e in seen} == {"internal"}
         for reader in ("planner", "viewer"):  # clearance shareable, public
             assert Tracker(ws, reader).journal(entity, entity_id) == []
-        out = cli("journal", "--entity", entity, "--format", "json", "--as", "planner",
-                  "--workspace", ws.location)
+        out = cli(
+            "journal",
+            "--entity",
+            entity,
+            "--format",
+            "json",
+            "--as",
+            "planner",
+            "--workspace",
+            ws.location,
+        )
         assert out.exit_code == 0 and json.loads(out.stdout) == []
     assert "M8-3" in _stale(ws)["run-a"] and "内部标题" not in _stale(ws)["run-a"]
 
@@ -754,69 +1091,154 @@ def _refused(*args):
 
 def test_cli_users_update(loc):
     w = ("--workspace", loc)
-    assert "now version 2): office" in _ok("users", "update", "owner3", "--version", "1",
-                                          "--role", "office", "--tasks", "", "--as", "admin",
-                                          *w)
-    assert "deactivated" in _ok("users", "update", "owner8", "--version", "1", "--inactive",
-                                "--as", "admin", *w)
+    assert "now version 2): office" in _ok(
+        "users",
+        "update",
+        "owner3",
+        "--version",
+        "1",
+        "--role",
+        "office",
+        "--tasks",
+        "",
+        "--as",
+        "admin",
+        *w,
+    )
+    assert "deactivated" in _ok(
+        "users", "update", "owner8", "--version", "1", "--inactive", "--as", "admin", *w
+    )
     users = {u["name"]: u for u in json.loads(_ok("users", "list", "--format", "json", *w))}
     assert users["owner3"]["role"] == "office" and users["owner3"]["tasks"] == []
     assert users["owner8"]["active"] is False
     assert "only the admin manages users" in _refused(
-        "users", "update", "viewer", "--version", "1", "--role", "office", "--as", "office", *w)
+        "users", "update", "viewer", "--version", "1", "--role", "office", "--as", "office", *w
+    )
     assert "you read version 1, it is now version 2" in _refused(
-        "users", "update", "owner8", "--version", "1", "--active", "--as", "admin", *w)
+        "users", "update", "owner8", "--version", "1", "--active", "--as", "admin", *w
+    )
     assert "last active admin" in _refused(
-        "users", "update", "admin", "--version", "1", "--inactive", "--as", "admin", *w)
+        "users", "update", "admin", "--version", "1", "--inactive", "--as", "admin", *w
+    )
     assert "not a list of task numbers" in _refused(
-        "users", "update", "owner8", "--version", "2", "--tasks", "x", "--as", "admin", *w)
+        "users", "update", "owner8", "--version", "2", "--tasks", "x", "--as", "admin", *w
+    )
 
 
 def test_cli_tasks_update(loc):
     w = ("--workspace", loc)
     assert "updated task （三） (now version 2)" in _ok(
-        "tasks", "update", "3", "--version", "1", "--lead-unit", "认证监督管理处",
-        "--co-units", "浦东新区市场监管局,检验检测处", "--confirmed", "--as", "office", *w)
+        "tasks",
+        "update",
+        "3",
+        "--version",
+        "1",
+        "--lead-unit",
+        "认证监督管理处",
+        "--co-units",
+        "浦东新区市场监管局,检验检测处",
+        "--confirmed",
+        "--as",
+        "office",
+        *w,
+    )
     tasks = {t["number"]: t for t in json.loads(_ok("tasks", "list", "--format", "json", *w))}
     assert tasks[3]["co_units"] == ["浦东新区市场监管局", "检验检测处"]
     assert tasks[3]["proposed"] is False and tasks[3]["version"] == 2
     assert "may not update task 3" in _refused(
-        "tasks", "update", "3", "--version", "2", "--lead-unit", "x", "--as", "owner3", *w)
+        "tasks", "update", "3", "--version", "2", "--lead-unit", "x", "--as", "owner3", *w
+    )
     assert "clause_zh" not in _ok("tasks", "update", "--help")
 
 
 def test_cli_kpis_add_and_update(loc):
     w = ("--workspace", loc, "--as", "office")
     assert "added KPI K3-2 (version 1)" in _ok(
-        "kpis", "add", "--task", "3", "--name-zh", "单批次认证企业数", "--unit", "家",
-        "--target", "20", "--target-date", "2027-12-31", *w)
+        "kpis",
+        "add",
+        "--task",
+        "3",
+        "--name-zh",
+        "单批次认证企业数",
+        "--unit",
+        "家",
+        "--target",
+        "20",
+        "--target-date",
+        "2027-12-31",
+        *w,
+    )
     assert "updated KPI K3-2 (now version 2)" in _ok(
-        "kpis", "update", "K3-2", "--version", "1", "--target", "25", "--direction",
-        "decrease", *w)
-    kpis = {k["id"]: k for k in json.loads(_ok("kpis", "list", "--task", "3", "--format",
-                                                  "json", *w))}
+        "kpis", "update", "K3-2", "--version", "1", "--target", "25", "--direction", "decrease", *w
+    )
+    kpis = {
+        k["id"]: k for k in json.loads(_ok("kpis", "list", "--task", "3", "--format", "json", *w))
+    }
     assert kpis["K3-2"]["target"] == 25 and kpis["K3-2"]["direction"] == "decrease"
     assert "only the office and the convenor" in _refused(
-        "kpis", "add", "--task", "3", "--name-zh", "x", "--unit", "家", "--as", "owner3",
-        "--workspace", loc)
+        "kpis",
+        "add",
+        "--task",
+        "3",
+        "--name-zh",
+        "x",
+        "--unit",
+        "家",
+        "--as",
+        "owner3",
+        "--workspace",
+        loc,
+    )
     assert "K3-2 already exists" in _refused(
-        "kpis", "add", "--task", "3", "--name-zh", "x", "--unit", "家", "--id", "K3-2", *w)
+        "kpis", "add", "--task", "3", "--name-zh", "x", "--unit", "家", "--id", "K3-2", *w
+    )
 
 
 def test_cli_matters_update_report_and_close(loc):
     w = ("--workspace", loc, "--as", "office")
-    assert "now version 2" in _ok("matters", "update", "1", "--version", "1", "--measures",
-                                  "已封存样品", *w)
+    assert "now version 2" in _ok(
+        "matters", "update", "1", "--version", "1", "--measures", "已封存样品", *w
+    )
     assert "only the office and the convenor" in _refused(
-        "matters", "update", "1", "--version", "2", "--impact", "x", "--as", "owner3",
-        "--workspace", loc)
-    assert "--at" in _refused("matters", "report-done", "1", "--version", "2", "--to", "总局",
-                              "--at", "yesterday", *w)
+        "matters",
+        "update",
+        "1",
+        "--version",
+        "2",
+        "--impact",
+        "x",
+        "--as",
+        "owner3",
+        "--workspace",
+        loc,
+    )
+    assert "--at" in _refused(
+        "matters", "report-done", "1", "--version", "2", "--to", "总局", "--at", "yesterday", *w
+    )
     assert "before the matter happened" in _refused(
-        "matters", "report-done", "1", "--version", "2", "--to", "总局", "--at",
-        "2026-11-22T16:00", *w)
-    _ok("matters", "report-done", "1", "--version", "2", "--to", "市场监管总局",
-        "--at", "2026-11-23T10:00", *w)
+        "matters",
+        "report-done",
+        "1",
+        "--version",
+        "2",
+        "--to",
+        "总局",
+        "--at",
+        "2026-11-22T16:00",
+        *w,
+    )
+    _ok(
+        "matters",
+        "report-done",
+        "1",
+        "--version",
+        "2",
+        "--to",
+        "市场监管总局",
+        "--at",
+        "2026-11-23T10:00",
+        *w,
+    )
     assert "is closed" in _ok("matters", "close", "1", "--version", "3", *w)
     matters = json.loads(_ok("matters", "list", "--format", "json", *w))
     assert matters[0]["status"] == "closed" and matters[0]["measures"] == "已封存样品"

@@ -31,7 +31,7 @@ pn = pytest.importorskip("panel")
 pytestmark = pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")
 
 ROOT = Path(__file__).resolve().parents[1]
-HOSTILE = '<img src=x onerror=alert(1)>评估<script>alert(2)</script>'
+HOSTILE = "<img src=x onerror=alert(1)>评估<script>alert(2)</script>"
 
 
 def _clock():
@@ -52,9 +52,12 @@ def services(ws, tmp_path):
     folder = tmp_path / "scenarios"
     folder.mkdir()
     base = load_scenario(ROOT / "models" / "scenarios" / "baseline.yaml")
-    quick = base.with_changes(name="quick", budget=9000, horizon=(2026, 2028),
-                              **{"quotas.tier": {"national_qi_centre": 1},
-                                 "quotas.sector": {}})
+    quick = base.with_changes(
+        name="quick",
+        budget=9000,
+        horizon=(2026, 2028),
+        **{"quotas.tier": {"national_qi_centre": 1}, "quotas.sector": {}},
+    )
     (folder / "quick.yaml").write_text(quick.to_yaml(), encoding="utf-8")
     shutil.copy(ROOT / "models" / "scenarios" / "baseline.yaml", folder / "baseline.yaml")
     svc = Services(ws, scenarios_dir=folder, clock=_clock)
@@ -148,14 +151,17 @@ def test_gantt_board_and_tiles_escape_names(ws):
     office.update_milestone("M3-4", m.version, title_zh=HOSTILE)
     prog = Tracker(ws, "owner3", clock=_clock).programme(DEMO_DATE)
     planned = [p for p in prog.milestones if p.milestone.task == 3]
-    for markup in (render.gantt_svg(planned, prog.critical_path, DEMO_DATE, "zh"),
-                   render.status_board(planned, "zh")):
+    for markup in (
+        render.gantt_svg(planned, prog.critical_path, DEMO_DATE, "zh"),
+        render.status_board(planned, "zh"),
+    ):
         assert "<script>" not in markup and "<img" not in markup
         assert "&lt;script&gt;" in markup
     svg = render.gantt_svg(planned, ["M3-2"], DEMO_DATE, "zh")
     assert svg.count('data-critical="1"') == 1 and svg.count('class="pp-dep"') == 3
-    summaries = render.task_summaries(prog.statuses, prog.milestones, prog.escalations,
-                                      prog.matters, "zh")
+    summaries = render.task_summaries(
+        prog.statuses, prog.milestones, prog.escalations, prog.matters, "zh"
+    )
     assert [s.number for s in summaries] == list(range(1, 10))
     s3 = summaries[2]
     assert s3.rating.value == "amber" and s3.next_id == "M3-2" and s3.matters == 1
@@ -167,8 +173,9 @@ def test_the_gantt_and_a_table_show_the_task_against_a_baseline(ws):
     office.save_baseline("w47", as_of=date(2026, 11, 18))
     m32 = office.milestone("M3-2")
     office.update_milestone("M3-2", m32.version, forecast=date(2027, 2, 10), status="blocked")
-    office.add_milestone(task=3, title_zh="补充评估", owner="认证监督管理处",
-                         start="2027-02-01", due="2027-02-28")
+    office.add_milestone(
+        task=3, title_zh="补充评估", owner="认证监督管理处", start="2027-02-01", due="2027-02-28"
+    )
     owner = Tracker(ws, "owner3", clock=_clock)
     prog = owner.programme(DEMO_DATE)
     planned = [p for p in prog.milestones if p.milestone.task == 3]
@@ -177,18 +184,25 @@ def test_the_gantt_and_a_table_show_the_task_against_a_baseline(ws):
     assert [r.id for r in rows] == ["M3-1", "M3-2", "M3-3", "M3-5", "M3-4"]  # plan order
     m2 = by_id["M3-2"]
     assert (m2.change, m2.due_then, m2.forecast_then, m2.forecast_now, m2.slip_days) == (
-        "changed", date(2026, 12, 31), date(2027, 1, 15), date(2027, 2, 10), 26)
+        "changed",
+        date(2026, 12, 31),
+        date(2027, 1, 15),
+        date(2027, 2, 10),
+        26,
+    )
     assert (m2.status_then, m2.status_now) == ("in_progress", "blocked")
     m1 = by_id["M3-1"]  # unchanged: the baseline's dates are its own
     assert (m1.change, m1.due_then, m1.slip_days) == ("same", date(2026, 9, 30), 0)
     assert by_id["M3-5"].change == "added" and by_id["M3-5"].due_then is None
-    svg = render.gantt_svg(planned, prog.critical_path, DEMO_DATE, "zh", baseline=rows,
-                           baseline_name="w47")
+    svg = render.gantt_svg(
+        planned, prog.critical_path, DEMO_DATE, "zh", baseline=rows, baseline_name="w47"
+    )
     assert svg.count('class="pp-baseline-mark"') == 4  # none for the added milestone
     assert 'data-due="2026-12-31"' in svg and "基线计划（w47）" in svg
     assert "基线 w47：2026-10-01 开始，2026-12-31 截止" in svg
     assert 'class="pp-baseline-mark"' not in render.gantt_svg(
-        planned, prog.critical_path, DEMO_DATE, "zh")
+        planned, prog.critical_path, DEMO_DATE, "zh"
+    )
     changed = render.baseline_table(rows, "zh")
     assert "推迟 26 天" in changed and "进行中 → 受阻" in changed and "新增" in changed
     assert "M3-1" not in changed and "M3-4" not in changed
@@ -196,13 +210,34 @@ def test_the_gantt_and_a_table_show_the_task_against_a_baseline(ws):
     assert render.slip_text(-5, "zh") == "提前 5 天" and render.slip_text(None, "en") == "—"
     from parkplan.tracker.rating import Change, Comparison  # no API removes a milestone
 
-    gone = Comparison("w47", "2026-11-18", "2026-11-25", (Change(
-        "milestone", "M3-9", "removed", {"task": 3, "title_zh": "旧", "start": "2026-01-05",
-                                         "due": "2026-02-01", "forecast": "2026-02-01",
-                                         "status": "done"}, None),))
+    gone = Comparison(
+        "w47",
+        "2026-11-18",
+        "2026-11-25",
+        (
+            Change(
+                "milestone",
+                "M3-9",
+                "removed",
+                {
+                    "task": 3,
+                    "title_zh": "旧",
+                    "start": "2026-01-05",
+                    "due": "2026-02-01",
+                    "forecast": "2026-02-01",
+                    "status": "done",
+                },
+                None,
+            ),
+        ),
+    )
     (row,) = render.against_baseline([], gone, 3, "en")
     assert (row.change, row.due_then, row.due_now, row.slip_days) == (
-        "removed", date(2026, 2, 1), None, None)
+        "removed",
+        date(2026, 2, 1),
+        None,
+        None,
+    )
     assert "已删除" in render.baseline_table([row], "zh")
 
 
@@ -215,8 +250,7 @@ def test_the_board_compares_with_the_last_stocktake_or_a_picked_baseline(service
     assert board._baseline_table.object == ""
     office = Tracker(services.workspace, "office", clock=_clock)
     office.save_baseline("w47", as_of=date(2026, 11, 18))
-    office.update_milestone("M3-2", office.milestone("M3-2").version,
-                            forecast=date(2027, 2, 10))
+    office.update_milestone("M3-2", office.milestone("M3-2").version, forecast=date(2027, 2, 10))
     office.save_baseline("today", as_of=DEMO_DATE)  # not a stocktake before the as-of date
     s.reload()
     assert board._baseline.visible and board._baseline.value == ""
@@ -328,7 +362,8 @@ def test_desk_offers_only_allowed_steps(services):
     assert allowed_actions(office, esc[7]) == []  # convenor level
     viewer = session(services, "viewer")
     assert viewer.programme.escalations == () or not any(
-        allowed_actions(viewer, e) for e in viewer.programme.escalations)
+        allowed_actions(viewer, e) for e in viewer.programme.escalations
+    )
     desk = Desk(session=office)
     desk._pick.value = 3
     assert desk._buttons["acknowledge"].visible and not desk._buttons["close"].visible
@@ -449,8 +484,7 @@ def test_plan_map_escapes_names_and_stays_offline(services):
     cands = layers["candidates"]
     cands.loc[cands["cand_id"] == "C0001", "name_zh"] = HOSTILE
     site = layers["sites"]["site_id"].iloc[0]
-    doc = map_document(layers, "zh", plan=Plan(allocation=(("C0001", site, 2027),),
-                                                name="t"))
+    doc = map_document(layers, "zh", plan=Plan(allocation=(("C0001", site, 2027),), name="t"))
     assert "<script>alert" not in doc and "&lt;script&gt;alert(2)" in doc
     assert external_references(doc) == []
     embedded = iframe(doc)
@@ -466,8 +500,11 @@ def test_serve_needs_credentials_or_no_auth(tmp_path, demo_gpkg):
     result = CliRunner().invoke(app, ["serve", "-w", str(demo_gpkg)])
     assert result.exit_code == 2 and "--credentials" in result.output
     creds = tmp_path / "creds.json"
-    result = CliRunner().invoke(app, ["hash-password", "owner3", "--credentials", str(creds)],
-                                input="a long password\na long password\n")
+    result = CliRunner().invoke(
+        app,
+        ["hash-password", "owner3", "--credentials", str(creds)],
+        input="a long password\na long password\n",
+    )
     assert result.exit_code == 0, result.output
     assert auth.load_credentials(creds).verify("owner3", "a long password")
 
@@ -501,8 +538,9 @@ def test_serve_refuses_a_bad_as_of(demo_gpkg):
 
     from parkplan.cli import app
 
-    result = CliRunner().invoke(app, ["serve", "-w", str(demo_gpkg), "--no-auth",
-                                      "--as-of", "tomorrow"])
+    result = CliRunner().invoke(
+        app, ["serve", "-w", str(demo_gpkg), "--no-auth", "--as-of", "tomorrow"]
+    )
     assert result.exit_code == 2 and "--as-of" in result.output
 
 
@@ -524,8 +562,9 @@ def test_rating_reasons_are_said_in_the_session_s_language(services):
     assert render.reason_text(hidden, "zh") == "超出您可见范围的里程碑：进度延误"
     unknown = Reason(Rating.amber, "new_rule", "milestone", "M1-1", "library words")
     assert render.reason_text(unknown, "zh") == "library words"
-    tiles = render.task_summaries(prog.statuses, prog.milestones, prog.escalations,
-                                  prog.matters, "zh")
+    tiles = render.task_summaries(
+        prog.statuses, prog.milestones, prog.escalations, prog.matters, "zh"
+    )
     assert any("预计比截止日期" in r for r in tiles[2].reasons)
 
 
@@ -544,8 +583,9 @@ def test_a_reason_is_said_from_its_code_and_values_alone():
     review = reason("review_overdue", "risk", risk="R4-1", review_date="2026-11-01")
     assert render.reason_text(review, "zh") == "风险 R4-1 应于 2026-11-01 复核，已逾期"
     # a figure missing, or none at all: the library's words, never a placeholder
-    assert render.reason_text(reason("slip", "milestone", milestone="M3-2"), "zh") == \
-        "library words"
+    assert (
+        render.reason_text(reason("slip", "milestone", milestone="M3-2"), "zh") == "library words"
+    )
     assert render.reason_text(reason("blocked", "milestone"), "zh") == "library words"
     # every rule the library rates by has its sentence in both languages
     from parkplan.tracker.rating import REASON_TEXTS
@@ -560,43 +600,94 @@ def _denied(code, **values):
 
 
 def test_a_refusal_is_said_from_its_code_and_values():
-    ladder = _denied("escalation_level", user="office", role="office", tasks=[],
-                     action="acknowledge", entity="escalation", record="7", task=3,
-                     level="convenor", roles=["convenor"])
+    ladder = _denied(
+        "escalation_level",
+        user="office",
+        role="office",
+        tasks=[],
+        action="acknowledge",
+        entity="escalation",
+        record="7",
+        task=3,
+        level="convenor",
+        roles=["convenor"],
+    )
     assert render.refusal_text(ladder, "zh") == (
-        "office（专班办公室）不能确认收悉督办事项 #7：“召集人”层级的督办事项由召集人办理。")
+        "office（专班办公室）不能确认收悉督办事项 #7：“召集人”层级的督办事项由召集人办理。"
+    )
     assert render.refusal_text(ladder, "en") == (
         "office (task-force office) may not acknowledge escalation #7: an escalation at the "
-        "convenor level is handled by the convenor.")
-    owner = _denied("own_tasks_only", user="owner3", role="task_owner", tasks=[3, 9],
-                    action="update", entity="milestone", record="M8-1", task=8)
+        "convenor level is handled by the convenor."
+    )
+    owner = _denied(
+        "own_tasks_only",
+        user="owner3",
+        role="task_owner",
+        tasks=[3, 9],
+        action="update",
+        entity="milestone",
+        record="M8-1",
+        task=8,
+    )
     assert render.refusal_text(owner, "zh") == (
         "owner3（任务（三）、任务（九）牵头单位）不能修改里程碑 M8-1：任务牵头单位只能修改所牵头"
-        "任务的记录。")
+        "任务的记录。"
+    )
     assert render.refusal_text(owner, "en") == (
         "owner3 (task owner of task （三）, task （九）) may not update milestone M8-1: task "
-        "owners edit only their own tasks' records.")
-    hidden = _denied("above_clearance", user="o", role="office", tasks=[], action="create",
-                     entity="risk", record="R4-9", task=4, visibility="internal",
-                     clearance="shareable")
+        "owners edit only their own tasks' records."
+    )
+    hidden = _denied(
+        "above_clearance",
+        user="o",
+        role="office",
+        tasks=[],
+        action="create",
+        entity="risk",
+        record="R4-9",
+        task=4,
+        visibility="internal",
+        clearance="shareable",
+    )
     assert render.refusal_text(hidden, "zh") == (
-        "o（专班办公室）不能新增风险 R4-9：该记录为“内部”级，超出您的可见范围（可共享）。")
-    rules = _denied("office_only", user="owner3", role="task_owner", tasks=[3], action="run",
-                    entity="escalation_run", record=None, task=None)
+        "o（专班办公室）不能新增风险 R4-9：该记录为“内部”级，超出您的可见范围（可共享）。"
+    )
+    rules = _denied(
+        "office_only",
+        user="owner3",
+        role="task_owner",
+        tasks=[3],
+        action="run",
+        entity="escalation_run",
+        record=None,
+        task=None,
+    )
     assert render.refusal_text(rules, "zh") == (
-        "owner3（任务（三）牵头单位）不能运行升级规则：仅专班办公室和召集人可以办理。")
-    plan = _denied("planning_role", user="viewer", role="viewer", tasks=[], action="plan",
-                   entity=None, record=None, task=None)
+        "owner3（任务（三）牵头单位）不能运行升级规则：仅专班办公室和召集人可以办理。"
+    )
+    plan = _denied(
+        "planning_role",
+        user="viewer",
+        role="viewer",
+        tasks=[],
+        action="plan",
+        entity=None,
+        record=None,
+        task=None,
+    )
     assert render.refusal_text(plan, "en") == (
         "viewer (viewer) may not record siting runs or adopt a plan: planners, the "
-        "task-force office and the convenor may.")
+        "task-force office and the convenor may."
+    )
     # no code, a code or an action the catalogue does not know: the library's words
     from parkplan.tracker.access import REFUSALS, PermissionDenied
 
     assert render.refusal_text(PermissionDenied("library words"), "zh") == "library words"
     assert render.refusal_text(_denied("new_rule", **owner.values), "zh") == "library words"
-    assert render.refusal_text(_denied("own_tasks_only", **{**owner.values, "action": "x"}),
-                               "zh") == "library words"
+    assert (
+        render.refusal_text(_denied("own_tasks_only", **{**owner.values, "action": "x"}), "zh")
+        == "library words"
+    )
     assert all(f"ui.denied.{code}" in catalogue() for code in REFUSALS)
 
 
@@ -615,11 +706,17 @@ def test_every_library_refusal_is_said_in_chinese(ws):
         (User(name="planner", role="planner"), "save", "baseline"),
         (User(name="office", role="office"), "create", User(name="x", role="viewer")),
         (User(name="admin", role="admin"), "close", esc7),
-        (User(name="office", role="office", clearance="shareable"), "update",
-         m41.model_copy(update={"visibility": "internal"})),
+        (
+            User(name="office", role="office", clearance="shareable"),
+            "update",
+            m41.model_copy(update={"visibility": "internal"}),
+        ),
         (User(name="office", role="office"), "act", esc7),
-        (User(name="owner8", role="task_owner", tasks=(8,)), "acknowledge",
-         next(e for e in office.programme(DEMO_DATE).escalations if e.level == "owner")),
+        (
+            User(name="owner8", role="task_owner", tasks=(8,)),
+            "acknowledge",
+            next(e for e in office.programme(DEMO_DATE).escalations if e.level == "owner"),
+        ),
         (owner3, "report", matter),
         (owner3, "create", matter.model_copy(update={"task": 8})),
         (owner3, "run", access.ESCALATION_RUN),
@@ -634,12 +731,19 @@ def test_every_library_refusal_is_said_in_chinese(ws):
         zh = render.refusal_text(err.value, "zh")
         assert zh != str(err.value) and not re.search(r"[a-z]{3,} [a-z]{3,}", zh), zh
         said.add(err.value.code)
-    meeting = mt.Meeting(held_on=DEMO_DATE, title="t", attendees=("a",), recorded_by="o",
-                         recorded_at=_clock(), visibility="internal")
+    meeting = mt.Meeting(
+        held_on=DEMO_DATE,
+        title="t",
+        attendees=("a",),
+        recorded_by="o",
+        recorded_at=_clock(),
+        visibility="internal",
+    )
     with pytest.raises(PermissionDenied) as err:
         mt.check_write(User(name="o", role="office", clearance="shareable"), "record", meeting)
     assert render.refusal_text(err.value, "zh") == (
-        "o（专班办公室）不能登记会商研判：该记录为“内部”级，超出您的可见范围（可共享）。")
+        "o（专班办公室）不能登记会商研判：该记录为“内部”级，超出您的可见范围（可共享）。"
+    )
     assert said | {"planning_role"} == set(access.REFUSALS), said
 
 
@@ -653,18 +757,23 @@ def test_the_app_says_a_refusal_in_chinese(services):
     board = TaskBoard(session=s)
     board._edited(SimpleNamespace(row=0, column="forecast", value="2030-01-01"))
     assert s.notice_kind == "danger"
-    assert s.notice == ("未保存：无此权限。viewer（查阅人员）不能修改里程碑 M3-4："
-                        "查阅人员只能查看，不能修改。")
+    assert s.notice == (
+        "未保存：无此权限。viewer（查阅人员）不能修改里程碑 M3-4：查阅人员只能查看，不能修改。"
+    )
     assert "&lt;" not in s.notice_html()
     owner = session(services, "owner3")
     assert owner.update_milestone("M4-1", 1, percent=90) is None
-    assert owner.notice == ("未保存：无此权限。owner3（任务（三）牵头单位）不能修改里程碑 M4-1："
-                            "任务牵头单位只能修改所牵头任务的记录。")
+    assert owner.notice == (
+        "未保存：无此权限。owner3（任务（三）牵头单位）不能修改里程碑 M4-1："
+        "任务牵头单位只能修改所牵头任务的记录。"
+    )
     owner.lang = "en"
     assert owner.update_milestone("M4-1", 1, percent=90) is None
-    assert owner.notice == ("Not saved: not allowed. owner3 (task owner of task （三）) may not "
-                            "update milestone M4-1: task owners edit only their own tasks' "
-                            "records.")
+    assert owner.notice == (
+        "Not saved: not allowed. owner3 (task owner of task （三）) may not "
+        "update milestone M4-1: task owners edit only their own tasks' "
+        "records."
+    )
 
 
 def test_studio_claims_the_smallest_relaxation_only_when_proven(services):
@@ -672,8 +781,15 @@ def test_studio_claims_the_smallest_relaxation_only_when_proven(services):
 
     def explained(lang, **info):
         view = SimpleNamespace(session=session(services, "planner", lang=lang))
-        run = SimpleNamespace(explanation={"infeasibility": {
-            "conflicts": ["budget"], "relaxations": [{"text": "budget +10"}], **info}})
+        run = SimpleNamespace(
+            explanation={
+                "infeasibility": {
+                    "conflicts": ["budget"],
+                    "relaxations": [{"text": "budget +10"}],
+                    **info,
+                }
+            }
+        )
         return ScenarioStudio._explanation_html(view, run)
 
     assert "使方案可行的最小放宽" in explained("zh", proven_smallest=True)
@@ -720,20 +836,26 @@ def test_views_hold_no_chinese_literals():
     found = []
     for path in sorted((ROOT / "parkplan" / "ui").glob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        docs = {id(n.body[0].value) for n in ast.walk(tree)
-                if isinstance(n, (ast.Module, ast.ClassDef, ast.FunctionDef,
-                                  ast.AsyncFunctionDef))
-                and n.body and isinstance(n.body[0], ast.Expr)
-                and isinstance(n.body[0].value, ast.Constant)}
+        docs = {
+            id(n.body[0].value)
+            for n in ast.walk(tree)
+            if isinstance(n, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+            and n.body
+            and isinstance(n.body[0], ast.Expr)
+            and isinstance(n.body[0].value, ast.Constant)
+        }
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Constant) and isinstance(node.value, str)
-                    and id(node) not in docs and cjk.search(node.value)):
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and id(node) not in docs
+                and cjk.search(node.value)
+            ):
                 found.append(f"{path.name}:{node.lineno}: {node.value[:40]}")
     assert not found, found
 
 
-def test_studio_reports_any_solver_error_and_keeps_the_comparison(services, monkeypatch,
-                                                                   caplog):
+def test_studio_reports_any_solver_error_and_keeps_the_comparison(services, monkeypatch, caplog):
     from parkplan.ui import studio as studio_module
     from parkplan.ui.studio import ScenarioStudio
 

@@ -15,25 +15,46 @@ import typer
 
 from parkplan.errors import ParkplanError
 
-app = typer.Typer(help="parkplan — 上海检验检测认证先行先试 · Shanghai TIC pilot programme "
-                  "planning, tracking and park maps.", no_args_is_help=True,
-                  pretty_exceptions_enable=False, add_completion=False)
+app = typer.Typer(
+    help="parkplan — 上海检验检测认证先行先试 · Shanghai TIC pilot programme "
+    "planning, tracking and park maps.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
 db_app = typer.Typer(help="Workspace schema (数据库结构).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
 log = logging.getLogger("parkplan")
 
-WorkspaceOption = Annotated[str | None, typer.Option(
-    "--workspace", "-w", metavar="PATH_OR_URL",
-    help="GeoPackage path or postgresql:// URL [default: $PARKPLAN_WORKSPACE, then "
-         "./parkplan.gpkg]")]
+WorkspaceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--workspace",
+        "-w",
+        metavar="PATH_OR_URL",
+        help="GeoPackage path or postgresql:// URL [default: $PARKPLAN_WORKSPACE, then "
+        "./parkplan.gpkg]",
+    ),
+]
 
-AsOption = Annotated[str | None, typer.Option(
-    "--as", envvar="PARKPLAN_USER", metavar="USER",
-    help="Who acts [default: $PARKPLAN_USER; without it, read public records anonymously]")]
-AsOfOption = Annotated[str | None, typer.Option(
-    "--as-of", metavar="DATE", help="Date to rate and compute slip at, YYYY-MM-DD "
-    "[default: today]")]
+AsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as",
+        envvar="PARKPLAN_USER",
+        metavar="USER",
+        help="Who acts [default: $PARKPLAN_USER; without it, read public records anonymously]",
+    ),
+]
+AsOfOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        metavar="DATE",
+        help="Date to rate and compute slip at, YYYY-MM-DD [default: today]",
+    ),
+]
 
 
 class OutputFormat(StrEnum):
@@ -58,17 +79,33 @@ def _user_errors(fn):
 
 
 @app.callback()
-def main(verbose: Annotated[int, typer.Option("--verbose", "-v", count=True,
-                                               help="More log output.")] = 0,
-         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Errors only.")] = False):
+def main(
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="More log output.")
+    ] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Errors only.")] = False,
+):
     """Set up logging for every command."""
-    level = logging.ERROR if quiet else logging.DEBUG if verbose > 1 else \
-        logging.INFO if verbose else logging.WARNING
+    level = (
+        logging.ERROR
+        if quiet
+        else logging.DEBUG
+        if verbose > 1
+        else logging.INFO
+        if verbose
+        else logging.WARNING
+    )
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-
 
 
 # Command modules register themselves on ``app``; imported last so they can use the above.
 from parkplan.cli import (  # noqa: E402, F401, I001
-    backup, maps_cli, reports, serve, siting, tracker, tracker_extra, workspace,
+    backup,
+    maps_cli,
+    reports,
+    serve,
+    siting,
+    tracker,
+    tracker_extra,
+    workspace,
 )

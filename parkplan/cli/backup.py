@@ -16,26 +16,28 @@ def _size(n: int) -> str:
 
 @app.command("backup")
 @_user_errors
-def backup_(out: Annotated[Path, typer.Option("--out", "-o", help="Backup file to write")],
-            force: Annotated[bool, typer.Option(
-                help="Replace an existing file at --out.")] = False,
-            workspace: WorkspaceOption = None):
+def backup_(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Backup file to write")],
+    force: Annotated[bool, typer.Option(help="Replace an existing file at --out.")] = False,
+    workspace: WorkspaceOption = None,
+):
     """Back up the workspace to one file (consistent even while it is in use)."""
     from parkplan.store.backup import backup
 
     info = backup(workspace, out, force=force)
     what = f"schema {info.schema} of {info.location}" if info.schema else info.location
-    typer.echo(f"backed up {what} to {info.path} ({_size(info.size)}, schema revision "
-               f"{info.revision})")
+    typer.echo(
+        f"backed up {what} to {info.path} ({_size(info.size)}, schema revision {info.revision})"
+    )
 
 
 @app.command("restore")
 @_user_errors
-def restore_(path: Annotated[Path, typer.Argument(help="Backup file written by "
-                                                        "'parkplan backup'")],
-             force: Annotated[bool, typer.Option(
-                 help="Replace the workspace already there.")] = False,
-             workspace: WorkspaceOption = None):
+def restore_(
+    path: Annotated[Path, typer.Argument(help="Backup file written by 'parkplan backup'")],
+    force: Annotated[bool, typer.Option(help="Replace the workspace already there.")] = False,
+    workspace: WorkspaceOption = None,
+):
     """Restore a backup into the workspace location: all of it or nothing."""
     from parkplan.store.backup import restore
 
@@ -43,5 +45,7 @@ def restore_(path: Annotated[Path, typer.Argument(help="Backup file written by "
     what = f"schema {info.schema} of {info.location}" if info.schema else info.location
     typer.echo(f"restored {what} from {info.path} (schema revision {info.revision})")
     if not info.current:
-        typer.echo("the restored workspace's schema is not this parkplan's: run "
-                   f"'parkplan db upgrade --workspace {info.location}'")
+        typer.echo(
+            "the restored workspace's schema is not this parkplan's: run "
+            f"'parkplan db upgrade --workspace {info.location}'"
+        )

@@ -30,10 +30,15 @@ class Language(StrEnum):
     en = "en"
 
 
-RunOption = Annotated[str | None, typer.Option(
-    "--run", metavar="RUN_ID",
-    help="Stored siting run to draw: id, unique prefix or scenario name (default: the "
-         "adopted plan, else the latest)")]
+RunOption = Annotated[
+    str | None,
+    typer.Option(
+        "--run",
+        metavar="RUN_ID",
+        help="Stored siting run to draw: id, unique prefix or scenario name (default: the "
+        "adopted plan, else the latest)",
+    ),
+]
 NoPlanOption = Annotated[bool, typer.Option("--no-plan", help="Draw no plan.")]
 
 #: Layers ``parkplan map`` reads.
@@ -42,17 +47,25 @@ MAP_LAYERS = ("districts", "parks", "sites", "institutions", "clusters", "candid
 
 @app.command("map")
 @_user_errors
-def map_(out: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write")],
-         run: RunOption = None,
-         no_plan: NoPlanOption = False,
-         basemap: Annotated[BasemapChoice, typer.Option(
-             help="Web tiles under the map; 'none' keeps it fully offline")] = BasemapChoice.none,
-         tianditu_key: Annotated[str | None, typer.Option(
-             envvar="PARKPLAN_TIANDITU_KEY", show_envvar=True,
-             help="Tianditu key (for --basemap tianditu)")] = None,
-         title: Annotated[str | None, typer.Option(help="Title shown on the map")] = None,
-         language: Annotated[Language, typer.Option(help="Language shown first")] = Language.zh,
-         workspace: WorkspaceOption = None):
+def map_(
+    out: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write")],
+    run: RunOption = None,
+    no_plan: NoPlanOption = False,
+    basemap: Annotated[
+        BasemapChoice, typer.Option(help="Web tiles under the map; 'none' keeps it fully offline")
+    ] = BasemapChoice.none,
+    tianditu_key: Annotated[
+        str | None,
+        typer.Option(
+            envvar="PARKPLAN_TIANDITU_KEY",
+            show_envvar=True,
+            help="Tianditu key (for --basemap tianditu)",
+        ),
+    ] = None,
+    title: Annotated[str | None, typer.Option(help="Title shown on the map")] = None,
+    language: Annotated[Language, typer.Option(help="Language shown first")] = Language.zh,
+    workspace: WorkspaceOption = None,
+):
     """Write the park map as one self-contained HTML file (opens from file://, no network)."""
     from parkplan.maps import load_plan, park_map, save_offline
 
@@ -60,25 +73,34 @@ def map_(out: Annotated[Path, typer.Option("--out", "-o", help="HTML file to wri
         layers = {name: ws.read_layer(name) for name in MAP_LAYERS}
         plan = None if no_plan else load_plan(ws, run)
     try:
-        m = park_map(layers, plan=plan, basemap=basemap.value, tianditu_key=tianditu_key,
-                     title=title, language=language.value)
+        m = park_map(
+            layers,
+            plan=plan,
+            basemap=basemap.value,
+            tianditu_key=tianditu_key,
+            title=title,
+            language=language.value,
+        )
     except ValueError as err:
         raise ParkplanError(str(err)) from None
     save_offline(m, out)
     drawn = f"plan {plan.label()}" if plan else "no plan"
     typer.echo(f"wrote {out} ({out.stat().st_size / 1024:,.0f} KiB, {drawn})")
     if basemap is not BasemapChoice.none:
-        typer.echo(f"note: the {basemap.value} basemap loads tiles from the network when the "
-                   "map is opened")
+        typer.echo(
+            f"note: the {basemap.value} basemap loads tiles from the network when the map is opened"
+        )
 
 
 @app.command("brief")
 @_user_errors
-def brief(out: Annotated[Path, typer.Option("--out", "-o", help="PDF file to write")],
-          user: AsOption = None,
-          as_of: AsOfOption = None,
-          run: RunOption = None,
-          workspace: WorkspaceOption = None):
+def brief(
+    out: Annotated[Path, typer.Option("--out", "-o", help="PDF file to write")],
+    user: AsOption = None,
+    as_of: AsOfOption = None,
+    run: RunOption = None,
+    workspace: WorkspaceOption = None,
+):
     """Write the leader brief: one A4 page in Chinese (map, nine ratings, escalations)."""
     from parkplan.reports.brief import write_brief
 

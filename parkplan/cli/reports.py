@@ -16,8 +16,11 @@ import typer
 from parkplan.cli import AsOfOption, AsOption, WorkspaceOption, _user_errors, app
 from parkplan.store import Workspace
 
-report_app = typer.Typer(help="Reports (报告): the weekly stocktake (周例会盘点) in HTML and "
-                         "PDF, a major matter's 专报 in Word.", no_args_is_help=True)
+report_app = typer.Typer(
+    help="Reports (报告): the weekly stocktake (周例会盘点) in HTML and "
+    "PDF, a major matter's 专报 in Word.",
+    no_args_is_help=True,
+)
 app.add_typer(report_app, name="report")
 
 
@@ -34,26 +37,37 @@ def _date(value: str | None) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)",
-                                 param_hint="--as-of") from None
+        raise typer.BadParameter(
+            f"{value!r} is not a date (YYYY-MM-DD)", param_hint="--as-of"
+        ) from None
 
 
 @report_app.command("stocktake")
 @_user_errors
-def stocktake(week: Annotated[str | None, typer.Option(
-                  metavar="YYYY-Www", help="ISO week, e.g. 2026-W48 [default: this week]")
-              ] = None,
-              out_dir: Annotated[Path, typer.Option(
-                  "--out-dir", file_okay=False, help="Where to write the files")] = Path("."),
-              lang: Annotated[ReportLanguage, typer.Option(
-                  help="zh: Chinese first, English second; en: English labels")
-              ] = ReportLanguage.zh,
-              as_of: AsOfOption = None,
-              no_pdf: Annotated[bool, typer.Option("--no-pdf", help="HTML only")] = False,
-              save_baseline: Annotated[bool, typer.Option(
-                  "--save-baseline", help="Also save baseline stocktake-YYYY-Www, the next "
-                  "stocktake's trend reference (office or convenor)")] = False,
-              user: AsOption = None, workspace: WorkspaceOption = None):
+def stocktake(
+    week: Annotated[
+        str | None,
+        typer.Option(metavar="YYYY-Www", help="ISO week, e.g. 2026-W48 [default: this week]"),
+    ] = None,
+    out_dir: Annotated[
+        Path, typer.Option("--out-dir", file_okay=False, help="Where to write the files")
+    ] = Path("."),
+    lang: Annotated[
+        ReportLanguage, typer.Option(help="zh: Chinese first, English second; en: English labels")
+    ] = ReportLanguage.zh,
+    as_of: AsOfOption = None,
+    no_pdf: Annotated[bool, typer.Option("--no-pdf", help="HTML only")] = False,
+    save_baseline: Annotated[
+        bool,
+        typer.Option(
+            "--save-baseline",
+            help="Also save baseline stocktake-YYYY-Www, the next "
+            "stocktake's trend reference (office or convenor)",
+        ),
+    ] = False,
+    user: AsOption = None,
+    workspace: WorkspaceOption = None,
+):
     """Write the weekly stocktake: stocktake-YYYY-Www.html and .pdf."""
     from parkplan.reports.stocktake import IsoWeek, parse_week, write_stocktake
     from parkplan.tracker import Tracker
@@ -66,8 +80,9 @@ def stocktake(week: Annotated[str | None, typer.Option(
             # Refuse before writing anything: a run that cannot save its baseline (the
             # week's is taken, or the user may not save) leaves no files behind.
             tracker.check_new_baseline(baseline)
-        html, pdf = write_stocktake(tracker, iso, out_dir, lang=lang.value,
-                                    as_of=_date(as_of), pdf=not no_pdf)
+        html, pdf = write_stocktake(
+            tracker, iso, out_dir, lang=lang.value, as_of=_date(as_of), pdf=not no_pdf
+        )
         typer.echo(f"wrote {html}")
         if pdf:
             typer.echo(f"wrote {pdf}")
@@ -79,13 +94,20 @@ def stocktake(week: Annotated[str | None, typer.Option(
 
 @report_app.command("major-matter")
 @_user_errors
-def major_matter(matter_id: Annotated[int, typer.Argument(metavar="ID")],
-                 docx: Annotated[Path | None, typer.Option(
-                     "--docx", dir_okay=False,
-                     help="The .docx to write [default: major-matter-ID.docx]")] = None,
-                 unit: Annotated[str | None, typer.Option(
-                     help="报送单位 [default: your unit, else the task-force office]")] = None,
-                 user: AsOption = None, workspace: WorkspaceOption = None):
+def major_matter(
+    matter_id: Annotated[int, typer.Argument(metavar="ID")],
+    docx: Annotated[
+        Path | None,
+        typer.Option(
+            "--docx", dir_okay=False, help="The .docx to write [default: major-matter-ID.docx]"
+        ),
+    ] = None,
+    unit: Annotated[
+        str | None, typer.Option(help="报送单位 [default: your unit, else the task-force office]")
+    ] = None,
+    user: AsOption = None,
+    workspace: WorkspaceOption = None,
+):
     """Write the 专报 (special report) of major matter ID in Word."""
     from parkplan.reports.major_matter import write_major_matter_docx
     from parkplan.tracker import Tracker

@@ -14,44 +14,77 @@ from parkplan.errors import ParkplanError
 
 @app.command("serve")
 @_user_errors
-def serve(workspace: WorkspaceOption = None,
-          port: Annotated[int, typer.Option("--port", "-p", help="Port to listen on.")] = 5006,
-          address: Annotated[str, typer.Option(
-              "--address", help="Address to listen on (keep 127.0.0.1 behind a TLS proxy).")
-          ] = "127.0.0.1",
-          credentials: Annotated[Path | None, typer.Option(
-              "--credentials", metavar="FILE",
-              help="JSON file of users and PBKDF2 password hashes (demo: "
-                   "data/demo-credentials.json; see docs/auth.md).")] = None,
-          cookie_secret_env: Annotated[str, typer.Option(
-              "--cookie-secret-env", metavar="VAR",
-              help="Environment variable holding the cookie secret (≥ 32 characters); "
-                   "unset: a random one, sign-ins end when the server stops.")
-          ] = "PARKPLAN_COOKIE_SECRET",
-          num_procs: Annotated[int, typer.Option(
-              "--num-procs", help="Server processes (0: one per core).")] = 1,
-          origin: Annotated[list[str] | None, typer.Option(
-              "--allow-websocket-origin", metavar="HOST[:PORT]",
-              help="Public host name(s) the app is reached under (behind a proxy).")] = None,
-          no_auth: Annotated[bool, typer.Option(
-              "--no-auth", help="No sign-in: everyone reads public records, nobody writes.")
-          ] = False,
-          log_file: Annotated[Path | None, typer.Option(
-              "--log-file", metavar="PATH",
-              help="Also write the server's log (requests, errors) to this file: rotated at "
-                   "10 MiB × 5 with one process; with several, rotate it externally "
-                   "(logrotate).")] = None,
-          secure_cookies: Annotated[bool, typer.Option(
-              "--secure-cookies/--no-secure-cookies", envvar="PARKPLAN_SECURE_COOKIES",
-              help="Mark the sign-in cookie Secure (HTTPS only): set it behind a TLS proxy.")
-          ] = False,
-          as_of: Annotated[str | None, typer.Option(
-              "--as-of", metavar="YYYY-MM-DD[THH:MM]",
-              help="Run the app's clock from this moment (Shanghai time; a date alone is "
-                   "taken at 12:00) instead of the real time: ratings, the as-of date and "
-                   "change stamps follow it, and every page says so. For demonstrations "
-                   "and tests; default the real clock.")] = None,
-          show: Annotated[bool, typer.Option("--show", help="Open a browser.")] = False):
+def serve(
+    workspace: WorkspaceOption = None,
+    port: Annotated[int, typer.Option("--port", "-p", help="Port to listen on.")] = 5006,
+    address: Annotated[
+        str,
+        typer.Option("--address", help="Address to listen on (keep 127.0.0.1 behind a TLS proxy)."),
+    ] = "127.0.0.1",
+    credentials: Annotated[
+        Path | None,
+        typer.Option(
+            "--credentials",
+            metavar="FILE",
+            help="JSON file of users and PBKDF2 password hashes (demo: "
+            "data/demo-credentials.json; see docs/auth.md).",
+        ),
+    ] = None,
+    cookie_secret_env: Annotated[
+        str,
+        typer.Option(
+            "--cookie-secret-env",
+            metavar="VAR",
+            help="Environment variable holding the cookie secret (≥ 32 characters); "
+            "unset: a random one, sign-ins end when the server stops.",
+        ),
+    ] = "PARKPLAN_COOKIE_SECRET",
+    num_procs: Annotated[
+        int, typer.Option("--num-procs", help="Server processes (0: one per core).")
+    ] = 1,
+    origin: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-websocket-origin",
+            metavar="HOST[:PORT]",
+            help="Public host name(s) the app is reached under (behind a proxy).",
+        ),
+    ] = None,
+    no_auth: Annotated[
+        bool,
+        typer.Option("--no-auth", help="No sign-in: everyone reads public records, nobody writes."),
+    ] = False,
+    log_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--log-file",
+            metavar="PATH",
+            help="Also write the server's log (requests, errors) to this file: rotated at "
+            "10 MiB × 5 with one process; with several, rotate it externally "
+            "(logrotate).",
+        ),
+    ] = None,
+    secure_cookies: Annotated[
+        bool,
+        typer.Option(
+            "--secure-cookies/--no-secure-cookies",
+            envvar="PARKPLAN_SECURE_COOKIES",
+            help="Mark the sign-in cookie Secure (HTTPS only): set it behind a TLS proxy.",
+        ),
+    ] = False,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            metavar="YYYY-MM-DD[THH:MM]",
+            help="Run the app's clock from this moment (Shanghai time; a date alone is "
+            "taken at 12:00) instead of the real time: ratings, the as-of date and "
+            "change stamps follow it, and every page says so. For demonstrations "
+            "and tests; default the real clock.",
+        ),
+    ] = None,
+    show: Annotated[bool, typer.Option("--show", help="Open a browser.")] = False,
+):
     """Serve the app: overview, task boards, escalation desk, scenario studio (应用)."""
     from parkplan.ui.auth import cookie_secret_from_env, load_credentials
     from parkplan.ui.server import configure_logging
@@ -59,8 +92,10 @@ def serve(workspace: WorkspaceOption = None,
     from parkplan.ui.state import parse_as_of
 
     if credentials is None and not no_auth:
-        raise ParkplanError("give --credentials FILE (the demo's: data/demo-credentials.json) "
-                            "or --no-auth to serve read-only public records")
+        raise ParkplanError(
+            "give --credentials FILE (the demo's: data/demo-credentials.json) "
+            "or --no-auth to serve read-only public records"
+        )
     try:
         start = parse_as_of(as_of) if as_of is not None else None
     except ValueError as err:
@@ -68,31 +103,51 @@ def serve(workspace: WorkspaceOption = None,
     creds = load_credentials(credentials) if credentials is not None else None
     secret, from_env = cookie_secret_from_env(cookie_secret_env)
     if not from_env and creds is not None:
-        typer.echo(f"parkplan: ${cookie_secret_env} is not set: using a random cookie secret; "
-                   "sign-ins end when the server stops", err=True)
+        typer.echo(
+            f"parkplan: ${cookie_secret_env} is not set: using a random cookie secret; "
+            "sign-ins end when the server stops",
+            err=True,
+        )
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)
     configure_logging(log_file, processes=num_procs)
     if start is not None:
-        typer.echo(f"parkplan: the app's clock starts at {start:%Y-%m-%d %H:%M} (--as-of), "
-                   "not the real time", err=True)
+        typer.echo(
+            f"parkplan: the app's clock starts at {start:%Y-%m-%d %H:%M} (--as-of), "
+            "not the real time",
+            err=True,
+        )
     typer.echo(f"parkplan: serving on http://{address}:{port}/ (Ctrl-C stops)", err=True)
-    run_server(workspace, port=port, address=address, credentials=creds,
-               cookie_secret=secret, num_procs=num_procs, origins=origin or (),
-               secure_cookies=secure_cookies, as_of=start)
+    run_server(
+        workspace,
+        port=port,
+        address=address,
+        credentials=creds,
+        cookie_secret=secret,
+        num_procs=num_procs,
+        origins=origin or (),
+        secure_cookies=secure_cookies,
+        as_of=start,
+    )
 
 
 @app.command("hash-password")
 @_user_errors
-def hash_password(user: Annotated[str, typer.Argument(help="User name (a tracker user).")],
-                  credentials: Annotated[Path | None, typer.Option(
-                      "--credentials", metavar="FILE",
-                      help="Add or replace the user in this credentials file.")] = None):
+def hash_password(
+    user: Annotated[str, typer.Argument(help="User name (a tracker user).")],
+    credentials: Annotated[
+        Path | None,
+        typer.Option(
+            "--credentials",
+            metavar="FILE",
+            help="Add or replace the user in this credentials file.",
+        ),
+    ] = None,
+):
     """Ask for a password and print its hash, or store it in a credentials file."""
     from parkplan.ui.auth import hash_password as make_hash
 
-    password = typer.prompt(f"password for {user}", hide_input=True,
-                            confirmation_prompt=True)
+    password = typer.prompt(f"password for {user}", hide_input=True, confirmation_prompt=True)
     if len(password) < 10:
         raise ParkplanError("use a password of at least 10 characters")
     encoded = make_hash(password)
@@ -103,7 +158,6 @@ def hash_password(user: Annotated[str, typer.Argument(help="User name (a tracker
     if credentials.exists():
         data = json.loads(credentials.read_text(encoding="utf-8"))
     data.setdefault("users", {})[user] = {"password_hash": encoded}
-    credentials.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n",
-                           encoding="utf-8")
+    credentials.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     credentials.chmod(0o600)
     typer.echo(f"stored a password hash for {user} in {credentials}")

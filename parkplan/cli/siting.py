@@ -22,20 +22,26 @@ Gap = Annotated[float | None, typer.Option(help="Relative optimality gap.")]
 
 @app.command()
 @_user_errors
-def solve(scenario: Annotated[Path | None, typer.Argument(
-              help="Scenario YAML (models/scenarios/*.yaml)")] = None,
-          instance: Annotated[Path | None, typer.Option(
-              help="Solve a contract instance file instead of a scenario.")] = None,
-          out: Annotated[Path | None, typer.Option(help="Write the result file (contract).")]
-          = None,
-          export_instance: Annotated[Path | None, typer.Option(
-              help="Write the scenario's instance file (contract).")] = None,
-          solver: Solver = None, time_limit: TimeLimit = None, gap: Gap = None,
-          explain: Annotated[bool, typer.Option(help="Compute explanations.")] = True,
-          alternatives: Annotated[int, typer.Option(help="Near-optimal alternatives.")] = 3,
-          irreplaceable: Annotated[int, typer.Option(
-              help="Top sites to test by exclusion.")] = 5,
-          as_user: AsOption = None, workspace: WorkspaceOption = None):
+def solve(
+    scenario: Annotated[
+        Path | None, typer.Argument(help="Scenario YAML (models/scenarios/*.yaml)")
+    ] = None,
+    instance: Annotated[
+        Path | None, typer.Option(help="Solve a contract instance file instead of a scenario.")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the result file (contract).")] = None,
+    export_instance: Annotated[
+        Path | None, typer.Option(help="Write the scenario's instance file (contract).")
+    ] = None,
+    solver: Solver = None,
+    time_limit: TimeLimit = None,
+    gap: Gap = None,
+    explain: Annotated[bool, typer.Option(help="Compute explanations.")] = True,
+    alternatives: Annotated[int, typer.Option(help="Near-optimal alternatives.")] = 3,
+    irreplaceable: Annotated[int, typer.Option(help="Top sites to test by exclusion.")] = 5,
+    as_user: AsOption = None,
+    workspace: WorkspaceOption = None,
+):
     """Solve a siting scenario on the workspace (or a bare instance file).
 
     The run is recorded in the scenario ledger when a user with a planning role is given
@@ -59,38 +65,51 @@ def solve(scenario: Annotated[Path | None, typer.Argument(
             _print_explanation({"infeasibility": explain_infeasible(inst, solver or "highs")})
         return
     sc = load_scenario(scenario)
-    options = planning.ExplainOptions(alternatives=alternatives,
-                                      irreplaceable=irreplaceable) if explain else None
+    options = (
+        planning.ExplainOptions(alternatives=alternatives, irreplaceable=irreplaceable)
+        if explain
+        else None
+    )
     with Workspace.open(workspace) as ws:
-        run = planning.run_scenario(ws, sc, solver=solver, time_limit=time_limit, gap=gap,
-                                    options=options, user=as_user)
+        run = planning.run_scenario(
+            ws, sc, solver=solver, time_limit=time_limit, gap=gap, options=options, user=as_user
+        )
     if export_instance:
         write_instance(run.instance, export_instance)
     if out:
         run.result.write(out)
-    typer.echo(f"方案 Scenario {sc.name}  ·  "
-               + (f"run {run.run_id}" if run.recorded else "not recorded 未记入台账"))
+    typer.echo(
+        f"方案 Scenario {sc.name}  ·  "
+        + (f"run {run.run_id}" if run.recorded else "not recorded 未记入台账")
+    )
     _print_result(run.result, run.instance)
     _print_explanation(run.explanation)
     if not run.recorded:
-        typer.echo("parkplan: note: this run was not recorded in the scenario ledger (no user "
-                   "given); to record it, say who you are with --as USER or PARKPLAN_USER=USER "
-                   "(a planner, the task-force office or the convenor)", err=True)
+        typer.echo(
+            "parkplan: note: this run was not recorded in the scenario ledger (no user "
+            "given); to record it, say who you are with --as USER or PARKPLAN_USER=USER "
+            "(a planner, the task-force office or the convenor)",
+            err=True,
+        )
 
 
 def _print_result(result, inst) -> None:
     from parkplan.siting.explain import budget_use
 
-    typer.echo(f"状态 status: {result.status}   solver: {result.solver}   "
-               f"time: {result.seconds['total']:.2f} s")
+    typer.echo(
+        f"状态 status: {result.status}   solver: {result.solver}   "
+        f"time: {result.seconds['total']:.2f} s"
+    )
     if result.objective is not None:
         gap = f"{result.gap:.2e}" if result.gap is not None else "n/a"
         bound = f"{result.bound:.4f}" if result.bound is not None else "n/a"
         typer.echo(f"目标值 objective: {result.objective:.4f}   bound: {bound}   gap: {gap}")
         spent = budget_use(inst, result.allocation)["total"]
-        typer.echo(f"招引 recruited: {len(result.allocation)} of {len(inst.cand_ids)} "
-                   f"candidates into {len({s for _, s, _ in result.allocation})} sites; budget "
-                   f"used {spent:,.0f} of {inst.budget:,.0f} 万元")
+        typer.echo(
+            f"招引 recruited: {len(result.allocation)} of {len(inst.cand_ids)} "
+            f"candidates into {len({s for _, s, _ in result.allocation})} sites; budget "
+            f"used {spent:,.0f} of {inst.budget:,.0f} 万元"
+        )
     elif result.message:
         typer.echo(f"原因 why: {result.message}")
 
@@ -100,9 +119,11 @@ def _print_explanation(explanation: dict) -> None:
         info = explanation["infeasibility"]
         typer.echo("冲突 conflicting constraints: " + "; ".join(info["conflicts"]))
         if info["relaxations"]:
-            typer.echo("最小放宽 smallest relaxation that makes it feasible:"
-                       if info.get("proven_smallest") else
-                       "放宽 a relaxation that makes it feasible, not proven smallest:")
+            typer.echo(
+                "最小放宽 smallest relaxation that makes it feasible:"
+                if info.get("proven_smallest")
+                else "放宽 a relaxation that makes it feasible, not proven smallest:"
+            )
         for r in info["relaxations"]:
             typer.echo(f"  - {r['text']}")
         if info.get("note"):
@@ -117,21 +138,29 @@ def _print_explanation(explanation: dict) -> None:
     values = [v for v in explanation.get("space_values", []) if v["value"] > 1e-6]
     if values:
         top = sorted(values, key=lambda v: -v["value"])[:5]
-        typer.echo("每增加1000 m² 的价值 value of +1,000 m²: " + ", ".join(
-            f"{v['park_id']} {v['space_class']} {v['value']:.2f}" for v in top))
+        typer.echo(
+            "每增加1000 m² 的价值 value of +1,000 m²: "
+            + ", ".join(f"{v['park_id']} {v['space_class']} {v['value']:.2f}" for v in top)
+        )
     for n, alt in enumerate(explanation.get("alternatives", []), 1):
-        typer.echo(f"备选方案 alternative {n}: objective {alt['objective']:.4f}, "
-                   f"{len(alt['differs']['added'])} placements differ")
+        typer.echo(
+            f"备选方案 alternative {n}: objective {alt['objective']:.4f}, "
+            f"{len(alt['differs']['added'])} placements differ"
+        )
     for row in explanation.get("irreplaceability", []):
         if row["loss_max"] is not None:
-            typer.echo(f"不可替代性 without {row['site_id']} ({row['park_id']}): objective "
-                       f"−{row['loss_min']:.2f}…−{row['loss_max']:.2f}")
+            typer.echo(
+                f"不可替代性 without {row['site_id']} ({row['park_id']}): objective "
+                f"−{row['loss_min']:.2f}…−{row['loss_max']:.2f}"
+            )
 
 
 @scenarios_app.command("list")
 @_user_errors
-def scenarios_list(output: Annotated[OutputFormat, typer.Option("--format")] =
-                   OutputFormat.table, workspace: WorkspaceOption = None):
+def scenarios_list(
+    output: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
+    workspace: WorkspaceOption = None,
+):
     """List stored runs, newest first."""
     from parkplan.store.ledger import list_runs
 
@@ -149,9 +178,12 @@ def scenarios_list(output: Annotated[OutputFormat, typer.Option("--format")] =
 
 @scenarios_app.command("compare")
 @_user_errors
-def scenarios_compare(first: str, second: str,
-                      output: Annotated[OutputFormat, typer.Option("--format")] =
-                      OutputFormat.table, workspace: WorkspaceOption = None):
+def scenarios_compare(
+    first: str,
+    second: str,
+    output: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
+    workspace: WorkspaceOption = None,
+):
     """Compare two runs (ids, id prefixes or scenario names) side by side."""
     from parkplan.planning import compare_runs
 
@@ -167,8 +199,11 @@ def scenarios_compare(first: str, second: str,
     typer.echo(f"{'objective':<22}{_num(a['objective']):<30}{_num(b['objective']):<30}")
     ba, bb = cmp["budget_used"]
     typer.echo(f"{'budget used 万元':<22}{_money(ba['total']):<30}{_money(bb['total']):<30}")
-    for key, title in (("by_park", "objective by park"), ("by_tier", "objective by tier"),
-                       ("by_sector", "objective by sector")):
+    for key, title in (
+        ("by_park", "objective by park"),
+        ("by_tier", "objective by tier"),
+        ("by_sector", "objective by sector"),
+    ):
         typer.echo(title)
         left, right = cmp[key]
         for name in sorted(set(left) | set(right)):
@@ -183,8 +218,9 @@ def scenarios_compare(first: str, second: str,
     changed = [p for p in cmp["placements"] if not p["same"]]
     typer.echo(f"placements that differ: {len(changed)}")
     for p in changed:
-        typer.echo(f"  {p['cand_id']:<8}{p['name_zh'][:14]:<16}{p['a'] or '-':<10}→ "
-                   f"{p['b'] or '-'}")
+        typer.echo(
+            f"  {p['cand_id']:<8}{p['name_zh'][:14]:<16}{p['a'] or '-':<10}→ {p['b'] or '-'}"
+        )
     for note in cmp["notes"]:
         typer.echo(f"note: {note}")
 
@@ -214,17 +250,19 @@ def scenarios_adopt(run: str, as_user: AsOption = None, workspace: WorkspaceOpti
 
 @app.command()
 @_user_errors
-def sweep(scenario: Annotated[Path, typer.Argument(help="Scenario YAML")],
-          vary: Annotated[list[str], typer.Option(
-              help="KEY=START:STOP:N or KEY=V1,V2 (repeatable)")],
-          out: Annotated[Path, typer.Option(help="Table: .csv or .parquet")] = Path(
-              "sweep.csv"),
-          chart: Annotated[Path | None, typer.Option(help="PNG chart [default: beside the "
-                                                          "table]")] = None,
-          workers: Annotated[int | None, typer.Option(help="Local processes.")] = None,
-          scheduler: Annotated[str | None, typer.Option(
-              help="Dask scheduler address, e.g. tcp://10.0.0.5:8786")] = None,
-          workspace: WorkspaceOption = None):
+def sweep(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML")],
+    vary: Annotated[list[str], typer.Option(help="KEY=START:STOP:N or KEY=V1,V2 (repeatable)")],
+    out: Annotated[Path, typer.Option(help="Table: .csv or .parquet")] = Path("sweep.csv"),
+    chart: Annotated[
+        Path | None, typer.Option(help="PNG chart [default: beside the table]")
+    ] = None,
+    workers: Annotated[int | None, typer.Option(help="Local processes.")] = None,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Dask scheduler address, e.g. tcp://10.0.0.5:8786")
+    ] = None,
+    workspace: WorkspaceOption = None,
+):
     """Solve a scenario over a grid of parameter values, in parallel."""
     from rich.progress import Progress
 
@@ -240,9 +278,14 @@ def sweep(scenario: Annotated[Path, typer.Argument(help="Scenario YAML")],
         frames = read_inputs(ws)
     with Progress(transient=True) as bar:
         task = bar.add_task("求解 solving", total=None)
-        table = run_sweep(sc, axes, frames, workers=workers, scheduler=scheduler,
-                          progress=lambda done, total: bar.update(task, completed=done,
-                                                                  total=total))
+        table = run_sweep(
+            sc,
+            axes,
+            frames,
+            workers=workers,
+            scheduler=scheduler,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
     if out.suffix == ".parquet":
         table.to_parquet(out, index=False)
     else:

@@ -16,11 +16,15 @@ from parkplan.store import Workspace, resolve_location
 
 @app.command()
 @_user_errors
-def init(location: Annotated[str, typer.Argument(metavar="PATH_OR_URL",
-                                                 help="New GeoPackage path or PostgreSQL URL")],
-         demo: Annotated[bool, typer.Option(help="Load the illustrative demo layers.")] = False,
-         exist_ok: Annotated[bool, typer.Option(
-             help="If a workspace is already there, keep it and say so.")] = False):
+def init(
+    location: Annotated[
+        str, typer.Argument(metavar="PATH_OR_URL", help="New GeoPackage path or PostgreSQL URL")
+    ],
+    demo: Annotated[bool, typer.Option(help="Load the illustrative demo layers.")] = False,
+    exist_ok: Annotated[
+        bool, typer.Option(help="If a workspace is already there, keep it and say so.")
+    ] = False,
+):
     """Create a workspace with Shanghai's districts (and with --demo, illustrative layers)."""
     from parkplan.demo import create_workspace
 
@@ -42,35 +46,45 @@ def init(location: Annotated[str, typer.Argument(metavar="PATH_OR_URL",
 
 @app.command("import")
 @_user_errors
-def import_(layer: Annotated[str, typer.Argument(help="Layer: " + ", ".join(
-                layer_schemas.LAYERS))],
-            file: Annotated[Path, typer.Argument(help="GeoPackage, GeoJSON, Shapefile, CSV "
-                                                      "(lon/lat columns) or XLSX")],
-            crs: Annotated[str | None, typer.Option(
-                help="The coordinates' CRS: EPSG code, WKT, gcj02 (AMap/Tencent) or bd09 "
-                     "(Baidu) [default: the file's, else WGS-84]")] = None,
-            encoding: Annotated[str | None, typer.Option(
-                help="Text encoding of a CSV or Shapefile [default: UTF-8, then GBK]")] = None,
-            source_layer: Annotated[str | None, typer.Option(
-                help="Layer to read from a multi-layer GeoPackage")] = None,
-            append: Annotated[bool, typer.Option(help="Add to the layer instead of replacing "
-                                                      "it.")] = False,
-            workspace: WorkspaceOption = None):
+def import_(
+    layer: Annotated[str, typer.Argument(help="Layer: " + ", ".join(layer_schemas.LAYERS))],
+    file: Annotated[
+        Path, typer.Argument(help="GeoPackage, GeoJSON, Shapefile, CSV (lon/lat columns) or XLSX")
+    ],
+    crs: Annotated[
+        str | None,
+        typer.Option(
+            help="The coordinates' CRS: EPSG code, WKT, gcj02 (AMap/Tencent) or bd09 "
+            "(Baidu) [default: the file's, else WGS-84]"
+        ),
+    ] = None,
+    encoding: Annotated[
+        str | None,
+        typer.Option(help="Text encoding of a CSV or Shapefile [default: UTF-8, then GBK]"),
+    ] = None,
+    source_layer: Annotated[
+        str | None, typer.Option(help="Layer to read from a multi-layer GeoPackage")
+    ] = None,
+    append: Annotated[bool, typer.Option(help="Add to the layer instead of replacing it.")] = False,
+    workspace: WorkspaceOption = None,
+):
     """Import a file into a layer: all records or none."""
     from parkplan.io.transfer import import_layer
 
     with Workspace.open(workspace) as ws:
-        n = import_layer(ws, layer, file, crs=crs, encoding=encoding,
-                         source_layer=source_layer, append=append)
+        n = import_layer(
+            ws, layer, file, crs=crs, encoding=encoding, source_layer=source_layer, append=append
+        )
     typer.echo(f"imported {n} {layer} records from {file} into {resolve_location(workspace)}")
 
 
 @app.command()
 @_user_errors
-def export(layer: Annotated[str, typer.Argument(help="Layer to export")],
-           file: Annotated[Path, typer.Argument(help="Output .gpkg, .geojson, .shp, .csv or "
-                                                     ".xlsx")],
-           workspace: WorkspaceOption = None):
+def export(
+    layer: Annotated[str, typer.Argument(help="Layer to export")],
+    file: Annotated[Path, typer.Argument(help="Output .gpkg, .geojson, .shp, .csv or .xlsx")],
+    workspace: WorkspaceOption = None,
+):
     """Export a layer to a file (CSV and XLSX of point layers get lon/lat columns)."""
     from parkplan.io.transfer import export_layer
 
@@ -81,18 +95,29 @@ def export(layer: Annotated[str, typer.Argument(help="Layer to export")],
 
 @app.command("layers")
 @_user_errors
-def list_layers(output: Annotated[OutputFormat, typer.Option(
-                    "--format", help="table or json")] = OutputFormat.table,
-                workspace: WorkspaceOption = None):
+def list_layers(
+    output: Annotated[
+        OutputFormat, typer.Option("--format", help="table or json")
+    ] = OutputFormat.table,
+    workspace: WorkspaceOption = None,
+):
     """List the workspace's layers: features, CRS, bounds, area."""
     with Workspace.open(workspace) as ws:
         infos = ws.describe()
         illustrative = ws.get_meta("illustrative")
         location = ws.location
     if output == OutputFormat.json:
-        typer.echo(json.dumps({"workspace": location, "illustrative": illustrative,
-                               "layers": [i.to_dict() for i in infos]},
-                              ensure_ascii=False, indent=2))
+        typer.echo(
+            json.dumps(
+                {
+                    "workspace": location,
+                    "illustrative": illustrative,
+                    "layers": [i.to_dict() for i in infos],
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return
     if illustrative:
         typer.echo(illustrative)
@@ -100,8 +125,9 @@ def list_layers(output: Annotated[OutputFormat, typer.Option(
     for i in infos:
         bounds = " ".join(f"{v:.4f}" for v in i.bounds) if i.bounds else "-"
         area = f"{i.area_km2:,.1f}" if i.area_km2 is not None else "-"
-        typer.echo(f"{i.name:<14}{i.features:>9}  {i.geometry_type or 'table':<13}{area:>10}  "
-                   f"{bounds}")
+        typer.echo(
+            f"{i.name:<14}{i.features:>9}  {i.geometry_type or 'table':<13}{area:>10}  {bounds}"
+        )
 
 
 @db_app.command("upgrade")

@@ -54,15 +54,28 @@ def file_format(path: str | os.PathLike) -> str:
     suffix = Path(path).suffix.lower()
     if suffix not in FORMATS:
         known = ", ".join(sorted(FORMATS))
-        raise InputError([Problem(str(path), None, None,
-                                  f"unsupported file type {suffix or '(none)'!r}; "
-                                  f"use one of {known}")])
+        raise InputError(
+            [
+                Problem(
+                    str(path),
+                    None,
+                    None,
+                    f"unsupported file type {suffix or '(none)'!r}; use one of {known}",
+                )
+            ]
+        )
     return FORMATS[suffix]
 
 
-def read_layer_file(path: str | os.PathLike, layer: str, *, crs: str | None = None,
-                    encoding: str | None = None, source_layer: str | None = None,
-                    max_bytes: int = MAX_IMPORT_BYTES) -> pd.DataFrame:
+def read_layer_file(
+    path: str | os.PathLike,
+    layer: str,
+    *,
+    crs: str | None = None,
+    encoding: str | None = None,
+    source_layer: str | None = None,
+    max_bytes: int = MAX_IMPORT_BYTES,
+) -> pd.DataFrame:
     """Read a layer file and validate it against layer ``layer``'s schema.
 
     Parameters
@@ -104,9 +117,17 @@ def read_layer_file(path: str | os.PathLike, layer: str, *, crs: str | None = No
     if size == 0:
         raise InputError([Problem(name, None, None, "the file is empty")])
     if size > max_bytes:
-        raise InputError([Problem(name, None, None,
-                                  f"the file is {size / 2**20:,.0f} MiB, larger than the "
-                                  f"import limit of {max_bytes / 2**20:,.0f} MiB; split it")])
+        raise InputError(
+            [
+                Problem(
+                    name,
+                    None,
+                    None,
+                    f"the file is {size / 2**20:,.0f} MiB, larger than the "
+                    f"import limit of {max_bytes / 2**20:,.0f} MiB; split it",
+                )
+            ]
+        )
     if fmt == "CSV":
         frame = _read_csv(path, encoding)
     elif fmt == "XLSX":
@@ -140,13 +161,17 @@ def read_layer_file(path: str | os.PathLike, layer: str, *, crs: str | None = No
 def _restore_truncated_names(frame: pd.DataFrame, layer: str) -> pd.DataFrame:
     """Rename columns that a Shapefile cut to 10 characters back to the schema's names."""
     present = set(frame.columns)
-    renames = {c.name[:10]: c.name for c in layers.columns(layer)
-               if c.name not in present and c.name[:10] in present}
+    renames = {
+        c.name[:10]: c.name
+        for c in layers.columns(layer)
+        if c.name not in present and c.name[:10] in present
+    }
     return frame.rename(columns=renames)
 
 
-def _read_vector(path: Path, fmt: str, layer: str, encoding: str | None,
-                 source_layer: str | None) -> pd.DataFrame:
+def _read_vector(
+    path: Path, fmt: str, layer: str, encoding: str | None, source_layer: str | None
+) -> pd.DataFrame:
     name = str(path)
     try:
         if fmt == "GeoPackage" and source_layer is None:
@@ -156,21 +181,35 @@ def _read_vector(path: Path, fmt: str, layer: str, encoding: str | None,
             elif len(listed) == 1:
                 source_layer = listed[0]
             else:
-                raise InputError([Problem(name, None, None,
-                                          f"the GeoPackage holds layers {', '.join(listed)}; "
-                                          "name one with --source-layer")])
+                raise InputError(
+                    [
+                        Problem(
+                            name,
+                            None,
+                            None,
+                            f"the GeoPackage holds layers {', '.join(listed)}; "
+                            "name one with --source-layer",
+                        )
+                    ]
+                )
         kwargs = {"layer": source_layer} if source_layer else {}
         if encoding and fmt == "Shapefile":
             kwargs["encoding"] = encoding
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             frame = pyogrio.read_dataframe(path, **kwargs)
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError,
-            pyogrio.errors.FieldError, pyogrio.errors.GeometryError,
-            # GEOS refuses to build a ring that is not closed or has too few points.
-            shapely.errors.GEOSException, ValueError) as err:
-        raise InputError([Problem(name, None, None,
-                                  f"cannot read it as {fmt}: {_first_line(err)}")]) from None
+    except (
+        pyogrio.errors.DataSourceError,
+        pyogrio.errors.DataLayerError,
+        pyogrio.errors.FieldError,
+        pyogrio.errors.GeometryError,
+        # GEOS refuses to build a ring that is not closed or has too few points.
+        shapely.errors.GEOSException,
+        ValueError,
+    ) as err:
+        raise InputError(
+            [Problem(name, None, None, f"cannot read it as {fmt}: {_first_line(err)}")]
+        ) from None
     if not isinstance(frame, gpd.GeoDataFrame):
         return frame
     for col in frame.columns:
@@ -189,8 +228,16 @@ def _decode_csv(path: Path, encoding: str | None) -> str:
         except (UnicodeError, LookupError) as err:
             # UnicodeError, not only UnicodeDecodeError: codecs such as punycode and idna
             # raise the base class.
-            raise InputError([Problem(str(path), _line_of(raw, getattr(err, "start", 0)), None,
-                                      f"cannot decode as {encoding}: {err}")]) from None
+            raise InputError(
+                [
+                    Problem(
+                        str(path),
+                        _line_of(raw, getattr(err, "start", 0)),
+                        None,
+                        f"cannot decode as {encoding}: {err}",
+                    )
+                ]
+            ) from None
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -199,9 +246,16 @@ def _decode_csv(path: Path, encoding: str | None) -> str:
         # GB18030 is a superset of GBK and GB2312, the usual encodings of Chinese Excel CSV.
         return raw.decode("gb18030")
     except UnicodeDecodeError:
-        raise InputError([Problem(str(path), _line_of(raw, utf8_error.start), None,
-                                  "the text is neither UTF-8 nor GBK/GB18030; "
-                                  "pass --encoding")]) from None
+        raise InputError(
+            [
+                Problem(
+                    str(path),
+                    _line_of(raw, utf8_error.start),
+                    None,
+                    "the text is neither UTF-8 nor GBK/GB18030; pass --encoding",
+                )
+            ]
+        ) from None
 
 
 def _line_of(raw: bytes, offset: int) -> int | None:
@@ -217,12 +271,22 @@ def _read_csv(path: Path, encoding: str | None) -> pd.DataFrame:
             # index_col=False: pandas would otherwise take the first column as an index
             # when the first record is longer than the header, and shift every value.
             warnings.simplefilter("error", pd.errors.ParserWarning)
-            frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
-                                skipinitialspace=True, index_col=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, pd.errors.ParserWarning,
-            csv.Error) as err:
-        raise InputError([Problem(str(path), None, None,
-                                  f"cannot read it as CSV: {_first_line(err)}")]) from None
+            frame = pd.read_csv(
+                io.StringIO(text),
+                dtype=str,
+                keep_default_na=False,
+                skipinitialspace=True,
+                index_col=False,
+            )
+    except (
+        pd.errors.ParserError,
+        pd.errors.EmptyDataError,
+        pd.errors.ParserWarning,
+        csv.Error,
+    ) as err:
+        raise InputError(
+            [Problem(str(path), None, None, f"cannot read it as CSV: {_first_line(err)}")]
+        ) from None
     frame.columns = [str(c).strip() for c in frame.columns]
     return _table_geometry(frame, str(path))
 
@@ -231,8 +295,9 @@ def _read_xlsx(path: Path) -> pd.DataFrame:
     try:
         frame = pd.read_excel(path, dtype=str, keep_default_na=False, engine="openpyxl")
     except Exception as err:  # openpyxl raises many types for a damaged workbook
-        raise InputError([Problem(str(path), None, None,
-                                  f"cannot read it as XLSX: {_first_line(err)}")]) from None
+        raise InputError(
+            [Problem(str(path), None, None, f"cannot read it as XLSX: {_first_line(err)}")]
+        ) from None
     frame.columns = [str(c).strip() for c in frame.columns]
     return _table_geometry(frame, str(path))
 
@@ -249,8 +314,10 @@ def _table_geometry(frame: pd.DataFrame, name: str) -> pd.DataFrame:
         y = pd.to_numeric(frame[lat].replace("", np.nan), errors="coerce")
         for col, raw, num in ((lon, frame[lon], x), (lat, frame[lat], y)):
             bad = num.isna() & raw.astype(str).str.strip().ne("")
-            problems += [Problem(name, int(i) + 1, col, f"expected a number, got {raw[i]!r}")
-                         for i in frame.index[bad]]
+            problems += [
+                Problem(name, int(i) + 1, col, f"expected a number, got {raw[i]!r}")
+                for i in frame.index[bad]
+            ]
         geoms = shapely.points(x.to_numpy(dtype=float), y.to_numpy(dtype=float))
         geoms = np.where(x.isna() | y.isna(), None, geoms)
         frame = frame.drop(columns=[lon, lat])
@@ -291,10 +358,16 @@ def _gcj02_districts(frame: gpd.GeoDataFrame, name: str) -> list[Problem]:
     shift = np.hypot((m.x - k.x) * metres, (m.y - k.y) * 111_000)
     off_gcj = np.hypot((m.x - gx) * metres, (m.y - gy) * 111_000)
     if np.median(shift) > 300 and np.median(off_gcj) < 100:
-        return [Problem(name, None, "geometry",
-                        f"the districts lie {np.median(shift):.0f} m from Shanghai's known "
-                        "boundaries, by the GCJ-02 offset: the file is in GCJ-02 (AMap, "
-                        "Tencent); import it with --crs gcj02")]
+        return [
+            Problem(
+                name,
+                None,
+                "geometry",
+                f"the districts lie {np.median(shift):.0f} m from Shanghai's known "
+                "boundaries, by the GCJ-02 offset: the file is in GCJ-02 (AMap, "
+                "Tencent); import it with --crs gcj02",
+            )
+        ]
     return []
 
 
@@ -312,11 +385,19 @@ def _check_fits_a_cell(wkt: pd.Series, path: Path) -> None:
     lengths = wkt.str.len()
     long = lengths.index[lengths > XLSX_CELL_CHARS]
     if len(long):
-        raise InputError([Problem(str(path), int(i) + 1, "wkt",
-                                  f"the geometry is {lengths[i]:,} characters of WKT, more "
-                                  f"than a spreadsheet cell holds ({XLSX_CELL_CHARS:,}); "
-                                  "export this layer as .gpkg, .geojson or .shp")
-                          for i in long])
+        raise InputError(
+            [
+                Problem(
+                    str(path),
+                    int(i) + 1,
+                    "wkt",
+                    f"the geometry is {lengths[i]:,} characters of WKT, more "
+                    f"than a spreadsheet cell holds ({XLSX_CELL_CHARS:,}); "
+                    "export this layer as .gpkg, .geojson or .shp",
+                )
+                for i in long
+            ]
+        )
 
 
 def _check_not_a_workspace(path: Path) -> None:
@@ -324,20 +405,37 @@ def _check_not_a_workspace(path: Path) -> None:
     import sqlite3
 
     try:
-        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro",
-                                                uri=True)) as conn:
-            tables = {r[0] for r in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        with contextlib.closing(
+            sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        ) as conn:
+            tables = {
+                r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            }
     except sqlite3.DatabaseError:
         tables = None
     if tables is None or "gpkg_contents" not in tables:
-        raise InputError([Problem(str(path), None, None,
-                                  "the file exists and is not a GeoPackage; choose another "
-                                  "name or remove it")])
+        raise InputError(
+            [
+                Problem(
+                    str(path),
+                    None,
+                    None,
+                    "the file exists and is not a GeoPackage; choose another name or remove it",
+                )
+            ]
+        )
     if "alembic_version" in tables:
-        raise InputError([Problem(str(path), None, None,
-                                  "the file is a parkplan workspace; export to another file, "
-                                  "or load a file into it with 'parkplan import'")])
+        raise InputError(
+            [
+                Problem(
+                    str(path),
+                    None,
+                    None,
+                    "the file is a parkplan workspace; export to another file, "
+                    "or load a file into it with 'parkplan import'",
+                )
+            ]
+        )
 
 
 def write_layer_file(frame: pd.DataFrame, path: str | os.PathLike, layer: str) -> None:
@@ -347,8 +445,8 @@ def write_layer_file(frame: pd.DataFrame, path: str | os.PathLike, layer: str) -
     ``wkt`` column, so that the file imports back unchanged. Shapefiles are written in
     UTF-8 with a ``.cpg``. An existing file is replaced, except a GeoPackage, into which
     the layer is added (replacing a layer of the same name) and whose other layers stay; a
-    GeoPackage that is a parkplan workspace is refused. Text cells are written as they are; spreadsheet formula
-    neutralisation belongs to the tracker's exports, which hold free text.
+    GeoPackage that is a parkplan workspace is refused. Text cells are written as they are;
+    spreadsheet formula neutralisation belongs to the tracker's exports, which hold free text.
 
     Parameters
     ----------
@@ -381,9 +479,16 @@ def write_layer_file(frame: pd.DataFrame, path: str | os.PathLike, layer: str) -
             table.to_excel(path, index=False, sheet_name=layer, engine="openpyxl")
         return
     if gtype is None:
-        raise InputError([Problem(str(path), None, None,
-                                  f"the {layer} layer has no geometry; export it as .csv "
-                                  "or .xlsx")])
+        raise InputError(
+            [
+                Problem(
+                    str(path),
+                    None,
+                    None,
+                    f"the {layer} layer has no geometry; export it as .csv or .xlsx",
+                )
+            ]
+        )
     kwargs = {"layer": layer} if fmt == "GeoPackage" else {}
     if fmt == "Shapefile":
         kwargs["encoding"] = "UTF-8"
@@ -396,6 +501,9 @@ def write_layer_file(frame: pd.DataFrame, path: str | os.PathLike, layer: str) -
     with warnings.catch_warnings():
         # Shapefile cuts field names to 10 characters; the importer restores them.
         warnings.filterwarnings("ignore", message="Normalized/laundered field name")
-        pyogrio.write_dataframe(frame, path, driver={"GeoPackage": "GPKG", "GeoJSON": "GeoJSON",
-                                                    "Shapefile": "ESRI Shapefile"}[fmt],
-                                **kwargs)
+        pyogrio.write_dataframe(
+            frame,
+            path,
+            driver={"GeoPackage": "GPKG", "GeoJSON": "GeoJSON", "Shapefile": "ESRI Shapefile"}[fmt],
+            **kwargs,
+        )

@@ -30,8 +30,13 @@ class LayerImport:
     source_layer: str | None = None
 
 
-def import_layers(workspace: Workspace, imports: Sequence[LayerImport], *,
-                  append: bool = False, max_bytes: int = MAX_IMPORT_BYTES) -> dict[str, int]:
+def import_layers(
+    workspace: Workspace,
+    imports: Sequence[LayerImport],
+    *,
+    append: bool = False,
+    max_bytes: int = MAX_IMPORT_BYTES,
+) -> dict[str, int]:
     """Read, validate and write several layer files in one transaction.
 
     Every file is read and validated first; references between layers (a site's park, a
@@ -63,13 +68,18 @@ def import_layers(workspace: Workspace, imports: Sequence[LayerImport], *,
     problems: list[Problem] = []
     for item in imports:
         if item.layer in frames:
-            raise InputError([Problem(str(item.path), None, None,
-                                      f"the {item.layer} layer is imported twice")])
+            raise InputError(
+                [Problem(str(item.path), None, None, f"the {item.layer} layer is imported twice")]
+            )
         try:
-            frames[item.layer] = read_layer_file(item.path, item.layer, crs=item.crs,
-                                                 encoding=item.encoding,
-                                                 source_layer=item.source_layer,
-                                                 max_bytes=max_bytes)
+            frames[item.layer] = read_layer_file(
+                item.path,
+                item.layer,
+                crs=item.crs,
+                encoding=item.encoding,
+                source_layer=item.source_layer,
+                max_bytes=max_bytes,
+            )
             files[item.layer] = str(item.path)
         except InputError as err:
             problems += err.problems
@@ -87,10 +97,17 @@ def import_layers(workspace: Workspace, imports: Sequence[LayerImport], *,
     return {name: len(frame) for name, frame in frames.items()}
 
 
-def import_layer(workspace: Workspace, layer: str, path: str | os.PathLike, *,
-                 crs: str | None = None, encoding: str | None = None,
-                 source_layer: str | None = None, append: bool = False,
-                 max_bytes: int = MAX_IMPORT_BYTES) -> int:
+def import_layer(
+    workspace: Workspace,
+    layer: str,
+    path: str | os.PathLike,
+    *,
+    crs: str | None = None,
+    encoding: str | None = None,
+    source_layer: str | None = None,
+    append: bool = False,
+    max_bytes: int = MAX_IMPORT_BYTES,
+) -> int:
     """Import one file into one layer; see :func:`import_layers`.
 
     Returns
@@ -98,8 +115,12 @@ def import_layer(workspace: Workspace, layer: str, path: str | os.PathLike, *,
     int
         Records imported.
     """
-    counts = import_layers(workspace, [LayerImport(layer, path, crs, encoding, source_layer)],
-                           append=append, max_bytes=max_bytes)
+    counts = import_layers(
+        workspace,
+        [LayerImport(layer, path, crs, encoding, source_layer)],
+        append=append,
+        max_bytes=max_bytes,
+    )
     return counts[layer]
 
 
@@ -116,8 +137,9 @@ def export_layer(workspace: Workspace, layer: str, path: str | os.PathLike) -> i
     return len(frame)
 
 
-def _layers_after(workspace: Workspace, conn: Connection, frames: dict[str, pd.DataFrame],
-                  append: bool) -> dict[str, pd.DataFrame]:
+def _layers_after(
+    workspace: Workspace, conn: Connection, frames: dict[str, pd.DataFrame], append: bool
+) -> dict[str, pd.DataFrame]:
     """Return the id and reference columns every layer involved will hold after the import."""
     involved = set(frames)
     for ref in layers.REFERENCES:
@@ -136,8 +158,9 @@ def _layers_after(workspace: Workspace, conn: Connection, frames: dict[str, pd.D
     return after
 
 
-def _reference_problems(after: dict[str, pd.DataFrame], frames: dict[str, pd.DataFrame],
-                        files: dict[str, str]) -> list[Problem]:
+def _reference_problems(
+    after: dict[str, pd.DataFrame], frames: dict[str, pd.DataFrame], files: dict[str, str]
+) -> list[Problem]:
     problems = []
     for ref in layers.REFERENCES:
         if ref.layer not in after or ref.target not in after:
@@ -146,29 +169,50 @@ def _reference_problems(after: dict[str, pd.DataFrame], frames: dict[str, pd.Dat
         if ref.layer in frames:
             values = frames[ref.layer][ref.column]
             for i in values.index[~values.isin(known)]:
-                hint = (f"the {ref.target} layer is empty; import it first" if not known
-                        else f"not a {ref.target_column} of the {ref.target} layer")
-                problems.append(Problem(files[ref.layer], int(i) + 1, ref.column,
-                                        f"unknown {ref.target[:-1]} {values[i]!r}: {hint}"))
+                hint = (
+                    f"the {ref.target} layer is empty; import it first"
+                    if not known
+                    else f"not a {ref.target_column} of the {ref.target} layer"
+                )
+                problems.append(
+                    Problem(
+                        files[ref.layer],
+                        int(i) + 1,
+                        ref.column,
+                        f"unknown {ref.target[:-1]} {values[i]!r}: {hint}",
+                    )
+                )
         elif ref.target in frames:
             orphans = after[ref.layer][~after[ref.layer][ref.column].isin(known)]
             if len(orphans):
                 ids = sorted(set(orphans[ref.column]))
-                problems.append(Problem(
-                    files[ref.target], None, ref.target_column,
-                    f"{len(orphans)} records of the {ref.layer} layer refer to "
-                    f"{', '.join(map(repr, ids[:10]))}, which this file no longer holds; "
-                    f"keep those ids or re-import {ref.layer} first"))
+                problems.append(
+                    Problem(
+                        files[ref.target],
+                        None,
+                        ref.target_column,
+                        f"{len(orphans)} records of the {ref.layer} layer refer to "
+                        f"{', '.join(map(repr, ids[:10]))}, which this file no longer holds; "
+                        f"keep those ids or re-import {ref.layer} first",
+                    )
+                )
     return problems
 
 
-def _appended_duplicates(workspace: Workspace, conn: Connection,
-                         frames: dict[str, pd.DataFrame], files: dict[str, str]) -> list[Problem]:
+def _appended_duplicates(
+    workspace: Workspace, conn: Connection, frames: dict[str, pd.DataFrame], files: dict[str, str]
+) -> list[Problem]:
     problems = []
     for name, frame in frames.items():
         id_col = layers.id_column(name)
         stored = set(workspace.read_layer(name, conn)[id_col])
         for i in frame.index[frame[id_col].isin(stored)]:
-            problems.append(Problem(files[name], int(i) + 1, id_col,
-                                    f"{frame.at[i, id_col]!r} is already in the {name} layer"))
+            problems.append(
+                Problem(
+                    files[name],
+                    int(i) + 1,
+                    id_col,
+                    f"{frame.at[i, id_col]!r} is already in the {name} layer",
+                )
+            )
     return problems

@@ -20,5 +20,14 @@ from parkplan.reports.stocktake import (
     write_stocktake,
 )
 
-__all__ = ["IsoWeek", "build_stocktake", "matter_report_data", "parse_week", "render_html",
-           "render_pdf", "stocktake_data", "write_major_matter_docx", "write_stocktake"]
+__all__ = [
+    "IsoWeek",
+    "build_stocktake",
+    "matter_report_data",
+    "parse_week",
+    "render_html",
+    "render_pdf",
+    "stocktake_data",
+    "write_major_matter_docx",
+    "write_stocktake",
+]

@@ -58,9 +58,13 @@ TOP_MATTERS = 3
 _A4_MM = (210.0, 297.0)
 _MARGIN = 12.0
 _INK, _GREY, _LIGHT = "#1a1a1a", "#666666", "#e6e6e6"
-_RATING_COLOURS = {"green": ("#2e7d32", "#ffffff"), "amber_green": ("#9ccc65", _INK),
-                   "amber": ("#f9c74f", _INK), "amber_red": ("#f3722c", "#ffffff"),
-                   "red": ("#c62828", "#ffffff")}
+_RATING_COLOURS = {
+    "green": ("#2e7d32", "#ffffff"),
+    "amber_green": ("#9ccc65", _INK),
+    "amber": ("#f9c74f", _INK),
+    "amber_red": ("#f3722c", "#ffffff"),
+    "red": ("#c62828", "#ffffff"),
+}
 _VISIBILITY_COLOURS = {"internal": "#c62828", "shareable": "#ef6c00", "public": "#2e7d32"}
 
 
@@ -86,8 +90,14 @@ def _one_line(text: Any) -> str:
     return " ".join(str(text or "").split())
 
 
-def build_brief(workspace: Workspace, *, user: str | None = None, as_of: date | None = None,
-                run_id: str | None = None, now: datetime | None = None) -> Brief:
+def build_brief(
+    workspace: Workspace,
+    *,
+    user: str | None = None,
+    as_of: date | None = None,
+    run_id: str | None = None,
+    now: datetime | None = None,
+) -> Brief:
     """Read what the brief shows, as ``user`` sees it.
 
     Parameters
@@ -120,30 +130,53 @@ def build_brief(workspace: Workspace, *, user: str | None = None, as_of: date | 
     tasks = []
     for s in programme.statuses:
         levels.add(s.task.visibility)
-        tasks.append({"number": s.task.number, "code": s.task.code,
-                      "title_zh": _one_line(s.task.title_zh),
-                      "title_en": _one_line(s.task.title_en),
-                      "rating": s.rating.value, "trend": s.trend.value})
+        tasks.append(
+            {
+                "number": s.task.number,
+                "code": s.task.code,
+                "title_zh": _one_line(s.task.title_zh),
+                "title_en": _one_line(s.task.title_en),
+                "rating": s.rating.value,
+                "trend": s.trend.value,
+            }
+        )
 
-    open_esc = sorted((e for e in programme.escalations if e.status != EscalationStatus.closed),
-                      key=lambda e: (-Level(e.level).rank, e.opened_at, e.id or 0))
+    open_esc = sorted(
+        (e for e in programme.escalations if e.status != EscalationStatus.closed),
+        key=lambda e: (-Level(e.level).rank, e.opened_at, e.id or 0),
+    )
     shown = open_esc[:TOP_ESCALATIONS]
     levels.update(e.visibility for e in shown)
-    escalations = [{"level": Level(e.level).value, "status": EscalationStatus(e.status).value,
-                    "task_code": _code(e.task), "message": _one_line(e.message),
-                    "opened": e.opened_at.date().isoformat()} for e in shown]
+    escalations = [
+        {
+            "level": Level(e.level).value,
+            "status": EscalationStatus(e.status).value,
+            "task_code": _code(e.task),
+            "message": _one_line(e.message),
+            "opened": e.opened_at.date().isoformat(),
+        }
+        for e in shown
+    ]
 
-    waiting = sorted((m for m in programme.matters if m.status == MatterStatus.open),
-                     key=lambda m: m.report_deadline)
+    waiting = sorted(
+        (m for m in programme.matters if m.status == MatterStatus.open),
+        key=lambda m: m.report_deadline,
+    )
     matters = []
     for m in waiting[:TOP_MATTERS]:
         levels.add(m.visibility)
-        matters.append({"title": _one_line(m.title), "task_code": _code(m.task),
-                        "deadline": m.report_deadline.strftime("%Y-%m-%d %H:%M"),
-                        "clock": matter_clock(m, now)})
+        matters.append(
+            {
+                "title": _one_line(m.title),
+                "task_code": _code(m.task),
+                "deadline": m.report_deadline.strftime("%Y-%m-%d %H:%M"),
+                "clock": matter_clock(m, now),
+            }
+        )
 
-    layers = {name: workspace.read_layer(name)
-              for name in ("districts", "parks", "sites", "candidates")}
+    layers = {
+        name: workspace.read_layer(name) for name in ("districts", "parks", "sites", "candidates")
+    }
     plan = maps.load_plan(workspace, run_id)
     util = None
     plan_info = None
@@ -151,19 +184,29 @@ def build_brief(workspace: Workspace, *, user: str | None = None, as_of: date | 
         util = maps.site_utilisation(layers["sites"], layers["candidates"], plan.allocation)
         used = util[util["placed"] > 0]
         cap = float(used["capacity_m2"].sum())
-        plan_info = {"label_zh": plan.label("zh", bilingual=False),
-                     "label_en": plan.label("en", bilingual=False),
-                     "placed": int(used["placed"].sum()), "sites": len(used),
-                     "mean": float(used["used_m2"].sum()) / cap if cap > 0 else None}
+        plan_info = {
+            "label_zh": plan.label("zh", bilingual=False),
+            "label_en": plan.label("en", bilingual=False),
+            "placed": int(used["placed"].sum()),
+            "sites": len(used),
+            "mean": float(used["used_m2"].sum()) / cap if cap > 0 else None,
+        }
 
     reader = tracker.user
     return Brief(
-        as_of=as_of, generated_at=now, reader="" if user is None else
-        (reader.display_name or reader.name),
+        as_of=as_of,
+        generated_at=now,
+        reader="" if user is None else (reader.display_name or reader.name),
         marking=max(levels, key=lambda v: v.rank).value,
-        illustrative=workspace.get_meta("illustrative"), tasks=tasks,
-        escalations=escalations, escalations_more=len(open_esc) - len(shown), matters=matters,
-        plan=plan_info, layers=layers, utilisation=util)
+        illustrative=workspace.get_meta("illustrative"),
+        tasks=tasks,
+        escalations=escalations,
+        escalations_more=len(open_esc) - len(shown),
+        matters=matters,
+        plan=plan_info,
+        layers=layers,
+        utilisation=util,
+    )
 
 
 def _code(task: int | None) -> str:
@@ -177,8 +220,10 @@ def _check_font() -> None:
     try:
         findfont(FontProperties(family=FONT_FAMILY), fallback_to_default=False)
     except ValueError:
-        raise ParkplanError(f"the brief needs the font {FONT_FAMILY!r} (Debian package "
-                            "fonts-noto-cjk, conda-forge font-noto-cjk)") from None
+        raise ParkplanError(
+            f"the brief needs the font {FONT_FAMILY!r} (Debian package "
+            "fonts-noto-cjk, conda-forge font-noto-cjk)"
+        ) from None
 
 
 def _width_em(text: str) -> float:
@@ -212,8 +257,7 @@ def _wrap(text: str, width_mm: float, size_pt: float, max_lines: int = 4) -> lis
     if line.strip():
         lines.append(line.rstrip())
     if len(lines) > max_lines:
-        lines = [*lines[:max_lines - 1], _fit(" ".join(lines[max_lines - 1:]), width_mm,
-                                              size_pt)]
+        lines = [*lines[: max_lines - 1], _fit(" ".join(lines[max_lines - 1 :]), width_mm, size_pt)]
     return lines
 
 
@@ -244,20 +288,47 @@ class _Page:
         self.ax.set_ylim(h, 0)
         self.ax.set_axis_off()
 
-    def text(self, x: float, y: float, s: str, size: float = 8, *, color: str = _INK,
-             weight: str = "normal", ha: str = "left", va: str = "baseline",
-             width: float | None = None) -> None:
+    def text(
+        self,
+        x: float,
+        y: float,
+        s: str,
+        size: float = 8,
+        *,
+        color: str = _INK,
+        weight: str = "normal",
+        ha: str = "left",
+        va: str = "baseline",
+        width: float | None = None,
+    ) -> None:
         if width is not None:
             s = _fit(s, width, size)
-        self.ax.text(x, y, s, fontsize=size, color=color, fontweight=weight, ha=ha, va=va,
-                     parse_math=False)
+        self.ax.text(
+            x, y, s, fontsize=size, color=color, fontweight=weight, ha=ha, va=va, parse_math=False
+        )
 
-    def box(self, x: float, y: float, w: float, h: float, *, fill: str = "none",
-            edge: str = "none", lw: float = 0.6) -> None:
+    def box(
+        self,
+        x: float,
+        y: float,
+        w: float,
+        h: float,
+        *,
+        fill: str = "none",
+        edge: str = "none",
+        lw: float = 0.6,
+    ) -> None:
         self.ax.add_patch(Rectangle((x, y), w, h, facecolor=fill, edgecolor=edge, linewidth=lw))
 
-    def rule(self, y: float, *, color: str = _LIGHT, lw: float = 0.5,
-             x0: float = _MARGIN, x1: float = _A4_MM[0] - _MARGIN) -> None:
+    def rule(
+        self,
+        y: float,
+        *,
+        color: str = _LIGHT,
+        lw: float = 0.5,
+        x0: float = _MARGIN,
+        x1: float = _A4_MM[0] - _MARGIN,
+    ) -> None:
         self.ax.plot([x0, x1], [y, y], color=color, linewidth=lw)
 
     def axes(self, x: float, y: float, w: float, h: float):
@@ -267,8 +338,13 @@ class _Page:
     def heading(self, y: float, key: str, **values: Any) -> None:
         zh = t(key, "zh", **values)
         self.text(_MARGIN, y, zh, 10.5, weight="bold")
-        self.text(_MARGIN + _width_em(zh) * 10.5 * 25.4 / 72 + 2.5, y, t(key, "en", **values),
-                  7, color=_GREY)
+        self.text(
+            _MARGIN + _width_em(zh) * 10.5 * 25.4 / 72 + 2.5,
+            y,
+            t(key, "en", **values),
+            7,
+            color=_GREY,
+        )
 
 
 def _header(page: _Page, brief: Brief) -> None:
@@ -276,21 +352,29 @@ def _header(page: _Page, brief: Brief) -> None:
     page.text(_MARGIN, 19, t("brief.title", "zh"), 17, weight="bold")
     page.text(_MARGIN, 24.5, t("brief.title", "en"), 8, color=_GREY)
     page.text(right, 15, t("brief.as_of", "zh", date=brief.as_of.isoformat()), 9, ha="right")
-    page.text(right, 18.8, t("brief.as_of", "en", date=brief.as_of.isoformat()), 6.5,
-              color=_GREY, ha="right")
+    page.text(
+        right,
+        18.8,
+        t("brief.as_of", "en", date=brief.as_of.isoformat()),
+        6.5,
+        color=_GREY,
+        ha="right",
+    )
     reader_zh = brief.reader or t("brief.anonymous", "zh")
-    page.text(right, 23, t("brief.prepared_for", "zh", user=reader_zh), 7, ha="right",
-              width=70)
+    page.text(right, 23, t("brief.prepared_for", "zh", user=reader_zh), 7, ha="right", width=70)
     # The marking: the highest visibility of anything on the page.
     colour = _VISIBILITY_COLOURS.get(brief.marking, _INK)
-    mark = (f"{t(f'report.visibility.{brief.marking}', 'zh')} "
-            f"{t(f'report.visibility.{brief.marking}', 'en')}")
+    mark = (
+        f"{t(f'report.visibility.{brief.marking}', 'zh')} "
+        f"{t(f'report.visibility.{brief.marking}', 'en')}"
+    )
     page.box(108, 11, 26, 7, edge=colour, lw=1.0)
     page.text(121, 16, mark, 8, color=colour, weight="bold", ha="center")
     if brief.illustrative:
         page.box(108, 19.5, 26, 7, fill="#fff3cd", edge="#c9a000", lw=0.8)
-        page.text(121, 24.4, t("brief.illustrative", "zh"), 9, color="#7a5c00", weight="bold",
-                  ha="center")
+        page.text(
+            121, 24.4, t("brief.illustrative", "zh"), 9, color="#7a5c00", weight="bold", ha="center"
+        )
     page.rule(28, color=_INK, lw=0.8)
 
 
@@ -299,17 +383,29 @@ def _map(page: _Page, brief: Brief, y: float, width: float, height: float) -> No
     page.box(_MARGIN, y, width, height, edge="#bdbdbd", lw=0.5)
     ax.set_axis_off()
     layers = {k: v for k, v in brief.layers.items() if k != "candidates"}
-    frames = {k: v.to_crs(METRIC_CRS) for k, v in layers.items()
-              if isinstance(v, gpd.GeoDataFrame) and len(v)}
+    frames = {
+        k: v.to_crs(METRIC_CRS)
+        for k, v in layers.items()
+        if isinstance(v, gpd.GeoDataFrame) and len(v)
+    }
     districts, parks, sites = (frames.get(k) for k in ("districts", "parks", "sites"))
     if districts is not None:
         districts.plot(ax=ax, facecolor="#f1efe8", edgecolor="#9a9a9a", linewidth=0.4)
     if parks is not None:
-        parks.plot(ax=ax, facecolor=maps._COLOURS["parks"] + "33",
-                   edgecolor=maps._COLOURS["parks"], linewidth=0.7)
+        parks.plot(
+            ax=ax,
+            facecolor=maps._COLOURS["parks"] + "33",
+            edgecolor=maps._COLOURS["parks"],
+            linewidth=0.7,
+        )
     focus = [f for f in (parks, sites) if f is not None]
-    bounds = (pd.concat([f.geometry for f in focus]).total_bounds if focus else
-              districts.total_bounds if districts is not None else None)
+    bounds = (
+        pd.concat([f.geometry for f in focus]).total_bounds
+        if focus
+        else districts.total_bounds
+        if districts is not None
+        else None
+    )
     if sites is not None:
         _sites(ax, sites, brief.utilisation)
     if bounds is None:
@@ -325,19 +421,27 @@ def _map(page: _Page, brief: Brief, y: float, width: float, height: float) -> No
 def _sites(ax: Any, sites: gpd.GeoDataFrame, util: pd.DataFrame | None) -> None:
     xy = sites.geometry.representative_point()
     if util is None:
-        ax.scatter(xy.x, xy.y, s=9, c=maps._COLOURS["sites"], edgecolors="white",
-                   linewidths=0.4, zorder=4)
+        ax.scatter(
+            xy.x, xy.y, s=9, c=maps._COLOURS["sites"], edgecolors="white", linewidths=0.4, zorder=4
+        )
         return
     u = util.reindex(sites["site_id"].astype(str))
-    classes = [maps.utilisation_class(v, p) for v, p in
-               zip(u["utilisation"], u["placed"].fillna(0), strict=True)]
+    classes = [
+        maps.utilisation_class(v, p)
+        for v, p in zip(u["utilisation"], u["placed"].fillna(0), strict=True)
+    ]
     fills = [maps.UNUSED_FILL if k == 0 else maps.UTILISATION_COLOURS[k - 1] for k in classes]
     edges = [maps.UNUSED_LINE if k == 0 else "#7f2704" for k in classes]
     order = sorted(range(len(classes)), key=lambda i: classes[i])  # fuller sites on top
-    ax.scatter(xy.x.iloc[order], xy.y.iloc[order], s=[9 if classes[i] == 0 else 14
-                                                      for i in order],
-               c=[fills[i] for i in order], edgecolors=[edges[i] for i in order],
-               linewidths=0.5, zorder=4)
+    ax.scatter(
+        xy.x.iloc[order],
+        xy.y.iloc[order],
+        s=[9 if classes[i] == 0 else 14 for i in order],
+        c=[fills[i] for i in order],
+        edgecolors=[edges[i] for i in order],
+        linewidths=0.5,
+        zorder=4,
+    )
 
 
 def _frame(ax: Any, bounds: Any, pad: float) -> None:
@@ -377,8 +481,17 @@ def _district_labels(ax: Any, districts: gpd.GeoDataFrame) -> None:
             continue
         pt = geom.representative_point()
         if _inside(ax, pt.x, pt.y):
-            ax.text(pt.x, pt.y, _one_line(name), fontsize=6.5, color="#8a8a8a", ha="center",
-                    va="center", parse_math=False, zorder=2)
+            ax.text(
+                pt.x,
+                pt.y,
+                _one_line(name),
+                fontsize=6.5,
+                color="#8a8a8a",
+                ha="center",
+                va="center",
+                parse_math=False,
+                zorder=2,
+            )
 
 
 def _park_labels(ax: Any, parks: gpd.GeoDataFrame) -> None:
@@ -387,8 +500,9 @@ def _park_labels(ax: Any, parks: gpd.GeoDataFrame) -> None:
     step = (y1 - y0) * 0.035
     bbox = ax.get_position()
     metres_per_mm = (x1 - x0) / (bbox.width * _A4_MM[0])
-    for geom, name in sorted(zip(parks.geometry, parks.get("name_zh", []), strict=False),
-                             key=lambda p: -p[0].centroid.y):
+    for geom, name in sorted(
+        zip(parks.geometry, parks.get("name_zh", []), strict=False), key=lambda p: -p[0].centroid.y
+    ):
         c = geom.centroid
         label = _one_line(name).replace("（示意）", "")
         x, y = c.x + (x1 - x0) * 0.012, c.y
@@ -399,8 +513,19 @@ def _park_labels(ax: Any, parks: gpd.GeoDataFrame) -> None:
         ha = "left"
         if x + _width_em(label) * 6 * 25.4 / 72 * metres_per_mm > x1:  # would leave the map
             x, ha = c.x - (x1 - x0) * 0.012, "right"
-        ax.text(x, y, label, fontsize=6, color=maps._COLOURS["parks"], ha=ha, va="center",
-                parse_math=False, path_effects=_halo(), zorder=5, clip_on=True)
+        ax.text(
+            x,
+            y,
+            label,
+            fontsize=6,
+            color=maps._COLOURS["parks"],
+            ha=ha,
+            va="center",
+            parse_math=False,
+            path_effects=_halo(),
+            zorder=5,
+            clip_on=True,
+        )
 
 
 def _scale_bar(ax: Any) -> None:
@@ -413,9 +538,15 @@ def _scale_bar(ax: Any) -> None:
             break
     xs, ys = x0 + (x1 - x0) * 0.03, y0 + (y1 - y0) * 0.04
     ax.plot([xs, xs + km * 1000], [ys, ys], color=_INK, linewidth=1.2, zorder=6)
-    ax.text(xs + km * 500, ys + (y1 - y0) * 0.012,
-            f"{t('brief.map.scale', 'zh', km=km)} {t('brief.map.scale', 'en', km=km)}",
-            fontsize=6, ha="center", va="bottom", zorder=6)
+    ax.text(
+        xs + km * 500,
+        ys + (y1 - y0) * 0.012,
+        f"{t('brief.map.scale', 'zh', km=km)} {t('brief.map.scale', 'en', km=km)}",
+        fontsize=6,
+        ha="center",
+        va="bottom",
+        zorder=6,
+    )
 
 
 def _side_panel(page: _Page, brief: Brief, x: float, y: float, width: float) -> None:
@@ -425,18 +556,34 @@ def _side_panel(page: _Page, brief: Brief, x: float, y: float, width: float) -> 
         page.ax.scatter([x + 1.8], [yy - 1.1], s=22, c=fill, edgecolors=edge, linewidths=0.6)
         page.text(x + 4.5, yy, text_zh, 7)
         if text_en:
-            page.text(x + 4.5 + _width_em(text_zh) * 7 * 25.4 / 72 + 1.5, yy, text_en, 5.8,
-                      color=_GREY, width=width - 6 - _width_em(text_zh) * 7 * 25.4 / 72)
+            page.text(
+                x + 4.5 + _width_em(text_zh) * 7 * 25.4 / 72 + 1.5,
+                yy,
+                text_en,
+                5.8,
+                color=_GREY,
+                width=width - 6 - _width_em(text_zh) * 7 * 25.4 / 72,
+            )
 
     park = maps._COLOURS["parks"]
     page.box(x + 0.3, y - 2.6, 3, 2.6, fill=park + "33", edge=park)
     page.text(x + 4.5, y, t("map.layer.parks", "zh"), 7)
-    page.text(x + 4.5 + _width_em(t("map.layer.parks", "zh")) * 7 * 25.4 / 72 + 1.5, y,
-              t("map.layer.parks", "en"), 5.8, color=_GREY)
+    page.text(
+        x + 4.5 + _width_em(t("map.layer.parks", "zh")) * 7 * 25.4 / 72 + 1.5,
+        y,
+        t("map.layer.parks", "en"),
+        5.8,
+        color=_GREY,
+    )
     y += 6
     if brief.utilisation is None:
-        dot(y, maps._COLOURS["sites"], "white", t("map.layer.sites", "zh"),
-            t("map.layer.sites", "en"))
+        dot(
+            y,
+            maps._COLOURS["sites"],
+            "white",
+            t("map.layer.sites", "zh"),
+            t("map.layer.sites", "en"),
+        )
         y += 7
         for line in _wrap(t("brief.map.no_plan", "zh"), width, 7.5):
             page.text(x, y, line, 7.5, color=_GREY)
@@ -448,20 +595,47 @@ def _side_panel(page: _Page, brief: Brief, x: float, y: float, width: float) -> 
     for colour, text in zip(maps.UTILISATION_COLOURS, maps._bin_labels(), strict=True):
         dot(y, colour, "#7f2704", text)
         y += 4.2
-    dot(y, maps.UNUSED_FILL, maps.UNUSED_LINE, t("map.legend.not_used", "zh"),
-        t("map.legend.not_used", "en"))
+    dot(
+        y,
+        maps.UNUSED_FILL,
+        maps.UNUSED_LINE,
+        t("map.legend.not_used", "zh"),
+        t("map.legend.not_used", "en"),
+    )
     y += 9
     p = brief.plan
     if p is None:
         return
     mean = "—" if p["mean"] is None else f"{p['mean'] * 100:.0f}%"
-    for line in _wrap(t("brief.map.plan", "zh", plan=p["label_zh"], placed=p["placed"],
-                        sites=p["sites"], mean=mean), width, 7.5, max_lines=6):
+    for line in _wrap(
+        t(
+            "brief.map.plan",
+            "zh",
+            plan=p["label_zh"],
+            placed=p["placed"],
+            sites=p["sites"],
+            mean=mean,
+        ),
+        width,
+        7.5,
+        max_lines=6,
+    ):
         page.text(x, y, line, 7.5)
         y += 3.7
     y += 1
-    for line in _wrap(t("brief.map.plan", "en", plan=p["label_en"], placed=p["placed"],
-                        sites=p["sites"], mean=mean), width, 5.8, max_lines=5):
+    for line in _wrap(
+        t(
+            "brief.map.plan",
+            "en",
+            plan=p["label_en"],
+            placed=p["placed"],
+            sites=p["sites"],
+            mean=mean,
+        ),
+        width,
+        5.8,
+        max_lines=5,
+    ):
         page.text(x, y, line, 5.8, color=_GREY)
         y += 2.8
 
@@ -472,23 +646,39 @@ def _tasks(page: _Page, brief: Brief, y: float) -> float:
     page.heading(y, "brief.tasks.title")
     y += 3.0
     page.box(_MARGIN, y, _A4_MM[0] - 2 * _MARGIN, 5.0, fill="#f2f2f2")
-    for x, key in ((x_code, "brief.tasks.task"), (x_rating, "brief.tasks.rating"),
-                   (x_trend, "brief.tasks.trend")):
+    for x, key in (
+        (x_code, "brief.tasks.task"),
+        (x_rating, "brief.tasks.rating"),
+        (x_trend, "brief.tasks.trend"),
+    ):
         page.text(x + 1, y + 3.6, f"{t(key, 'zh')} {t(key, 'en')}", 6.5, color=_GREY)
     y += 5.0
     for task in brief.tasks:
         page.text(x_code + 1, y + 4.3, task["code"], 8)
         page.text(x_title, y + 3.5, task["title_zh"], 8, width=x_rating - x_title - 2)
-        page.text(x_title, y + 6.3, task["title_en"], 5.3, color=_GREY,
-                  width=x_rating - x_title - 2)
+        page.text(
+            x_title, y + 6.3, task["title_en"], 5.3, color=_GREY, width=x_rating - x_title - 2
+        )
         fill, ink = _RATING_COLOURS.get(task["rating"], (_LIGHT, _INK))
         page.box(x_rating, y + 1.1, 25, 5.0, fill=fill)
-        page.text(x_rating + 12.5, y + 4.7,
-                  f"{t('rating.' + task['rating'], 'zh')} {t('rating.' + task['rating'], 'en')}",
-                  6.8, color=ink, ha="center", weight="bold")
+        page.text(
+            x_rating + 12.5,
+            y + 4.7,
+            f"{t('rating.' + task['rating'], 'zh')} {t('rating.' + task['rating'], 'en')}",
+            6.8,
+            color=ink,
+            ha="center",
+            weight="bold",
+        )
         page.text(x_trend + 1, y + 3.5, t(f"report.trend.{task['trend']}", "zh"), 7.5)
-        page.text(x_trend + 1, y + 6.3, t(f"report.trend.{task['trend']}", "en"), 5.3,
-                  color=_GREY, width=_A4_MM[0] - _MARGIN - x_trend - 1)
+        page.text(
+            x_trend + 1,
+            y + 6.3,
+            t(f"report.trend.{task['trend']}", "en"),
+            5.3,
+            color=_GREY,
+            width=_A4_MM[0] - _MARGIN - x_trend - 1,
+        )
         y += row_h
         page.rule(y)
     return y
@@ -498,8 +688,13 @@ def _escalations(page: _Page, brief: Brief, y: float) -> float:
     page.heading(y, "brief.escalations.title")
     y += 1.5
     if not brief.escalations:
-        page.text(_MARGIN, y + 4, f"{t('brief.escalations.none', 'zh')} "
-                                  f"{t('brief.escalations.none', 'en')}", 7.5, color=_GREY)
+        page.text(
+            _MARGIN,
+            y + 4,
+            f"{t('brief.escalations.none', 'zh')} {t('brief.escalations.none', 'en')}",
+            7.5,
+            color=_GREY,
+        )
         return y + 6
     for e in brief.escalations:
         y += 4.6
@@ -507,13 +702,24 @@ def _escalations(page: _Page, brief: Brief, y: float) -> float:
         page.text(_MARGIN, y, t(level, "zh"), 7.5, weight="bold", width=24)
         page.text(_MARGIN + 25, y, e["task_code"], 7.5)
         page.text(_MARGIN + 37, y, e["message"], 7, width=118)
-        page.text(_A4_MM[0] - _MARGIN, y, f"{t('report.escalation.' + e['status'], 'zh')} "
-                  f"{e['opened']}", 6.5, color=_GREY, ha="right")
+        page.text(
+            _A4_MM[0] - _MARGIN,
+            y,
+            f"{t('report.escalation.' + e['status'], 'zh')} {e['opened']}",
+            6.5,
+            color=_GREY,
+            ha="right",
+        )
     if brief.escalations_more:
         y += 4.2
-        page.text(_MARGIN + 37, y, f"{t('brief.escalations.more', 'zh', n=brief.escalations_more)}"
-                  f" · {t('brief.escalations.more', 'en', n=brief.escalations_more)}", 6.5,
-                  color=_GREY)
+        page.text(
+            _MARGIN + 37,
+            y,
+            f"{t('brief.escalations.more', 'zh', n=brief.escalations_more)}"
+            f" · {t('brief.escalations.more', 'en', n=brief.escalations_more)}",
+            6.5,
+            color=_GREY,
+        )
     return y + 2
 
 
@@ -521,23 +727,50 @@ def _matters(page: _Page, brief: Brief, y: float) -> float:
     page.heading(y, "brief.matters.title")
     y += 1.5
     if not brief.matters:
-        page.text(_MARGIN, y + 4, f"{t('brief.matters.none', 'zh')} "
-                                  f"{t('brief.matters.none', 'en')}", 7.5, color=_GREY)
+        page.text(
+            _MARGIN,
+            y + 4,
+            f"{t('brief.matters.none', 'zh')} {t('brief.matters.none', 'en')}",
+            7.5,
+            color=_GREY,
+        )
         return y + 6
     fmt = duration("zh")
     for m in brief.matters:
         y += 4.6
         clock = m["clock"]
         state = clock["state"]
-        text = t(f"report.clock.{state}", "zh", left=fmt(clock["hours"]), late=fmt(clock["hours"]),
-                 at="", to="") if state in ("open", "overdue") else ""
+        text = (
+            t(
+                f"report.clock.{state}",
+                "zh",
+                left=fmt(clock["hours"]),
+                late=fmt(clock["hours"]),
+                at="",
+                to="",
+            )
+            if state in ("open", "overdue")
+            else ""
+        )
         colour = "#c62828" if state == "overdue" else _INK
         page.text(_MARGIN, y, m["task_code"], 7.5)
         page.text(_MARGIN + 12, y, m["title"], 7.5, width=100)
-        page.text(_MARGIN + 114, y, t("brief.matters.deadline", "zh", deadline=m["deadline"]),
-                  6.8, color=_GREY)
-        page.text(_A4_MM[0] - _MARGIN, y, text, 6.8, color=colour, ha="right",
-                  weight="bold" if state == "overdue" else "normal")
+        page.text(
+            _MARGIN + 114,
+            y,
+            t("brief.matters.deadline", "zh", deadline=m["deadline"]),
+            6.8,
+            color=_GREY,
+        )
+        page.text(
+            _A4_MM[0] - _MARGIN,
+            y,
+            text,
+            6.8,
+            color=colour,
+            ha="right",
+            weight="bold" if state == "overdue" else "normal",
+        )
     return y + 2
 
 
@@ -545,11 +778,23 @@ def _footer(page: _Page, brief: Brief) -> None:
     y = _A4_MM[1] - 8
     page.rule(y - 3.5, color=_INK, lw=0.5)
     when = brief.generated_at.strftime("%Y-%m-%d %H:%M")
-    page.text(_MARGIN, y, f"{t('brief.footer', 'zh', when=when)} · "
-                          f"{t('brief.footer', 'en', when=when)}", 6, color=_GREY)
+    page.text(
+        _MARGIN,
+        y,
+        f"{t('brief.footer', 'zh', when=when)} · {t('brief.footer', 'en', when=when)}",
+        6,
+        color=_GREY,
+    )
     if brief.illustrative:
-        page.text(_A4_MM[0] - _MARGIN, y, _one_line(brief.illustrative), 6, color="#7a5c00",
-                  ha="right", width=110)
+        page.text(
+            _A4_MM[0] - _MARGIN,
+            y,
+            _one_line(brief.illustrative),
+            6,
+            color="#7a5c00",
+            ha="right",
+            width=110,
+        )
 
 
 def render_pdf(brief: Brief, path: str | os.PathLike) -> Path:
@@ -561,9 +806,14 @@ def render_pdf(brief: Brief, path: str | os.PathLike) -> Path:
         If the CJK font is not installed.
     """
     _check_font()
-    rc = {"font.family": [FONT_FAMILY], "font.sans-serif": [FONT_FAMILY],
-          "pdf.fonttype": 3, "text.parse_math": False, "axes.unicode_minus": False,
-          "svg.fonttype": "none"}
+    rc = {
+        "font.family": [FONT_FAMILY],
+        "font.sans-serif": [FONT_FAMILY],
+        "pdf.fonttype": 3,
+        "text.parse_math": False,
+        "axes.unicode_minus": False,
+        "svg.fonttype": "none",
+    }
     with matplotlib.rc_context(rc):
         page = _Page()
         _header(page, brief)
@@ -576,13 +826,25 @@ def render_pdf(brief: Brief, path: str | os.PathLike) -> Path:
         _footer(page, brief)
         path = Path(path)
         with atomic_path(path) as tmp:
-            page.fig.savefig(tmp, format="pdf", metadata={
-                "Title": f"{t('brief.title', 'zh')} {brief.as_of.isoformat()}",
-                "Subject": t("brief.title", "en"), "Creator": "parkplan"})
+            page.fig.savefig(
+                tmp,
+                format="pdf",
+                metadata={
+                    "Title": f"{t('brief.title', 'zh')} {brief.as_of.isoformat()}",
+                    "Subject": t("brief.title", "en"),
+                    "Creator": "parkplan",
+                },
+            )
     return path
 
 
-def write_brief(workspace: Workspace, out: str | os.PathLike, *, user: str | None = None,
-                as_of: date | None = None, run_id: str | None = None) -> Path:
+def write_brief(
+    workspace: Workspace,
+    out: str | os.PathLike,
+    *,
+    user: str | None = None,
+    as_of: date | None = None,
+    run_id: str | None = None,
+) -> Path:
     """Build the brief from ``workspace`` and write it to ``out`` (one A4 PDF page)."""
     return render_pdf(build_brief(workspace, user=user, as_of=as_of, run_id=run_id), out)

@@ -45,8 +45,15 @@ def _paragraphs(text: str | None) -> list[str]:
 
 
 def _zh_datetime(value: datetime) -> str:
-    return t("report.matter.datetime", "zh", y=value.year, m=value.month, d=value.day,
-             H=value.hour, M=f"{value.minute:02d}")
+    return t(
+        "report.matter.datetime",
+        "zh",
+        y=value.year,
+        m=value.month,
+        d=value.day,
+        H=value.hour,
+        M=f"{value.minute:02d}",
+    )
 
 
 def _zh_date(value: datetime) -> str:
@@ -62,8 +69,14 @@ def _subject(title: str) -> str:
     return subject or _clean(title)
 
 
-def matter_report_data(matter: MajorMatter, task: Task | None, *, now: datetime, unit: str,
-                       national_tasks: tuple[int, ...] = (4, 9)) -> dict[str, Any]:
+def matter_report_data(
+    matter: MajorMatter,
+    task: Task | None,
+    *,
+    now: datetime,
+    unit: str,
+    national_tasks: tuple[int, ...] = (4, 9),
+) -> dict[str, Any]:
     """Lay out the 专报 of ``matter`` as of ``now``.
 
     Parameters
@@ -96,22 +109,31 @@ def matter_report_data(matter: MajorMatter, task: Task | None, *, now: datetime,
     if task is not None:
         facts.append(t("report.matter.task", "zh", code=task.code, title=_clean(task.title_zh)))
 
-    deadline = [t("report.matter.opened", "zh", opened=_zh_datetime(matter.opened_at),
-                  deadline=_zh_datetime(matter.report_deadline))]
+    deadline = [
+        t(
+            "report.matter.opened",
+            "zh",
+            opened=_zh_datetime(matter.opened_at),
+            deadline=_zh_datetime(matter.report_deadline),
+        )
+    ]
     state = clock["state"]
     if state == "open":
-        deadline.append(t("report.matter.status_open", "zh", now=_zh_datetime(now),
-                          left=dur(clock["hours"])))
+        deadline.append(
+            t("report.matter.status_open", "zh", now=_zh_datetime(now), left=dur(clock["hours"]))
+        )
     elif state == "overdue":
-        deadline.append(t("report.matter.status_overdue", "zh", now=_zh_datetime(now),
-                          late=dur(clock["hours"])))
+        deadline.append(
+            t("report.matter.status_overdue", "zh", now=_zh_datetime(now), late=dur(clock["hours"]))
+        )
     else:
         reported = dict(at=_zh_datetime(matter.reported_at), to=_clean(matter.reported_to))
         if state == "on_time":
             deadline.append(t("report.matter.status_on_time", "zh", **reported))
         else:
-            deadline.append(t("report.matter.status_late", "zh", late=dur(clock["hours"]),
-                              **reported))
+            deadline.append(
+                t("report.matter.status_late", "zh", late=dur(clock["hours"]), **reported)
+            )
 
     none = [t("report.matter.none", "zh")]
     sections = [
@@ -126,13 +148,15 @@ def matter_report_data(matter: MajorMatter, task: Task | None, *, now: datetime,
         "title": t("report.matter.title", "zh", title=_subject(matter.title)),
         "heading": t("report.matter.heading", "zh"),
         "number": t("report.matter.number", "zh", id=matter.id),
-        "marking": (t(f"report.visibility.{Visibility(matter.visibility).value}", "zh")
-                    if Visibility(matter.visibility) != Visibility.public else ""),
+        "marking": (
+            t(f"report.visibility.{Visibility(matter.visibility).value}", "zh")
+            if Visibility(matter.visibility) != Visibility.public
+            else ""
+        ),
         "unit": _clean(unit),
         "to": "、".join(to),
         "date": _zh_date(now),
-        "sections": [{"heading": t(key, "zh"), "paragraphs": paras}
-                     for key, paras in sections],
+        "sections": [{"heading": t(key, "zh"), "paragraphs": paras} for key, paras in sections],
         "clock": clock,
         "task": TASK_CODES.get(matter.task) if matter.task else None,
     }
@@ -172,8 +196,7 @@ def _bottom_rule(paragraph: Any, color: str = "C00000") -> None:
     ppr = paragraph._p.get_or_add_pPr()
     border = OxmlElement("w:pBdr")
     bottom = OxmlElement("w:bottom")
-    for key, value in (("w:val", "single"), ("w:sz", "12"), ("w:space", "4"),
-                       ("w:color", color)):
+    for key, value in (("w:val", "single"), ("w:sz", "12"), ("w:space", "4"), ("w:color", color)):
         bottom.set(qn(key), value)
     border.append(bottom)
     ppr.append(border)
@@ -195,8 +218,9 @@ def write_docx(data: dict[str, Any], path: str | os.PathLike) -> Path:
     section.top_margin, section.bottom_margin = Mm(37), Mm(35)
     section.left_margin, section.right_margin = Mm(28), Mm(26)
 
-    defaults = doc.styles.element.find(qn("w:docDefaults")).find(qn("w:rPrDefault")).find(
-        qn("w:rPr"))
+    defaults = (
+        doc.styles.element.find(qn("w:docDefaults")).find(qn("w:rPrDefault")).find(qn("w:rPr"))
+    )
     _set_fonts(defaults, BODY_FONT)
     _set_language(defaults)
     normal = doc.styles["Normal"]
@@ -207,9 +231,17 @@ def write_docx(data: dict[str, Any], path: str | os.PathLike) -> Path:
     pf.line_spacing_rule = WD_LINE_SPACING.EXACTLY
     pf.line_spacing = Pt(28)
 
-    def para(text: str, *, font: str = BODY_FONT, size: float = 16, bold: bool = False,
-             align: Any = None, indent: bool = False, color: RGBColor | None = None,
-             space_after: float = 0) -> Any:
+    def para(
+        text: str,
+        *,
+        font: str = BODY_FONT,
+        size: float = 16,
+        bold: bool = False,
+        align: Any = None,
+        indent: bool = False,
+        color: RGBColor | None = None,
+        space_after: float = 0,
+    ) -> Any:
         p = doc.add_paragraph()
         if align is not None:
             p.alignment = align
@@ -230,15 +262,31 @@ def write_docx(data: dict[str, Any], path: str | os.PathLike) -> Path:
     red = RGBColor(0xC0, 0x00, 0x00)
     if data["marking"]:
         para(data["marking"], font=HEADING_FONT, bold=True)
-    para(data["heading"], font=HEADING_FONT, size=26, bold=True,
-         align=WD_ALIGN_PARAGRAPH.CENTER, color=red)
+    para(
+        data["heading"],
+        font=HEADING_FONT,
+        size=26,
+        bold=True,
+        align=WD_ALIGN_PARAGRAPH.CENTER,
+        color=red,
+    )
     para(data["number"], align=WD_ALIGN_PARAGRAPH.CENTER)
-    head = para(f"{t('report.matter.unit', 'zh')}：{data['unit']}　　"
-                f"{t('report.matter.date', 'zh')}：{data['date']}",
-                size=14, align=WD_ALIGN_PARAGRAPH.CENTER, space_after=12)
+    head = para(
+        f"{t('report.matter.unit', 'zh')}：{data['unit']}　　"
+        f"{t('report.matter.date', 'zh')}：{data['date']}",
+        size=14,
+        align=WD_ALIGN_PARAGRAPH.CENTER,
+        space_after=12,
+    )
     _bottom_rule(head)
-    para(data["title"], font=HEADING_FONT, size=22, bold=True,
-         align=WD_ALIGN_PARAGRAPH.CENTER, space_after=12)
+    para(
+        data["title"],
+        font=HEADING_FONT,
+        size=22,
+        bold=True,
+        align=WD_ALIGN_PARAGRAPH.CENTER,
+        space_after=12,
+    )
     para(f"{data['to']}：")
     for sec in data["sections"]:
         para(sec["heading"], font=HEADING_FONT)
@@ -260,8 +308,9 @@ def write_docx(data: dict[str, Any], path: str | os.PathLike) -> Path:
     return path
 
 
-def write_major_matter_docx(tracker: Any, matter_id: int, path: str | os.PathLike, *,
-                            unit: str | None = None) -> Path:
+def write_major_matter_docx(
+    tracker: Any, matter_id: int, path: str | os.PathLike, *, unit: str | None = None
+) -> Path:
     """Write the 专报 of major matter ``matter_id``, as ``tracker``'s user sees it.
 
     Parameters
@@ -281,10 +330,17 @@ def write_major_matter_docx(tracker: Any, matter_id: int, path: str | os.PathLik
     matter = tracker.matter(matter_id)
     task = tracker.task(matter.task) if matter.task is not None else None
     unit = unit or tracker.user.unit or t("report.matter.default_unit", "zh")
-    data = matter_report_data(matter, task, now=tracker.clock(), unit=unit,
-                              national_tasks=tracker.rules.national_tasks)
+    data = matter_report_data(
+        matter, task, now=tracker.clock(), unit=unit, national_tasks=tracker.rules.national_tasks
+    )
     return write_docx(data, path)
 
 
-__all__ = ["BODY_FONT", "HEADING_FONT", "LATIN_FONT", "matter_report_data", "write_docx",
-           "write_major_matter_docx"]
+__all__ = [
+    "BODY_FONT",
+    "HEADING_FONT",
+    "LATIN_FONT",
+    "matter_report_data",
+    "write_docx",
+    "write_major_matter_docx",
+]

@@ -108,13 +108,26 @@ def parse_week(text: str | IsoWeek) -> IsoWeek:
         return text
     match = _WEEK_RE.match(str(text).strip())
     if not match:
-        raise InputError([Problem("--week", None, None,
-                                  f"{text!r} is not an ISO week: write YYYY-Www, e.g. 2026-W48")])
+        raise InputError(
+            [
+                Problem(
+                    "--week",
+                    None,
+                    None,
+                    f"{text!r} is not an ISO week: write YYYY-Www, e.g. 2026-W48",
+                )
+            ]
+        )
     year, week = int(match[1]), int(match[2])
     weeks_in_year = date(year, 12, 28).isocalendar()[1]
     if not 1 <= week <= weeks_in_year:
-        raise InputError([Problem("--week", None, None,
-                                  f"{text!r}: {year} has ISO weeks W01 to W{weeks_in_year}")])
+        raise InputError(
+            [
+                Problem(
+                    "--week", None, None, f"{text!r}: {year} has ISO weeks W01 to W{weeks_in_year}"
+                )
+            ]
+        )
     return IsoWeek(year, week)
 
 
@@ -133,17 +146,35 @@ def _code(task: int | None) -> str:
 
 def _milestone(p: PlannedMilestone, as_of: date) -> dict[str, Any]:
     m, e = p.milestone, p.entry
-    return {"id": m.id, "task": m.task, "code": _code(m.task), "title_zh": m.title_zh,
-            "title_en": m.title_en, "owner": m.owner, "start": _iso(m.start),
-            "due": _iso(m.due), "forecast": _iso(m.forecast), "status": m.status.value,
-            "percent": m.percent, "slip_days": p.slip_days,
-            "days_left": (m.due - as_of).days, "days_overdue": max(0, (as_of - m.due).days),
-            "slack": e.slack if e else None, "critical": bool(e and e.critical),
-            "visibility": m.visibility.value}
+    return {
+        "id": m.id,
+        "task": m.task,
+        "code": _code(m.task),
+        "title_zh": m.title_zh,
+        "title_en": m.title_en,
+        "owner": m.owner,
+        "start": _iso(m.start),
+        "due": _iso(m.due),
+        "forecast": _iso(m.forecast),
+        "status": m.status.value,
+        "percent": m.percent,
+        "slip_days": p.slip_days,
+        "days_left": (m.due - as_of).days,
+        "days_overdue": max(0, (as_of - m.due).days),
+        "slack": e.slack if e else None,
+        "critical": bool(e and e.critical),
+        "visibility": m.visibility.value,
+    }
 
 
-def stocktake_data(programme: Programme, week: str | IsoWeek, *, now: datetime | None = None,
-                   reader: User | None = None, note: str | None = None) -> dict[str, Any]:
+def stocktake_data(
+    programme: Programme,
+    week: str | IsoWeek,
+    *,
+    now: datetime | None = None,
+    reader: User | None = None,
+    note: str | None = None,
+) -> dict[str, Any]:
     """Gather the weekly stocktake from ``programme`` for ``week``.
 
     Parameters
@@ -176,96 +207,171 @@ def stocktake_data(programme: Programme, week: str | IsoWeek, *, now: datetime |
     week = parse_week(week)
     as_of = programme.as_of
     if as_of not in week:
-        raise InputError([Problem("--as-of", None, None,
-                                  f"{as_of} is not in week {week} ({week.monday} to "
-                                  f"{week.sunday})")])
+        raise InputError(
+            [
+                Problem(
+                    "--as-of",
+                    None,
+                    None,
+                    f"{as_of} is not in week {week} ({week.monday} to {week.sunday})",
+                )
+            ]
+        )
     now = now or datetime.combine(as_of, time(23, 59, 59))
     levels: set[Visibility] = {Visibility.public}
 
     milestones = [_milestone(p, as_of) for p in programme.milestones]
-    done = [m for m, p in zip(milestones, programme.milestones, strict=True)
-            if p.milestone.status == Status.done
-            and week.monday <= p.milestone.forecast <= as_of]
-    live = [m for m, p in zip(milestones, programme.milestones, strict=True)
-            if p.milestone.open]
+    done = [
+        m
+        for m, p in zip(milestones, programme.milestones, strict=True)
+        if p.milestone.status == Status.done and week.monday <= p.milestone.forecast <= as_of
+    ]
+    live = [m for m, p in zip(milestones, programme.milestones, strict=True) if p.milestone.open]
     due = [m for m in live if 0 <= m["days_left"] <= DUE_WINDOW_DAYS]
-    overdue = sorted((m for m in live if m["days_overdue"] > 0),
-                     key=lambda m: (-m["days_overdue"], m["task"], m["id"]))
+    overdue = sorted(
+        (m for m in live if m["days_overdue"] > 0),
+        key=lambda m: (-m["days_overdue"], m["task"], m["id"]),
+    )
     by_id = {m["id"]: m for m in milestones}
     critical = [by_id[i] for i in programme.critical_path if i in by_id]
     for group in (done, due, overdue, critical):
         levels.update(Visibility(m["visibility"]) for m in group)
 
-    risks = sorted((r for r in programme.risks if r.status == RiskStatus.open),
-                   key=lambda r: (-r.score, r.task, r.id))
-    risk_rows = [{"id": r.id, "task": r.task, "code": _code(r.task), "title_zh": r.title_zh,
-                  "title_en": r.title_en, "likelihood": r.likelihood, "impact": r.impact,
-                  "score": r.score, "tolerance": r.tolerance, "owner": r.owner,
-                  "mitigation": r.mitigation, "next_review": _iso(r.next_review),
-                  "review_overdue": as_of > r.next_review, "visibility": r.visibility.value}
-                 for r in risks]
+    risks = sorted(
+        (r for r in programme.risks if r.status == RiskStatus.open),
+        key=lambda r: (-r.score, r.task, r.id),
+    )
+    risk_rows = [
+        {
+            "id": r.id,
+            "task": r.task,
+            "code": _code(r.task),
+            "title_zh": r.title_zh,
+            "title_en": r.title_en,
+            "likelihood": r.likelihood,
+            "impact": r.impact,
+            "score": r.score,
+            "tolerance": r.tolerance,
+            "owner": r.owner,
+            "mitigation": r.mitigation,
+            "next_review": _iso(r.next_review),
+            "review_overdue": as_of > r.next_review,
+            "visibility": r.visibility.value,
+        }
+        for r in risks
+    ]
     levels.update(r.visibility for r in risks)
 
     open_esc = [e for e in programme.escalations if e.status != EscalationStatus.closed]
     levels.update(e.visibility for e in open_esc)
     escalations = []
     for level in sorted(Level, key=lambda lv: -lv.rank):
-        items = [{"id": e.id, "level": e.level.value, "status": e.status.value,
-                  "rule_id": e.rule_id, "task": e.task, "code": _code(e.task),
-                  "subject": f"{e.subject_type} {e.subject_id}", "message": e.message,
-                  "opened_at": _iso(e.opened_at), "as_of": _iso(e.as_of),
-                  "steps": len(e.steps)}
-                 for e in open_esc if e.level == level]
+        items = [
+            {
+                "id": e.id,
+                "level": e.level.value,
+                "status": e.status.value,
+                "rule_id": e.rule_id,
+                "task": e.task,
+                "code": _code(e.task),
+                "subject": f"{e.subject_type} {e.subject_id}",
+                "message": e.message,
+                "opened_at": _iso(e.opened_at),
+                "as_of": _iso(e.as_of),
+                "steps": len(e.steps),
+            }
+            for e in open_esc
+            if e.level == level
+        ]
         escalations.append({"level": level.value, "items": items})
 
     matters = []
     for mm in programme.matters:
-        in_week = (mm.opened_at.date() in week
-                   or (mm.reported_at is not None and mm.reported_at.date() in week))
+        in_week = mm.opened_at.date() in week or (
+            mm.reported_at is not None and mm.reported_at.date() in week
+        )
         if mm.status == MatterStatus.closed and not in_week:
             continue
         if mm.opened_at.date() > as_of:
             continue
         levels.add(mm.visibility)
-        matters.append({"id": mm.id, "task": mm.task, "code": _code(mm.task),
-                        "title": mm.title, "what_happened": mm.what_happened,
-                        "occurred_at": _iso(mm.occurred_at), "opened_at": _iso(mm.opened_at),
-                        "opened_by": mm.opened_by, "report_deadline": _iso(mm.report_deadline),
-                        "reported_at": _iso(mm.reported_at), "reported_to": mm.reported_to,
-                        "status": mm.status.value, "clock": matter_clock(mm, now)})
+        matters.append(
+            {
+                "id": mm.id,
+                "task": mm.task,
+                "code": _code(mm.task),
+                "title": mm.title,
+                "what_happened": mm.what_happened,
+                "occurred_at": _iso(mm.occurred_at),
+                "opened_at": _iso(mm.opened_at),
+                "opened_by": mm.opened_by,
+                "report_deadline": _iso(mm.report_deadline),
+                "reported_at": _iso(mm.reported_at),
+                "reported_to": mm.reported_to,
+                "status": mm.status.value,
+                "clock": matter_clock(mm, now),
+            }
+        )
 
     tasks = []
     for s in programme.statuses:
         n = s.task.number
-        tasks.append({
-            "number": n, "code": s.task.code, "title_zh": s.task.title_zh,
-            "title_en": s.task.title_en, "lead_unit": s.task.lead_unit,
-            "rating": s.rating.value, "rating_rank": s.rating.rank, "trend": s.trend.value,
-            "reasons": [r.text for r in s.reasons],
-            "done": sum(1 for m in done if m["task"] == n),
-            "due": sum(1 for m in due if m["task"] == n),
-            "overdue": sum(1 for m in overdue if m["task"] == n),
-            "open_risks": sum(1 for r in risks if r.task == n),
-            "open_escalations": sum(1 for e in open_esc if e.task == n)})
+        tasks.append(
+            {
+                "number": n,
+                "code": s.task.code,
+                "title_zh": s.task.title_zh,
+                "title_en": s.task.title_en,
+                "lead_unit": s.task.lead_unit,
+                "rating": s.rating.value,
+                "rating_rank": s.rating.rank,
+                "trend": s.trend.value,
+                "reasons": [r.text for r in s.reasons],
+                "done": sum(1 for m in done if m["task"] == n),
+                "due": sum(1 for m in due if m["task"] == n),
+                "overdue": sum(1 for m in overdue if m["task"] == n),
+                "open_risks": sum(1 for r in risks if r.task == n),
+                "open_escalations": sum(1 for e in open_esc if e.task == n),
+            }
+        )
         levels.add(s.task.visibility)
     baseline = next((s.baseline for s in programme.statuses if s.baseline), None)
 
     return {
-        "week": str(week), "year": week.year, "week_number": week.week,
-        "week_start": _iso(week.monday), "week_end": _iso(week.sunday),
-        "as_of": _iso(as_of), "generated_at": _iso(now), "baseline": baseline,
+        "week": str(week),
+        "year": week.year,
+        "week_number": week.week,
+        "week_start": _iso(week.monday),
+        "week_end": _iso(week.sunday),
+        "as_of": _iso(as_of),
+        "generated_at": _iso(now),
+        "baseline": baseline,
         "note": note,
-        "reader": ({"name": reader.name, "display_name": reader.display_name,
-                    "clearance": reader.clearance.value} if reader else None),
+        "reader": (
+            {
+                "name": reader.name,
+                "display_name": reader.display_name,
+                "clearance": reader.clearance.value,
+            }
+            if reader
+            else None
+        ),
         "marking": max(levels, key=lambda v: v.rank).value,
-        "tasks": tasks, "done": done, "due": sorted(due, key=lambda m: (m["due"], m["id"])),
-        "overdue": overdue, "critical_path": critical, "finish": _iso(programme.finish),
-        "risks": risk_rows, "escalations": escalations, "matters": matters,
+        "tasks": tasks,
+        "done": done,
+        "due": sorted(due, key=lambda m: (m["due"], m["id"])),
+        "overdue": overdue,
+        "critical_path": critical,
+        "finish": _iso(programme.finish),
+        "risks": risk_rows,
+        "escalations": escalations,
+        "matters": matters,
     }
 
 
-def build_stocktake(tracker: Any, week: str | IsoWeek, *, as_of: date | None = None,
-                    now: datetime | None = None) -> dict[str, Any]:
+def build_stocktake(
+    tracker: Any, week: str | IsoWeek, *, as_of: date | None = None, now: datetime | None = None
+) -> dict[str, Any]:
     """Read the programme through ``tracker`` and gather the stocktake of ``week``.
 
     Parameters
@@ -294,8 +400,9 @@ def build_stocktake(tracker: Any, week: str | IsoWeek, *, as_of: date | None = N
     today = tracker.clock().date()
     if as_of is None:
         if today < week.monday:
-            raise InputError([Problem("--week", None, None,
-                                      f"week {week} has not begun (today is {today})")])
+            raise InputError(
+                [Problem("--week", None, None, f"week {week} has not begun (today is {today})")]
+            )
         as_of = min(week.sunday, today)
     end_of_day = datetime.combine(as_of, time(23, 59, 59))
     now = now or min(tracker.clock(), end_of_day)
@@ -304,8 +411,10 @@ def build_stocktake(tracker: Any, week: str | IsoWeek, *, as_of: date | None = N
     if last is not None:
         statuses = tuple(tracker.task_statuses(as_of, against=last.name))
     else:
-        statuses = tuple(dataclasses.replace(s, trend=rating.Trend.new, baseline=None)
-                         for s in programme.statuses)
+        statuses = tuple(
+            dataclasses.replace(s, trend=rating.Trend.new, baseline=None)
+            for s in programme.statuses
+        )
     programme = dataclasses.replace(programme, statuses=statuses)
     note = tracker.workspace.get_meta("illustrative")
     return stocktake_data(programme, week, now=now, reader=tracker.user, note=note)
@@ -316,8 +425,11 @@ def build_stocktake(tracker: Any, week: str | IsoWeek, *, as_of: date | None = N
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("parkplan.reports", "templates"),
-        autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True,
-        lstrip_blocks=True)
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters["css_string"] = _css_string
     return env
 
@@ -352,14 +464,24 @@ def render_html(data: dict[str, Any], lang: Language = "zh") -> str:
         ``data`` is escaped.
     """
     if lang not in LANGUAGES:
-        raise InputError([Problem("--lang", None, None,
-                                  f"{lang!r} is not a language: zh or en")])
+        raise InputError([Problem("--lang", None, None, f"{lang!r} is not a language: zh or en")])
     page = t("report.stocktake.page", lang).split("{page}")
-    return _environment().get_template("stocktake.html.j2").render(
-        d=data, lang=lang, html_lang="zh-CN" if lang == "zh" else "en",
-        t=lambda key, **v: t(key, lang, **v), t_zh=lambda key, **v: t(key, "zh", **v),
-        t_en=lambda key, **v: t(key, "en", **v), dur=duration(lang),
-        font_stack=Markup(FONT_STACK), page_before=page[0], page_after=page[-1])
+    return (
+        _environment()
+        .get_template("stocktake.html.j2")
+        .render(
+            d=data,
+            lang=lang,
+            html_lang="zh-CN" if lang == "zh" else "en",
+            t=lambda key, **v: t(key, lang, **v),
+            t_zh=lambda key, **v: t(key, "zh", **v),
+            t_en=lambda key, **v: t(key, "en", **v),
+            dur=duration(lang),
+            font_stack=Markup(FONT_STACK),
+            page_before=page[0],
+            page_after=page[-1],
+        )
+    )
 
 
 # ----------------------------------------------------------------------- PDF
@@ -383,19 +505,25 @@ def render_pdf(html: str, path: str | os.PathLike) -> Path:
     try:
         import weasyprint
     except (ImportError, OSError) as err:  # OSError: Pango's shared libraries are missing
-        raise ParkplanError(f"PDF output needs WeasyPrint and Pango ({err}); see "
-                            "docs/decisions/0005-reports.md") from None
+        raise ParkplanError(
+            f"PDF output needs WeasyPrint and Pango ({err}); see docs/decisions/0005-reports.md"
+        ) from None
     path = Path(path)
-    document = weasyprint.HTML(string=html, url_fetcher=_no_fetcher(weasyprint),
-                              base_url=None)
+    document = weasyprint.HTML(string=html, url_fetcher=_no_fetcher(weasyprint), base_url=None)
     with atomic_path(path) as tmp:
         document.write_pdf(tmp)
     return path
 
 
-def write_stocktake(tracker: Any, week: str | IsoWeek, out_dir: str | os.PathLike = ".", *,
-                    lang: Language = "zh", as_of: date | None = None, pdf: bool = True
-                    ) -> tuple[Path, Path | None]:
+def write_stocktake(
+    tracker: Any,
+    week: str | IsoWeek,
+    out_dir: str | os.PathLike = ".",
+    *,
+    lang: Language = "zh",
+    as_of: date | None = None,
+    pdf: bool = True,
+) -> tuple[Path, Path | None]:
     """Write ``stocktake-<week>.html`` (and ``.pdf``) into ``out_dir``.
 
     Returns
@@ -414,5 +542,14 @@ def write_stocktake(tracker: Any, week: str | IsoWeek, out_dir: str | os.PathLik
     return html_path, pdf_path
 
 
-__all__ = ["DUE_WINDOW_DAYS", "FONT_STACK", "IsoWeek", "build_stocktake", "parse_week",
-           "render_html", "render_pdf", "stocktake_data", "write_stocktake"]
+__all__ = [
+    "DUE_WINDOW_DAYS",
+    "FONT_STACK",
+    "IsoWeek",
+    "build_stocktake",
+    "parse_week",
+    "render_html",
+    "render_pdf",
+    "stocktake_data",
+    "write_stocktake",
+]

@@ -66,7 +66,8 @@ def objective_breakdown(inst: SitingInstance, allocation: Allocation) -> dict[st
             by_sector[g] += v / len(sectors)
     for s in {s for _, s, _ in allocation}:
         by_park[sites.at[s, "park_id"]]["penalty"] += inst.fitout_penalty * float(
-            sites.at[s, "fitout_cost"])
+            sites.at[s, "fitout_cost"]
+        )
     value = sum(p["value"] for p in by_park.values())
     penalty = sum(p["penalty"] for p in by_park.values())
     return {
@@ -97,9 +98,16 @@ def space_use(inst: SitingInstance, allocation: Allocation) -> list[dict[str, An
         opened_cap = park_sites.loc[park_sites.index.isin(opened), list(SPACE_CLASSES)].sum()
         for cls in SPACE_CLASSES:
             cap = float(opened_cap[cls])
-            rows.append({"park_id": park, "space_class": cls, "used_m2": float(used[cls]),
-                         "opened_m2": cap, "capacity_m2": float(park_sites[cls].sum()),
-                         "utilisation": float(used[cls]) / cap if cap > 0 else None})
+            rows.append(
+                {
+                    "park_id": park,
+                    "space_class": cls,
+                    "used_m2": float(used[cls]),
+                    "opened_m2": cap,
+                    "capacity_m2": float(park_sites[cls].sum()),
+                    "utilisation": float(used[cls]) / cap if cap > 0 else None,
+                }
+            )
     return rows
 
 
@@ -135,13 +143,19 @@ def plan_accounts(inst: SitingInstance, allocation: Allocation) -> dict[str, Any
         ``breakdown`` (:func:`objective_breakdown`), ``space_use`` (:func:`space_use`) and
         ``budget_use`` (:func:`budget_use`).
     """
-    return {"breakdown": objective_breakdown(inst, allocation),
-            "space_use": space_use(inst, allocation),
-            "budget_use": budget_use(inst, allocation)}
+    return {
+        "breakdown": objective_breakdown(inst, allocation),
+        "space_use": space_use(inst, allocation),
+        "budget_use": budget_use(inst, allocation),
+    }
 
 
-def space_values(inst: SitingInstance, allocation: Allocation, solver: str = "highs",
-                 increment: float = SPACE_INCREMENT) -> list[dict[str, Any]]:
+def space_values(
+    inst: SitingInstance,
+    allocation: Allocation,
+    solver: str = "highs",
+    increment: float = SPACE_INCREMENT,
+) -> list[dict[str, Any]]:
     """Value ``increment`` m² more of each class in each park: shadow prices of space.
 
     The site openings of ``allocation`` are fixed, the placement variables relaxed to
@@ -186,8 +200,11 @@ def space_values(inst: SitingInstance, allocation: Allocation, solver: str = "hi
             lp += pulp.lpSum(float(need[i, k]) * v for i, v in by_site[j]) <= float(cap[j, k]), name
             rows[j, k] = name
     fixed_cost = float(fitout[opened].sum())
-    lp += pulp.lpSum(float(subsidy[i]) * v for (i, _), v in z.items()) <= \
-        float(inst.budget) - fixed_cost, "budget"
+    lp += (
+        pulp.lpSum(float(subsidy[i]) * v for (i, _), v in z.items())
+        <= float(inst.budget) - fixed_cost,
+        "budget",
+    )
     tiers = inst.candidates["tier"].tolist()
     sectors = inst.candidates["sectors"].tolist()
     for tier, q in inst.tier_quotas.items():
@@ -215,14 +232,26 @@ def space_values(inst: SitingInstance, allocation: Allocation, solver: str = "hi
                 tight = tight or abs(slack) < 1e-6
                 if pi * increment > best:
                     best, where = pi * increment, inst.site_ids[j]
-            out.append({"park_id": park, "space_class": cls, "value": best, "site_id": where,
-                        "binding": tight})
+            out.append(
+                {
+                    "park_id": park,
+                    "space_class": cls,
+                    "value": best,
+                    "site_id": where,
+                    "binding": tight,
+                }
+            )
     return out
 
 
-def alternatives(inst: SitingInstance, allocation: Allocation, k: int = 3,
-                 solver: str = "highs", time_limit: float | None = 30.0,
-                 gap: float = 1e-3) -> list[dict[str, Any]]:
+def alternatives(
+    inst: SitingInstance,
+    allocation: Allocation,
+    k: int = 3,
+    solver: str = "highs",
+    time_limit: float | None = 30.0,
+    gap: float = 1e-3,
+) -> list[dict[str, Any]]:
     """Find up to ``k`` further plans, each different from the best and from each other.
 
     Each new plan is the best one that differs from every plan found so far in at least one
@@ -244,8 +273,9 @@ def alternatives(inst: SitingInstance, allocation: Allocation, k: int = 3,
         keys = {(cidx[c], sidx[s]) for c, s in plan}
         chosen = [v for key, v in x.items() if key in keys]
         others = [v for key, v in x.items() if key not in keys]
-        model.problem.addConstraint(pulp.lpSum(chosen) - pulp.lpSum(others) <= len(chosen) - 1,
-                                    f"nogood_{n}")
+        model.problem.addConstraint(
+            pulp.lpSum(chosen) - pulp.lpSum(others) <= len(chosen) - 1, f"nogood_{n}"
+        )
 
     best_pairs = {(c, s) for c, s, _ in allocation}
     exclude(best_pairs, 0)
@@ -256,17 +286,31 @@ def alternatives(inst: SitingInstance, allocation: Allocation, k: int = 3,
             break
         pairs = {(c, s) for c, s, _ in res.allocation}
         exclude(pairs, n)
-        out.append({"objective": res.objective, "status": res.status,
-                    "allocation": [list(a) for a in res.allocation],
-                    "differs": {"added": sorted(map(list, pairs - best_pairs)),
-                                "removed": sorted(map(list, best_pairs - pairs))}})
+        out.append(
+            {
+                "objective": res.objective,
+                "status": res.status,
+                "allocation": [list(a) for a in res.allocation],
+                "differs": {
+                    "added": sorted(map(list, pairs - best_pairs)),
+                    "removed": sorted(map(list, best_pairs - pairs)),
+                },
+            }
+        )
     # Re-solves stop within a gap, so a later plan can come out a little better.
     return sorted(out, key=lambda alt: -alt["objective"])
 
 
-def irreplaceability(inst: SitingInstance, allocation: Allocation, objective: float, *,
-                     top: int = 5, solver: str = "highs", time_limit: float | None = 30.0,
-                     gap: float = 1e-3) -> list[dict[str, Any]]:
+def irreplaceability(
+    inst: SitingInstance,
+    allocation: Allocation,
+    objective: float,
+    *,
+    top: int = 5,
+    solver: str = "highs",
+    time_limit: float | None = 30.0,
+    gap: float = 1e-3,
+) -> list[dict[str, Any]]:
     """Objective lost when each of the plan's ``top`` most valuable sites is excluded.
 
     The sites are ranked by the value their occupants bring; each is excluded in turn
@@ -295,15 +339,21 @@ def irreplaceability(inst: SitingInstance, allocation: Allocation, objective: fl
     park_of = dict(zip(inst.site_ids, inst.sites["park_id"], strict=True))
     out = []
     for s in ranked:
-        excluded = list(inst.excluded) + [(c, s) for c in inst.cand_ids
-                                          if (c, s) not in inst.excluded]
+        excluded = list(inst.excluded) + [
+            (c, s) for c in inst.cand_ids if (c, s) not in inst.excluded
+        ]
         fixed_here = [f for f in inst.fixed if f[1] == s]
-        variant = replace(inst, excluded=excluded,
-                          fixed=[f for f in inst.fixed if f[1] != s])
-        res = SitingModel.from_instance(variant).solve(solver, time_limit=time_limit,
-                                                        gap=gap).result
-        row = {"site_id": s, "park_id": park_of[s], "value_in_plan": value_at[s],
-               "status": res.status, "fixed_pairs_released": [list(f) for f in fixed_here]}
+        variant = replace(inst, excluded=excluded, fixed=[f for f in inst.fixed if f[1] != s])
+        res = (
+            SitingModel.from_instance(variant).solve(solver, time_limit=time_limit, gap=gap).result
+        )
+        row = {
+            "site_id": s,
+            "park_id": park_of[s],
+            "value_in_plan": value_at[s],
+            "status": res.status,
+            "fixed_pairs_released": [list(f) for f in fixed_here],
+        }
         if res.status in ("optimal", "feasible"):
             bound = res.bound if res.bound is not None else res.objective
             floor = -math.inf if fixed_here else 0.0
@@ -315,8 +365,9 @@ def irreplaceability(inst: SitingInstance, allocation: Allocation, objective: fl
     return out
 
 
-def explain_infeasible(inst: SitingInstance, solver: str = "highs",
-                       time_limit: float | None = 60.0) -> dict[str, Any]:
+def explain_infeasible(
+    inst: SitingInstance, solver: str = "highs", time_limit: float | None = 60.0
+) -> dict[str, Any]:
     """Say which constraints conflict and the smallest relaxation that makes them hold.
 
     An elastic copy of the model gives every budget, quota, fixed-pair and space
@@ -350,7 +401,8 @@ def explain_infeasible(inst: SitingInstance, solver: str = "highs",
         # so that a space relaxation can be proposed; the horizon stays a hard conflict.
         allowed[i, j] = allowed[i, j] or not any(
             txt.startswith(f"fixed pair ({inst.cand_ids[i]}, {inst.site_ids[j]}): the earliest")
-            for txt in conflicts)
+            for txt in conflicts
+        )
     pairs = [(int(i), int(j)) for i, j in np.argwhere(allowed)]
     sites_used = sorted({j for _, j in pairs})
 
@@ -361,8 +413,12 @@ def explain_infeasible(inst: SitingInstance, solver: str = "highs",
         slack: dict[str, tuple[pulp.LpVariable, pulp.LpVariable, float, dict]] = {}
 
         def elastic(key: str, scale: float, upper: float, info: dict, integer: bool = False):
-            amount = lp.add_variable(f"s_{len(slack)}", lowBound=0, upBound=upper,
-                                     cat=pulp.LpInteger if integer else pulp.LpContinuous)
+            amount = lp.add_variable(
+                f"s_{len(slack)}",
+                lowBound=0,
+                upBound=upper,
+                cat=pulp.LpInteger if integer else pulp.LpContinuous,
+            )
             used = lp.add_variable(f"u_{len(slack)}", cat=pulp.LpBinary)
             lp.addConstraint(amount <= upper * used)
             slack[key] = (amount, used, scale, info)
@@ -378,34 +434,66 @@ def explain_infeasible(inst: SitingInstance, solver: str = "highs",
             lp += pulp.lpSum(vs) <= 1
         for i, j in fixed:
             if (i, j) in z:
-                rel = elastic(f"fixed:{inst.cand_ids[i]}:{inst.site_ids[j]}", 1.0, 1.0,
-                              {"kind": "fixed", "cand_id": inst.cand_ids[i],
-                               "site_id": inst.site_ids[j]}, integer=True)
+                rel = elastic(
+                    f"fixed:{inst.cand_ids[i]}:{inst.site_ids[j]}",
+                    1.0,
+                    1.0,
+                    {"kind": "fixed", "cand_id": inst.cand_ids[i], "site_id": inst.site_ids[j]},
+                    integer=True,
+                )
                 lp += z[i, j] + rel >= 1
         for j in sites_used:
             for k, cls in enumerate(SPACE_CLASSES):
                 total = float(sum(need[i, k] for i, _ in by_site[j]))
                 if total <= cap[j, k]:
                     continue
-                extra = elastic(f"space:{inst.site_ids[j]}:{cls}", max(cap[j, k], 1000.0),
-                                total, {"kind": "space", "site_id": inst.site_ids[j],
-                                        "space_class": cls, "current": float(cap[j, k])})
-                lp += pulp.lpSum(float(need[i, k]) * v for i, v in by_site[j]) <= \
-                    float(cap[j, k]) * y[j] + extra
+                extra = elastic(
+                    f"space:{inst.site_ids[j]}:{cls}",
+                    max(cap[j, k], 1000.0),
+                    total,
+                    {
+                        "kind": "space",
+                        "site_id": inst.site_ids[j],
+                        "space_class": cls,
+                        "current": float(cap[j, k]),
+                    },
+                )
+                lp += (
+                    pulp.lpSum(float(need[i, k]) * v for i, v in by_site[j])
+                    <= float(cap[j, k]) * y[j] + extra
+                )
         total_cost = float(subsidy.sum() + fitout.sum())
-        over = elastic("budget", max(inst.budget, 1.0), total_cost,
-                       {"kind": "budget", "current": float(inst.budget)})
-        lp += pulp.lpSum(float(subsidy[i]) * v for (i, _), v in z.items()) + \
-            pulp.lpSum(float(fitout[j]) * v for j, v in y.items()) <= float(inst.budget) + over
+        over = elastic(
+            "budget",
+            max(inst.budget, 1.0),
+            total_cost,
+            {"kind": "budget", "current": float(inst.budget)},
+        )
+        lp += (
+            pulp.lpSum(float(subsidy[i]) * v for (i, _), v in z.items())
+            + pulp.lpSum(float(fitout[j]) * v for j, v in y.items())
+            <= float(inst.budget) + over
+        )
         tiers = inst.candidates["tier"].tolist()
         sectors = inst.candidates["sectors"].tolist()
-        groups = [("tier", t, q, [v for (i, _), v in z.items() if tiers[i] == t])
-                  for t, q in inst.tier_quotas.items() if q > 0]
-        groups += [("sector", g, q, [v for (i, _), v in z.items() if g in sectors[i]])
-                   for g, q in inst.sector_quotas.items() if q > 0]
+        groups = [
+            ("tier", t, q, [v for (i, _), v in z.items() if tiers[i] == t])
+            for t, q in inst.tier_quotas.items()
+            if q > 0
+        ]
+        groups += [
+            ("sector", g, q, [v for (i, _), v in z.items() if g in sectors[i]])
+            for g, q in inst.sector_quotas.items()
+            if q > 0
+        ]
         for kind, key, q, vs in groups:
-            short = elastic(f"{kind}:{key}", float(q), float(q),
-                            {"kind": kind, "key": key, "current": int(q)}, integer=True)
+            short = elastic(
+                f"{kind}:{key}",
+                float(q),
+                float(q),
+                {"kind": kind, "key": key, "current": int(q)},
+                integer=True,
+            )
             lp += pulp.lpSum(vs) + short >= q
         return lp, slack, {"z": z}
 
@@ -413,15 +501,18 @@ def explain_infeasible(inst: SitingInstance, solver: str = "highs",
     lp.setObjective(pulp.lpSum(used for _, used, _, _ in slack.values()))
     fewest = solve_problem(lp, solver, time_limit, 0.0)
     if not fewest.has_solution:
-        return {"conflicts": conflicts, "relaxations": [], "proven_smallest": False,
-                "note": "even relaxing budget, quotas, fixed pairs and space does not help"
-                if fewest.proven_infeasible else
-                "no relaxation was found within the time limit"}
+        return {
+            "conflicts": conflicts,
+            "relaxations": [],
+            "proven_smallest": False,
+            "note": "even relaxing budget, quotas, fixed pairs and space does not help"
+            if fewest.proven_infeasible
+            else "no relaxation was found within the time limit",
+        }
     count = round(pulp.value(lp.objective))
     lp2, slack2, _ = build()
     lp2 += pulp.lpSum(used for _, used, _, _ in slack2.values()) <= count
-    lp2.setObjective(pulp.lpSum(amount * (1.0 / scale) for amount, _, scale, _ in
-                                slack2.values()))
+    lp2.setObjective(pulp.lpSum(amount * (1.0 / scale) for amount, _, scale, _ in slack2.values()))
     smallest = solve_problem(lp2, solver, time_limit, 0.0)
     # Stage 1's relaxation makes the scenario feasible too, if stage 2 found nothing better.
     chosen = slack2 if smallest.has_solution else slack
@@ -431,15 +522,19 @@ def explain_infeasible(inst: SitingInstance, solver: str = "highs",
         if v <= 1e-6:
             continue
         relaxations.append(_relaxation_text(info, v))
-    out = {"conflicts": conflicts + [r["constraint"] for r in relaxations
-                                     if r["constraint"] not in conflicts],
-           "relaxations": relaxations,
-           # Smallest only when both stages are proven optimal: a solver stopped by its time
-           # limit returns an incumbent that PuLP would call optimal all the same.
-           "proven_smallest": fewest.proven_optimal and smallest.proven_optimal}
+    out = {
+        "conflicts": conflicts
+        + [r["constraint"] for r in relaxations if r["constraint"] not in conflicts],
+        "relaxations": relaxations,
+        # Smallest only when both stages are proven optimal: a solver stopped by its time
+        # limit returns an incumbent that PuLP would call optimal all the same.
+        "proven_smallest": fewest.proven_optimal and smallest.proven_optimal,
+    }
     if not out["proven_smallest"]:
-        out["note"] = ("a relaxation that makes it feasible, not proven smallest (the solver "
-                       "stopped at its time limit)")
+        out["note"] = (
+            "a relaxation that makes it feasible, not proven smallest (the solver "
+            "stopped at its time limit)"
+        )
     return out
 
 
@@ -447,23 +542,35 @@ def _relaxation_text(info: dict, amount: float) -> dict[str, Any]:
     kind = info["kind"]
     if kind == "budget":
         needed = info["current"] + amount
-        return {"constraint": "budget", "current": info["current"], "needed": needed,
-                "text": f"raise the budget from {info['current']:,.0f} to {needed:,.0f} 万元 "
-                        f"(+{amount:,.0f}) · 预算增加 {amount:,.0f} 万元"}
+        return {
+            "constraint": "budget",
+            "current": info["current"],
+            "needed": needed,
+            "text": f"raise the budget from {info['current']:,.0f} to {needed:,.0f} 万元 "
+            f"(+{amount:,.0f}) · 预算增加 {amount:,.0f} 万元",
+        }
     if kind in ("tier", "sector"):
         needed = int(info["current"] - round(amount))
-        return {"constraint": f"{kind}_{info['key']}", "current": info["current"],
-                "needed": needed,
-                "text": f"lower the {kind} quota {info['key']} from {info['current']} to "
-                        f"{needed} · 下调{'层级' if kind == 'tier' else '领域'}指标 "
-                        f"{info['key']}：{info['current']} → {needed}"}
+        return {
+            "constraint": f"{kind}_{info['key']}",
+            "current": info["current"],
+            "needed": needed,
+            "text": f"lower the {kind} quota {info['key']} from {info['current']} to "
+            f"{needed} · 下调{'层级' if kind == 'tier' else '领域'}指标 "
+            f"{info['key']}：{info['current']} → {needed}",
+        }
     if kind == "fixed":
-        return {"constraint": f"fixed_{info['cand_id']}_{info['site_id']}", "current": 1,
-                "needed": 0,
-                "text": f"release the fixed pair ({info['cand_id']}, {info['site_id']}) · "
-                        f"取消固定配对"}
+        return {
+            "constraint": f"fixed_{info['cand_id']}_{info['site_id']}",
+            "current": 1,
+            "needed": 0,
+            "text": f"release the fixed pair ({info['cand_id']}, {info['site_id']}) · 取消固定配对",
+        }
     needed = info["current"] + amount
-    return {"constraint": f"space_{info['site_id']}_{info['space_class']}",
-            "current": info["current"], "needed": needed,
-            "text": f"add {amount:,.0f} m² of {info['space_class']} at {info['site_id']} "
-                    f"(to {needed:,.0f} m²) · 增加面积"}
+    return {
+        "constraint": f"space_{info['site_id']}_{info['space_class']}",
+        "current": info["current"],
+        "needed": needed,
+        "text": f"add {amount:,.0f} m² of {info['space_class']} at {info['site_id']} "
+        f"(to {needed:,.0f} m²) · 增加面积",
+    }

@@ -195,8 +195,9 @@ def read_instance(path: str | PathLike[str]) -> SitingInstance:
     except json.JSONDecodeError as exc:
         raise SitingError(f"{path}: not a JSON file ({exc})") from exc
     except UnicodeDecodeError as exc:
-        raise SitingError(f"{path}: not a JSON file: it is not UTF-8 text ({exc.reason} at "
-                          f"byte {exc.start})") from None
+        raise SitingError(
+            f"{path}: not a JSON file: it is not UTF-8 text ({exc.reason} at byte {exc.start})"
+        ) from None
     except RecursionError:
         raise SitingError(f"{path}: not a JSON file parkplan reads: nested too deeply") from None
     except OSError as exc:
@@ -600,8 +601,7 @@ def validate(inst: SitingInstance) -> None:
             # which the explanations report.
             if rec[col] > 0 and max_cap[k] <= 0:
                 problems.append(
-                    f"candidate {cid}: needs {rec[col]:g} m² of {col} but no site has any "
-                    f"{col}"
+                    f"candidate {cid}: needs {rec[col]:g} m² of {col} but no site has any {col}"
                 )
 
     fixed_at: dict[str, str] = {}

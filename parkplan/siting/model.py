@@ -686,8 +686,12 @@ def _highs_outcome(prob: pulp.LpProblem) -> SolverOutcome:
 
 
 def highs_outcome(
-    model_status: Any, primal_solution_status: int, mip_dual_bound: float, *, maximise: bool,
-    version: str
+    model_status: Any,
+    primal_solution_status: int,
+    mip_dual_bound: float,
+    *,
+    maximise: bool,
+    version: str,
 ) -> SolverOutcome:
     """Map HiGHS's raw statuses to a :class:`SolverOutcome`.
 

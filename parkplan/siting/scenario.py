@@ -42,9 +42,11 @@ class ScoringConfig(_Strict):
     """Weights and decay distances of the suitability score (see MODEL.md)."""
 
     weights: dict[Literal["proximity", "agglomeration", "access"], float] = Field(
-        default_factory=lambda: {"proximity": 0.5, "agglomeration": 0.3, "access": 0.2})
+        default_factory=lambda: {"proximity": 0.5, "agglomeration": 0.3, "access": 0.2}
+    )
     decay_km: dict[Literal["proximity", "agglomeration", "access"], float] = Field(
-        default_factory=lambda: {"proximity": 10.0, "agglomeration": 5.0, "access": 3.0})
+        default_factory=lambda: {"proximity": 10.0, "agglomeration": 5.0, "access": 3.0}
+    )
     mode_weights: dict[str, float] | None = None
 
     def to_weights(self) -> ScoringWeights:
@@ -55,8 +57,9 @@ class ScoringConfig(_Strict):
             "agglomeration": self.weights.get("agglomeration", defaults.agglomeration),
             "access": self.weights.get("access", defaults.access),
             "cluster_decay_km": self.decay_km.get("proximity", defaults.cluster_decay_km),
-            "agglomeration_decay_km": self.decay_km.get("agglomeration",
-                                                        defaults.agglomeration_decay_km),
+            "agglomeration_decay_km": self.decay_km.get(
+                "agglomeration", defaults.agglomeration_decay_km
+            ),
             "access_decay_km": self.decay_km.get("access", defaults.access_decay_km),
         }
         if self.mode_weights is not None:
@@ -234,8 +237,10 @@ def load_scenario(path: str | os.PathLike) -> Scenario:
     except OSError as err:
         raise SitingError(f"{path}: cannot read the scenario: {err.strerror}") from None
     except UnicodeDecodeError as err:
-        raise SitingError(f"{path}: cannot read the scenario: it is not UTF-8 text "
-                          f"({err.reason} at byte {err.start})") from None
+        raise SitingError(
+            f"{path}: cannot read the scenario: it is not UTF-8 text "
+            f"({err.reason} at byte {err.start})"
+        ) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as err:
@@ -304,9 +309,12 @@ def build_instance(
     """
     keep = (candidates["stage"] != "landed").to_numpy()
     landed = set(candidates.loc[~keep, "cand_id"].astype(str))
-    landed_fixed = [f"fixed pair ({c}, {s}): candidate {c} has landed already (stage 'landed') "
-                "and is not re-planned; remove the pair from the scenario"
-                for c, s in scenario.fixed if c in landed]
+    landed_fixed = [
+        f"fixed pair ({c}, {s}): candidate {c} has landed already (stage 'landed') "
+        "and is not re-planned; remove the pair from the scenario"
+        for c, s in scenario.fixed
+        if c in landed
+    ]
     if landed_fixed:
         raise SitingError(_listing("invalid scenario for this workspace", landed_fixed))
     # A landed candidate is placed nowhere, so an exclusion naming it holds already.

@@ -57,8 +57,10 @@ def parse_vary(text: str) -> Axis:
         else:
             values = tuple(float(v) for v in spec.split(","))
     except ValueError:
-        raise SitingError(f"--vary {text!r}: START, STOP must be numbers and N a whole "
-                          "number ≥ 1 (or give a comma-separated list)") from None
+        raise SitingError(
+            f"--vary {text!r}: START, STOP must be numbers and N a whole "
+            "number ≥ 1 (or give a comma-separated list)"
+        ) from None
     return Axis(key, values)
 
 
@@ -70,8 +72,10 @@ def grid(scenario: Scenario, axes: Sequence[Axis]) -> list[dict[str, float]]:
     SitingError
         If a key does not exist in the scenario, or a value is invalid for it.
     """
-    points = [dict(zip([a.key for a in axes], combo, strict=True))
-              for combo in itertools.product(*(a.values for a in axes))]
+    points = [
+        dict(zip([a.key for a in axes], combo, strict=True))
+        for combo in itertools.product(*(a.values for a in axes))
+    ]
     for point in points:
         _changed(scenario, point)
     return points
@@ -89,36 +93,61 @@ def _changed(scenario: Scenario, point: dict[str, float]) -> Scenario:
         open_table = path[:1] in (["quotas"], ["scoring"]) and len(path) == 2
         if not isinstance(node, dict) or (last not in node and not open_table):
             raise SitingError(f"--vary {dotted}: the scenario has no key {dotted!r}")
-    return scenario.with_changes(**{k: int(v) if k.startswith("quotas.") else v
-                                    for k, v in point.items()})
+    return scenario.with_changes(
+        **{k: int(v) if k.startswith("quotas.") else v for k, v in point.items()}
+    )
 
 
-def solve_point(scenario: Scenario, point: dict[str, float],
-                frames: dict[str, pd.DataFrame]) -> dict[str, Any]:
+def solve_point(
+    scenario: Scenario, point: dict[str, float], frames: dict[str, pd.DataFrame]
+) -> dict[str, Any]:
     """Solve one grid point; return a table row (never raises for a bad point)."""
     row: dict[str, Any] = dict(point)
     try:
         sc = _changed(scenario, point)
-        score = suitability(frames["candidates"], frames["sites"], frames["clusters"],
-                            frames["institutions"], frames["transport"],
-                            sc.scoring.to_weights())
+        score = suitability(
+            frames["candidates"],
+            frames["sites"],
+            frames["clusters"],
+            frames["institutions"],
+            frames["transport"],
+            sc.scoring.to_weights(),
+        )
         inst = build_instance(sc, frames["sites"], frames["candidates"], score.values)
-        res = SitingModel.from_instance(inst).solve(sc.solver.name, sc.solver.time_limit,
-                                                     sc.solver.gap).result
+        res = (
+            SitingModel.from_instance(inst)
+            .solve(sc.solver.name, sc.solver.time_limit, sc.solver.gap)
+            .result
+        )
     except SitingError as err:
         return {**row, "status": "error", "message": str(err)}
     subsidy = inst.candidates.set_index("cand_id")["subsidy"]
     fitout = inst.sites.set_index("site_id")["fitout_cost"]
-    return {**row, "status": res.status, "objective": res.objective, "bound": res.bound,
-            "gap": res.gap, "recruited": len(res.allocation),
-            "budget_used": float(sum(subsidy[c] for c, _, _ in res.allocation)
-                                 + sum(fitout[s] for s in {s for _, s, _ in res.allocation})),
-            "seconds": res.seconds["total"], "message": res.message}
+    return {
+        **row,
+        "status": res.status,
+        "objective": res.objective,
+        "bound": res.bound,
+        "gap": res.gap,
+        "recruited": len(res.allocation),
+        "budget_used": float(
+            sum(subsidy[c] for c, _, _ in res.allocation)
+            + sum(fitout[s] for s in {s for _, s, _ in res.allocation})
+        ),
+        "seconds": res.seconds["total"],
+        "message": res.message,
+    }
 
 
-def run_sweep(scenario: Scenario, axes: Sequence[Axis], frames: dict[str, pd.DataFrame], *,
-              workers: int | None = None, scheduler: str | None = None,
-              progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
+def run_sweep(
+    scenario: Scenario,
+    axes: Sequence[Axis],
+    frames: dict[str, pd.DataFrame],
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> pd.DataFrame:
     """Solve the scenario at every grid point, in parallel.
 
     Parameters
@@ -151,8 +180,10 @@ def run_sweep(scenario: Scenario, axes: Sequence[Axis], frames: dict[str, pd.Dat
         client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
         try:
             shared = client.scatter(frames, broadcast=True)
-            futures = {client.submit(solve_point, scenario, p, shared, pure=False): i
-                       for i, p in enumerate(points)}
+            futures = {
+                client.submit(solve_point, scenario, p, shared, pure=False): i
+                for i, p in enumerate(points)
+            }
             for fut in dask_completed(futures):
                 rows[futures[fut]] = fut.result()
                 done += 1
@@ -164,10 +195,12 @@ def run_sweep(scenario: Scenario, axes: Sequence[Axis], frames: dict[str, pd.Dat
     else:
         # Spawned, not forked: a fork of a process whose HiGHS thread pool is running can
         # deadlock in the child.
-        with ProcessPoolExecutor(max_workers=workers or os.cpu_count(),
-                                 mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = {pool.submit(solve_point, scenario, p, frames): i
-                       for i, p in enumerate(points)}
+        with ProcessPoolExecutor(
+            max_workers=workers or os.cpu_count(), mp_context=multiprocessing.get_context("spawn")
+        ) as pool:
+            futures = {
+                pool.submit(solve_point, scenario, p, frames): i for i, p in enumerate(points)
+            }
             for fut in as_completed(futures):
                 rows[futures[fut]] = fut.result()
                 done += 1
@@ -176,8 +209,7 @@ def run_sweep(scenario: Scenario, axes: Sequence[Axis], frames: dict[str, pd.Dat
     return pd.DataFrame(rows)
 
 
-def plot_sweep(table: pd.DataFrame, key: str, path: str | os.PathLike,
-               title: str = "") -> Path:
+def plot_sweep(table: pd.DataFrame, key: str, path: str | os.PathLike, title: str = "") -> Path:
     """Draw the objective against ``key`` as a PNG (CJK-capable font where installed).
 
     Points without a plan (infeasible, no solution) are marked on the axis.
@@ -187,23 +219,47 @@ def plot_sweep(table: pd.DataFrame, key: str, path: str | os.PathLike,
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    plt.rcParams["font.sans-serif"] = ["Noto Sans CJK SC", "Noto Sans CJK JP", "WenQuanYi Zen Hei",
-                                       "DejaVu Sans"]
+    plt.rcParams["font.sans-serif"] = [
+        "Noto Sans CJK SC",
+        "Noto Sans CJK JP",
+        "WenQuanYi Zen Hei",
+        "DejaVu Sans",
+    ]
     plt.rcParams["axes.unicode_minus"] = False
     fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
-    others = [c for c in table.columns if c not in ("status", "objective", "bound", "gap",
-                                                     "recruited", "budget_used", "seconds",
-                                                     "message", key)]
+    others = [
+        c
+        for c in table.columns
+        if c
+        not in (
+            "status",
+            "objective",
+            "bound",
+            "gap",
+            "recruited",
+            "budget_used",
+            "seconds",
+            "message",
+            key,
+        )
+    ]
     groups = table.groupby(others) if others else [((), table)]
     for label, part in groups:
         part = part.sort_values(key)
         ok = part["status"].isin(["optimal", "feasible"])
-        name = ", ".join(f"{k}={v:g}" for k, v in zip(others, np.atleast_1d(label),
-                                                       strict=False)) or "objective"
+        name = (
+            ", ".join(f"{k}={v:g}" for k, v in zip(others, np.atleast_1d(label), strict=False))
+            or "objective"
+        )
         ax.plot(part.loc[ok, key], part.loc[ok, "objective"], marker="o", label=name)
         if (~ok).any():
-            ax.scatter(part.loc[~ok, key], np.zeros((~ok).sum()), marker="x", color="red",
-                       label="无可行方案 infeasible")
+            ax.scatter(
+                part.loc[~ok, key],
+                np.zeros((~ok).sum()),
+                marker="x",
+                color="red",
+                label="无可行方案 infeasible",
+            )
     ax.set_xlabel(key)
     ax.set_ylabel("目标值 Objective")
     ax.set_title(title or f"目标值随 {key} 变化 · Objective against {key}")

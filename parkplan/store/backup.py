@@ -116,12 +116,17 @@ def backup_kind(path: str | os.PathLike) -> str:
         return "geopackage"
     if head.startswith(PGDUMP_MAGIC):
         return "postgis"
-    raise WorkspaceError(f"{path} is not a parkplan backup (neither a GeoPackage nor a "
-                         "pg_dump archive)")
+    raise WorkspaceError(
+        f"{path} is not a parkplan backup (neither a GeoPackage nor a pg_dump archive)"
+    )
 
 
-def backup(workspace_or_location: Workspace | str | os.PathLike | None,
-           out_path: str | os.PathLike, *, force: bool = False) -> BackupInfo:
+def backup(
+    workspace_or_location: Workspace | str | os.PathLike | None,
+    out_path: str | os.PathLike,
+    *,
+    force: bool = False,
+) -> BackupInfo:
     """Write a consistent backup of a workspace to ``out_path``.
 
     The workspace may be in use: the backup is a snapshot of one committed state. Its
@@ -162,8 +167,9 @@ def backup(workspace_or_location: Workspace | str | os.PathLike | None,
     return _backup_geopackage(Path(location), out)
 
 
-def restore(backup_path: str | os.PathLike, location: str | os.PathLike | None,
-            force: bool = False) -> BackupInfo:
+def restore(
+    backup_path: str | os.PathLike, location: str | os.PathLike | None, force: bool = False
+) -> BackupInfo:
     """Restore a backup into a workspace location, replacing it whole.
 
     Parameters
@@ -197,8 +203,10 @@ def restore(backup_path: str | os.PathLike, location: str | os.PathLike | None,
     wanted = "postgis" if is_database_url(location) else "geopackage"
     if kind != wanted:
         names = {"geopackage": "a GeoPackage file path", "postgis": "a postgresql:// URL"}
-        raise WorkspaceError(f"{path} is a {_KIND_NAMES[kind]} backup; restore it to "
-                             f"{names[kind]}, not to {_redact(location)}")
+        raise WorkspaceError(
+            f"{path} is a {_KIND_NAMES[kind]} backup; restore it to "
+            f"{names[kind]}, not to {_redact(location)}"
+        )
     if kind == "postgis":
         return _restore_postgis(path, location, force)
     return _restore_geopackage(path, Path(location), force)
@@ -260,19 +268,22 @@ def _check_geopackage(conn: sqlite3.Connection, name: str) -> str:
     try:
         problems = [row[0] for row in conn.execute("PRAGMA integrity_check")]
         if problems != ["ok"]:
-            raise WorkspaceError(f"{name} fails SQLite's integrity check: "
-                                 + "; ".join(problems[:5]))
+            raise WorkspaceError(
+                f"{name} fails SQLite's integrity check: " + "; ".join(problems[:5])
+            )
         if conn.execute("PRAGMA application_id").fetchone()[0] != gpkg.APPLICATION_ID:
             raise WorkspaceError(f"{name} is not a GeoPackage")
         row = None
-        if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' "
-                        "AND name = 'alembic_version'").fetchone():
+        if conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+        ).fetchone():
             row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
     except sqlite3.DatabaseError as err:
         raise WorkspaceError(f"{name} is not a readable GeoPackage: {err}") from None
     if row is None:
-        raise WorkspaceError(f"{name} is a GeoPackage but not a parkplan workspace "
-                             "(no schema revision)")
+        raise WorkspaceError(
+            f"{name} is a GeoPackage but not a parkplan workspace (no schema revision)"
+        )
     return row[0]
 
 
@@ -318,8 +329,10 @@ def _restore_geopackage(backup_file: Path, target: Path, force: bool) -> BackupI
     if not target.parent.is_dir():
         raise WorkspaceError(f"folder {target.parent} does not exist")
     if target.exists() and not force:
-        raise WorkspaceError(f"{target} already exists; restore to a new path, or use --force "
-                             "to replace it with the backup")
+        raise WorkspaceError(
+            f"{target} already exists; restore to a new path, or use --force "
+            "to replace it with the backup"
+        )
     if target.exists() and target.resolve() == backup_file.resolve():
         raise WorkspaceError(f"{target} is the backup itself")
     with _sqlite(backup_file, readonly=True) as src:
@@ -341,8 +354,7 @@ def _restore_geopackage(backup_file: Path, target: Path, force: bool) -> BackupI
                 _fsync_dir(target.parent)
         finally:
             tmp.unlink(missing_ok=True)
-    info = BackupInfo("geopackage", backup_file, str(target), backup_file.stat().st_size,
-                      revision)
+    info = BackupInfo("geopackage", backup_file, str(target), backup_file.stat().st_size, revision)
     log.info("restored %s from %s", target, backup_file)
     return info
 
@@ -368,8 +380,9 @@ def _exclusive(target: Path) -> Iterator[None]:
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlite3.OperationalError as err:
             if "locked" in str(err) or "busy" in str(err):
-                raise WorkspaceError(f"{target} is busy (a write has held it for 30 s); "
-                                     "try again when it is idle") from None
+                raise WorkspaceError(
+                    f"{target} is busy (a write has held it for 30 s); try again when it is idle"
+                ) from None
             log.debug("%s: not locked before replacing: %s", target, err)
         except sqlite3.DatabaseError as err:  # not a database: nothing to protect
             log.debug("%s: not locked before replacing: %s", target, err)
@@ -437,8 +450,10 @@ def url_schema(url: str) -> str | None:
 def _tool(name: str) -> str:
     found = shutil.which(name)
     if found is None:
-        raise WorkspaceError(f"{name} is not installed (or not on PATH); install the "
-                             "PostgreSQL client tools of the server's major version")
+        raise WorkspaceError(
+            f"{name} is not installed (or not on PATH); install the "
+            "PostgreSQL client tools of the server's major version"
+        )
     return found
 
 
@@ -452,8 +467,15 @@ def _tool_major(path: str) -> int:
 
 def _run(args: list[str], env: dict[str, str], what: str, **kwargs) -> str:
     try:
-        proc = subprocess.run(args, env=env, capture_output=True, text=True, check=False,
-                              timeout=TOOL_TIMEOUT, **kwargs)
+        proc = subprocess.run(
+            args,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=TOOL_TIMEOUT,
+            **kwargs,
+        )
     except subprocess.TimeoutExpired:
         raise WorkspaceError(f"{what} did not finish in {TOOL_TIMEOUT} s") from None
     if proc.returncode != 0:
@@ -491,20 +513,32 @@ def _backup_postgis(url: str, out: Path) -> BackupInfo:
         raise WorkspaceError(f"{_redact(url)} holds no parkplan workspace to back up")
     tool = _tool_major(pg_dump)
     if tool < server:
-        raise WorkspaceError(f"pg_dump {tool} is older than the server (PostgreSQL {server}) "
-                             f"and cannot dump it; install pg_dump {server} or later")
+        raise WorkspaceError(
+            f"pg_dump {tool} is older than the server (PostgreSQL {server}) "
+            f"and cannot dump it; install pg_dump {server} or later"
+        )
     dbname, env = libpq_connection(url)
     env.setdefault("PGAPPNAME", "parkplan-backup")
     tmp = _temp_beside(out)
     try:
         # A double-quoted pattern matches the name literally (pg_dump's pattern rules).
         pattern = '"' + schema.replace('"', '""') + '"'
-        _run([pg_dump, "--format=custom", f"--schema={pattern}", f"--file={tmp}",
-              f"--dbname={dbname}"], env, "pg_dump")
+        _run(
+            [
+                pg_dump,
+                "--format=custom",
+                f"--schema={pattern}",
+                f"--file={tmp}",
+                f"--dbname={dbname}",
+            ],
+            env,
+            "pg_dump",
+        )
         listed = _archive_listing(tmp, env)
         if listed.schema != schema:
-            raise WorkspaceError(f"the dump of {_redact(url)} holds schema {listed.schema!r}, "
-                                 f"not {schema!r}")
+            raise WorkspaceError(
+                f"the dump of {_redact(url)} holds schema {listed.schema!r}, not {schema!r}"
+            )
         _move_into_place(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)
@@ -532,18 +566,24 @@ def _archive_listing(path: Path, env: dict[str, str]) -> _Listing:
         if match:
             schemas.add(match.group(1))
     if not schemas:  # no SCHEMA entry: take the schema of the tables
-        schemas = {m.group(1) for line in lines
-                   if (m := re.match(r"^\d+; \d+ \d+ TABLE (\S+) ", line))}
+        schemas = {
+            m.group(1) for line in lines if (m := re.match(r"^\d+; \d+ \d+ TABLE (\S+) ", line))
+        }
     if len(schemas) != 1:
-        raise WorkspaceError(f"{path} holds {len(schemas)} schemas; a parkplan backup holds "
-                             "one workspace schema")
+        raise WorkspaceError(
+            f"{path} holds {len(schemas)} schemas; a parkplan backup holds one workspace schema"
+        )
 
     def major(label: str) -> int | None:
         found = re.search(rf"^;\s+{label}:\s*(\d+)", text, re.MULTILINE)
         return int(found.group(1)) if found else None
 
-    return _Listing(schemas.pop(), major("Dumped by pg_dump version"),
-                    major("Dumped from database version"), lines)
+    return _Listing(
+        schemas.pop(),
+        major("Dumped by pg_dump version"),
+        major("Dumped from database version"),
+        lines,
+    )
 
 
 # SQL run around the restored objects, in the restore's one transaction. Values reach it as
@@ -583,24 +623,31 @@ _OWN_OBJECTS = r"""
                        AND d.objid = t.oid AND d.deptype = 'e')
 """
 
-_REFUSE_NONEMPTY = r"""
+_REFUSE_NONEMPTY = (
+    r"""
 DO $parkplan$
 DECLARE n integer;
 BEGIN
-  SELECT count(*) INTO n FROM (""" + _OWN_OBJECTS.replace("{which}", "target") + r""") o;
+  SELECT count(*) INTO n FROM ("""
+    + _OWN_OBJECTS.replace("{which}", "target")
+    + r""") o;
   IF n > 0 THEN
     RAISE EXCEPTION 'parkplan: schema % holds % objects; restore with --force to replace them',
       current_setting('parkplan.restore_target'), n;
   END IF;
 END $parkplan$;
 """
+)
 
 # Empty the target schema but keep it (its owner, grants and default privileges stay).
-_EMPTY_TARGET = r"""
+_EMPTY_TARGET = (
+    r"""
 DO $parkplan$
 DECLARE r record;
 BEGIN
-  FOR r IN SELECT obj, pass FROM (""" + _OWN_OBJECTS.replace("{which}", "target") + r""") o
+  FOR r IN SELECT obj, pass FROM ("""
+    + _OWN_OBJECTS.replace("{which}", "target")
+    + r""") o
            ORDER BY pass LOOP
     BEGIN
       EXECUTE format('DROP %s CASCADE', r.obj);
@@ -610,6 +657,7 @@ BEGIN
   END LOOP;
 END $parkplan$;
 """
+)
 
 _PARK_SOURCE = r"""
 ALTER SCHEMA :"source" RENAME TO :"parked";
@@ -624,11 +672,14 @@ CREATE SCHEMA :"source";
 """
 
 # Move every restored object from the backup's schema name to the target's.
-_MOVE_TO_TARGET = r"""
+_MOVE_TO_TARGET = (
+    r"""
 DO $parkplan$
 DECLARE r record;
 BEGIN
-  FOR r IN SELECT obj, pass FROM (""" + _OWN_OBJECTS.replace("{which}", "source") + r""") o
+  FOR r IN SELECT obj, pass FROM ("""
+    + _OWN_OBJECTS.replace("{which}", "source")
+    + r""") o
            ORDER BY pass LOOP
     BEGIN
       EXECUTE format('ALTER %s SET SCHEMA %I', r.obj,
@@ -640,6 +691,7 @@ BEGIN
 END $parkplan$;
 DROP SCHEMA :"source";
 """
+)
 
 _COMMIT = "\nCOMMIT;\n"
 
@@ -653,21 +705,30 @@ def _restore_postgis(backup_file: Path, url: str, force: bool) -> BackupInfo:
     listing = _archive_listing(backup_file, env)
     restore_major = _tool_major(pg_restore)
     if listing.dump_major is not None and listing.dump_major > restore_major:
-        raise WorkspaceError(f"{backup_file} was written by pg_dump {listing.dump_major}; "
-                             f"pg_restore {restore_major} cannot read it: install "
-                             f"pg_restore {listing.dump_major} or later")
+        raise WorkspaceError(
+            f"{backup_file} was written by pg_dump {listing.dump_major}; "
+            f"pg_restore {restore_major} cannot read it: install "
+            f"pg_restore {listing.dump_major} or later"
+        )
     with _engine(url) as engine, engine.connect() as conn:
         server = _server_major(conn)
         target = url_schema(url) or conn.exec_driver_sql("SELECT current_schema()").scalar()
         if target is None:
-            raise WorkspaceError(f"{_redact(url)} names no schema; add "
-                                 "options=-csearch_path%3DSCHEMA,public to the URL")
-        if not conn.exec_driver_sql(
-                "SELECT 1 FROM pg_extension WHERE extname = 'postgis'").first():
-            raise WorkspaceError(f"{_redact(url)}: the PostGIS extension is not installed; "
-                                 "run CREATE EXTENSION postgis as a superuser")
-        exists = conn.execute(sa.text("SELECT 1 FROM pg_namespace WHERE nspname = :s"),
-                              {"s": target}).first() is not None
+            raise WorkspaceError(
+                f"{_redact(url)} names no schema; add "
+                "options=-csearch_path%3DSCHEMA,public to the URL"
+            )
+        if not conn.exec_driver_sql("SELECT 1 FROM pg_extension WHERE extname = 'postgis'").first():
+            raise WorkspaceError(
+                f"{_redact(url)}: the PostGIS extension is not installed; "
+                "run CREATE EXTENSION postgis as a superuser"
+            )
+        exists = (
+            conn.execute(
+                sa.text("SELECT 1 FROM pg_namespace WHERE nspname = :s"), {"s": target}
+            ).first()
+            is not None
+        )
         objects = 0
         if exists:
             objects = _count_objects(conn, target)
@@ -676,29 +737,49 @@ def _restore_postgis(backup_file: Path, url: str, force: bool) -> BackupInfo:
         # the target; if a schema of that name exists here (a copy within one database),
         # it is renamed aside for the transaction and back before it commits, so that no
         # other session ever sees it change.
-        source_exists = listing.schema != target and conn.execute(
-            sa.text("SELECT 1 FROM pg_namespace WHERE nspname = :s"),
-            {"s": listing.schema}).first() is not None
-        source_has_extension = source_exists and conn.execute(sa.text(
-            "SELECT 1 FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
-            "WHERE n.nspname = :s"), {"s": listing.schema}).first() is not None
+        source_exists = (
+            listing.schema != target
+            and conn.execute(
+                sa.text("SELECT 1 FROM pg_namespace WHERE nspname = :s"), {"s": listing.schema}
+            ).first()
+            is not None
+        )
+        source_has_extension = (
+            source_exists
+            and conn.execute(
+                sa.text(
+                    "SELECT 1 FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
+                    "WHERE n.nspname = :s"
+                ),
+                {"s": listing.schema},
+            ).first()
+            is not None
+        )
     if listing.server_major is not None and listing.server_major > server:
-        raise WorkspaceError(f"{backup_file} comes from PostgreSQL {listing.server_major}; "
-                             f"the target runs PostgreSQL {server}: restore to "
-                             f"{listing.server_major} or later")
+        raise WorkspaceError(
+            f"{backup_file} comes from PostgreSQL {listing.server_major}; "
+            f"the target runs PostgreSQL {server}: restore to "
+            f"{listing.server_major} or later"
+        )
     if objects and not force:
-        raise WorkspaceError(f"schema {target} of {_redact(url)} is not empty ({objects} "
-                             "objects); restore to an empty schema, or use --force to "
-                             "replace its content with the backup")
+        raise WorkspaceError(
+            f"schema {target} of {_redact(url)} is not empty ({objects} "
+            "objects); restore to an empty schema, or use --force to "
+            "replace its content with the backup"
+        )
     if source_has_extension:
         raise WorkspaceError(
             f"the backup holds schema {listing.schema!r}, which holds extensions in this "
-            f"database; restore it into schema {listing.schema!r} or into another database")
+            f"database; restore it into schema {listing.schema!r} or into another database"
+        )
 
     # The archive's own CREATE SCHEMA (and its comment) are left out: the script makes the
     # schemas, so an existing, empty target schema keeps its owner and grants.
-    kept = [line for line in listing.lines
-            if not re.match(r"^\d+; \d+ \d+ (SCHEMA|COMMENT - SCHEMA|ACL - SCHEMA) ", line)]
+    kept = [
+        line
+        for line in listing.lines
+        if not re.match(r"^\d+; \d+ \d+ (SCHEMA|COMMENT - SCHEMA|ACL - SCHEMA) ", line)
+    ]
     prelude = _PRELUDE + (_EMPTY_TARGET if force else _REFUSE_NONEMPTY)
     postlude = _COMMIT
     if listing.schema != target:
@@ -709,34 +790,64 @@ def _restore_postgis(backup_file: Path, url: str, force: bool) -> BackupInfo:
         list_file = Path(work) / "toc.list"
         list_file.write_text("\n".join(kept) + "\n", encoding="utf-8")
         _pipe_restore(
-            [pg_restore, "--file=-", "--no-owner", "--no-acl", f"--use-list={list_file}",
-             str(backup_file)],
-            [psql, "-X", "-q", "--no-password", "-v", f"target={target}",
-             "-v", f"source={listing.schema}", "-v", f"parked={parked}", "-f", "-",
-             f"--dbname={dbname}"],
-            env, prelude, postlude, Path(work))
+            [
+                pg_restore,
+                "--file=-",
+                "--no-owner",
+                "--no-acl",
+                f"--use-list={list_file}",
+                str(backup_file),
+            ],
+            [
+                psql,
+                "-X",
+                "-q",
+                "--no-password",
+                "-v",
+                f"target={target}",
+                "-v",
+                f"source={listing.schema}",
+                "-v",
+                f"parked={parked}",
+                "-f",
+                "-",
+                f"--dbname={dbname}",
+            ],
+            env,
+            prelude,
+            postlude,
+            Path(work),
+        )
     try:
         with Workspace.open(url, check_schema=False) as ws, ws.connect() as conn:
             revision = migrate.current_revision(conn)
     except WorkspaceError as err:
         raise WorkspaceError(f"the restored schema does not open: {err}") from None
-    info = BackupInfo("postgis", backup_file, _redact(url), backup_file.stat().st_size,
-                      revision, target)
+    info = BackupInfo(
+        "postgis", backup_file, _redact(url), backup_file.stat().st_size, revision, target
+    )
     log.info("restored schema %s of %s from %s", target, _redact(url), backup_file)
     return info
 
 
 def _count_objects(conn: sa.Connection, schema: str) -> int:
     # Local to the caller's read transaction, which is rolled back.
-    conn.execute(sa.text("SELECT set_config('parkplan.restore_target', :s, true)"),
-                 {"s": schema})
-    return int(conn.execute(sa.text(
-        "SELECT count(*) FROM (" + _OWN_OBJECTS.replace("{which}", "target") + ") o"
-    )).scalar())
+    conn.execute(sa.text("SELECT set_config('parkplan.restore_target', :s, true)"), {"s": schema})
+    return int(
+        conn.execute(
+            sa.text("SELECT count(*) FROM (" + _OWN_OBJECTS.replace("{which}", "target") + ") o")
+        ).scalar()
+    )
 
 
-def _pipe_restore(restore_args: list[str], psql_args: list[str], env: dict[str, str],
-                  prelude: str, postlude: str, work: Path) -> None:
+def _pipe_restore(
+    restore_args: list[str],
+    psql_args: list[str],
+    env: dict[str, str],
+    prelude: str,
+    postlude: str,
+    work: Path,
+) -> None:
     """Run ``pg_restore … | psql`` with our prelude and postlude, in one transaction.
 
     The prelude opens the transaction and the postlude commits it; the postlude is sent
@@ -746,10 +857,12 @@ def _pipe_restore(restore_args: list[str], psql_args: list[str], env: dict[str, 
     restore_err = (work / "pg_restore.err").open("w+b")
     psql_err = (work / "psql.err").open("w+b")
     with restore_err, psql_err:
-        producer = subprocess.Popen(restore_args, env=env, stdout=subprocess.PIPE,
-                                    stderr=restore_err)
-        consumer = subprocess.Popen(psql_args, env=env, stdin=subprocess.PIPE,
-                                    stdout=subprocess.DEVNULL, stderr=psql_err)
+        producer = subprocess.Popen(
+            restore_args, env=env, stdout=subprocess.PIPE, stderr=restore_err
+        )
+        consumer = subprocess.Popen(
+            psql_args, env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=psql_err
+        )
         committed = False
         try:
             try:
@@ -788,8 +901,9 @@ def _pipe_restore(restore_args: list[str], psql_args: list[str], env: dict[str, 
     if committed and psql_rc == 0:
         return
     if restore_rc != 0 and "ERROR:" not in psql_msg:
-        raise WorkspaceError(f"pg_restore failed, nothing was restored: "
-                             f"{_tool_message(restore_msg)}")
+        raise WorkspaceError(
+            f"pg_restore failed, nothing was restored: {_tool_message(restore_msg)}"
+        )
     message = _tool_message(psql_msg)
     match = re.search(r"ERROR:\s+parkplan: (.*)", psql_msg)
     if match:

@@ -59,12 +59,30 @@ def bootstrap(conn: Connection) -> None:
     conn.execute(
         text("INSERT INTO gpkg_spatial_ref_sys VALUES (:name, :id, :org, :code, :wkt, :desc)"),
         [
-            {"name": "Undefined cartesian SRS", "id": -1, "org": "NONE", "code": -1,
-             "wkt": "undefined", "desc": "undefined cartesian coordinate reference system"},
-            {"name": "Undefined geographic SRS", "id": 0, "org": "NONE", "code": 0,
-             "wkt": "undefined", "desc": "undefined geographic coordinate reference system"},
-            {"name": "WGS 84 geodetic", "id": SRS_ID, "org": "EPSG", "code": 4326,
-             "wkt": _WGS84_WKT, "desc": "longitude/latitude coordinates in decimal degrees"},
+            {
+                "name": "Undefined cartesian SRS",
+                "id": -1,
+                "org": "NONE",
+                "code": -1,
+                "wkt": "undefined",
+                "desc": "undefined cartesian coordinate reference system",
+            },
+            {
+                "name": "Undefined geographic SRS",
+                "id": 0,
+                "org": "NONE",
+                "code": 0,
+                "wkt": "undefined",
+                "desc": "undefined geographic coordinate reference system",
+            },
+            {
+                "name": "WGS 84 geodetic",
+                "id": SRS_ID,
+                "org": "EPSG",
+                "code": 4326,
+                "wkt": _WGS84_WKT,
+                "desc": "longitude/latitude coordinates in decimal degrees",
+            },
         ],
     )
 
@@ -74,8 +92,13 @@ def is_geopackage(conn: Connection) -> bool:
     return conn.exec_driver_sql("PRAGMA application_id").scalar() == APPLICATION_ID
 
 
-def register(conn: Connection, table: str, geometry_type: str | None, title: str,
-             bounds: tuple[float, float, float, float] | None) -> None:
+def register(
+    conn: Connection,
+    table: str,
+    geometry_type: str | None,
+    title: str,
+    bounds: tuple[float, float, float, float] | None,
+) -> None:
     """Register (or re-register) ``table`` in ``gpkg_contents`` and its geometry column.
 
     Parameters
@@ -93,11 +116,20 @@ def register(conn: Connection, table: str, geometry_type: str | None, title: str
     unregister(conn, table)
     min_x, min_y, max_x, max_y = bounds if bounds is not None else (None,) * 4
     conn.execute(
-        text("INSERT INTO gpkg_contents (table_name, data_type, identifier, min_x, min_y, "
-             "max_x, max_y, srs_id) VALUES (:t, :kind, :ident, :a, :b, :c, :d, :srs)"),
-        {"t": table, "kind": "features" if geometry_type else "attributes", "ident": title,
-         "a": min_x, "b": min_y, "c": max_x, "d": max_y,
-         "srs": SRS_ID if geometry_type else None},
+        text(
+            "INSERT INTO gpkg_contents (table_name, data_type, identifier, min_x, min_y, "
+            "max_x, max_y, srs_id) VALUES (:t, :kind, :ident, :a, :b, :c, :d, :srs)"
+        ),
+        {
+            "t": table,
+            "kind": "features" if geometry_type else "attributes",
+            "ident": title,
+            "a": min_x,
+            "b": min_y,
+            "c": max_x,
+            "d": max_y,
+            "srs": SRS_ID if geometry_type else None,
+        },
     )
     if geometry_type:
         conn.execute(
@@ -139,4 +171,4 @@ def decode(blob: bytes | None) -> shapely.Geometry | None:
     if blob[:2] != b"GP":
         raise ValueError("not a GeoPackage geometry blob")
     envelope = (blob[3] >> 1) & 0x07
-    return shapely.from_wkb(bytes(blob[8 + _ENVELOPE_BYTES[envelope]:]))
+    return shapely.from_wkb(bytes(blob[8 + _ENVELOPE_BYTES[envelope] :]))

@@ -17,10 +17,27 @@ from parkplan.errors import ParkplanError
 from parkplan.store.geometry import GpkgGeometry, PostgisGeometry
 from parkplan.store.workspace import Workspace
 
-_RUN_COLUMNS = ("run_id", "scenario_name", "scenario_hash", "scenario_yaml", "layers_hash",
-                "solver", "status", "objective", "bound", "gap", "seconds_build",
-                "seconds_solve", "seconds_total", "created_at", "created_by", "result_json",
-                "explanation_json", "stale_reason", "adopted")
+_RUN_COLUMNS = (
+    "run_id",
+    "scenario_name",
+    "scenario_hash",
+    "scenario_yaml",
+    "layers_hash",
+    "solver",
+    "status",
+    "objective",
+    "bound",
+    "gap",
+    "seconds_build",
+    "seconds_solve",
+    "seconds_total",
+    "created_at",
+    "created_by",
+    "result_json",
+    "explanation_json",
+    "stale_reason",
+    "adopted",
+)
 
 
 @dataclass(frozen=True)
@@ -59,27 +76,43 @@ class RunRecord:
 
     def summary(self) -> dict[str, Any]:
         """Return the columns a listing shows, JSON-ready."""
-        return {"run_id": self.run_id, "scenario": self.scenario_name, "status": self.status,
-                "objective": self.objective, "gap": self.gap, "solver": self.solver,
-                "seconds": self.seconds_total, "created_at": self.created_at,
-                "created_by": self.created_by, "stale": self.stale_reason,
-                "adopted": self.adopted}
+        return {
+            "run_id": self.run_id,
+            "scenario": self.scenario_name,
+            "status": self.status,
+            "objective": self.objective,
+            "gap": self.gap,
+            "solver": self.solver,
+            "seconds": self.seconds_total,
+            "created_at": self.created_at,
+            "created_by": self.created_by,
+            "stale": self.stale_reason,
+            "adopted": self.adopted,
+        }
 
 
 def _tables(workspace: Workspace) -> tuple[sa.Table, sa.Table]:
     md = sa.MetaData()
     runs = sa.Table("scenario_runs", md, *(sa.Column(c) for c in _RUN_COLUMNS))
     geom = PostgisGeometry("POINT") if workspace.kind == "postgis" else GpkgGeometry("POINT")
-    allocations = sa.Table("scenario_allocations", md, sa.Column("fid", sa.Integer,
-                                                                 primary_key=True),
-                           sa.Column("run_id"), sa.Column("cand_id"), sa.Column("site_id"),
-                           sa.Column("park_id"), sa.Column("year"), sa.Column("value"),
-                           sa.Column("geometry", geom))
+    allocations = sa.Table(
+        "scenario_allocations",
+        md,
+        sa.Column("fid", sa.Integer, primary_key=True),
+        sa.Column("run_id"),
+        sa.Column("cand_id"),
+        sa.Column("site_id"),
+        sa.Column("park_id"),
+        sa.Column("year"),
+        sa.Column("value"),
+        sa.Column("geometry", geom),
+    )
     return runs, allocations
 
 
-def record_run(workspace: Workspace, conn: Connection, run: dict[str, Any],
-               allocations: list[dict[str, Any]]) -> None:
+def record_run(
+    workspace: Workspace, conn: Connection, run: dict[str, Any], allocations: list[dict[str, Any]]
+) -> None:
     """Store a run and its allocation rows inside the caller's transaction.
 
     Parameters
@@ -100,22 +133,34 @@ def record_run(workspace: Workspace, conn: Connection, run: dict[str, Any],
 
         xs = [a["geometry"].x for a in allocations]
         ys = [a["geometry"].y for a in allocations]
-        old = conn.execute(sa.text("SELECT min_x, min_y, max_x, max_y FROM gpkg_contents "
-                                   "WHERE table_name = 'scenario_allocations'")).first()
+        old = conn.execute(
+            sa.text(
+                "SELECT min_x, min_y, max_x, max_y FROM gpkg_contents "
+                "WHERE table_name = 'scenario_allocations'"
+            )
+        ).first()
         bounds = (min(xs), min(ys), max(xs), max(ys))
         if old and old[0] is not None:
-            bounds = (min(bounds[0], old[0]), min(bounds[1], old[1]),
-                      max(bounds[2], old[2]), max(bounds[3], old[3]))
-        gpkg.register(conn, "scenario_allocations", "POINT", "方案分配 Scenario allocations",
-                      bounds)
+            bounds = (
+                min(bounds[0], old[0]),
+                min(bounds[1], old[1]),
+                max(bounds[2], old[2]),
+                max(bounds[3], old[3]),
+            )
+        gpkg.register(
+            conn, "scenario_allocations", "POINT", "方案分配 Scenario allocations", bounds
+        )
 
 
 def list_runs(workspace: Workspace) -> list[RunRecord]:
     """Return every stored run, newest first."""
     runs, _ = _tables(workspace)
     with workspace.connect() as conn:
-        rows = conn.execute(sa.select(runs).order_by(runs.c.created_at.desc(),
-                                                     runs.c.run_id.desc())).mappings().all()
+        rows = (
+            conn.execute(sa.select(runs).order_by(runs.c.created_at.desc(), runs.c.run_id.desc()))
+            .mappings()
+            .all()
+        )
     return [_record(r) for r in rows]
 
 

@@ -57,11 +57,16 @@ def check_current(conn: Connection, location: str) -> None:
     if current == head:
         return
     if current is None:
-        raise WorkspaceError(f"{location} is not a parkplan workspace "
-                             "(no schema revision); create one with 'parkplan init'")
+        raise WorkspaceError(
+            f"{location} is not a parkplan workspace "
+            "(no schema revision); create one with 'parkplan init'"
+        )
     known = {rev.revision for rev in ScriptDirectory.from_config(_config()).walk_revisions()}
     if current not in known:
-        raise WorkspaceError(f"{location} was written by a newer parkplan (schema {current}); "
-                             "upgrade parkplan")
-    raise WorkspaceError(f"{location} has schema {current}, this parkplan needs {head}: "
-                         f"run 'parkplan db upgrade --workspace {location}'")
+        raise WorkspaceError(
+            f"{location} was written by a newer parkplan (schema {current}); upgrade parkplan"
+        )
+    raise WorkspaceError(
+        f"{location} has schema {current}, this parkplan needs {head}: "
+        f"run 'parkplan db upgrade --workspace {location}'"
+    )

@@ -82,8 +82,9 @@ def postgres_engine(location: str, **options: Any) -> Engine:
             pass
     except sa.exc.OperationalError as err:
         engine.dispose()
-        raise WorkspaceError(f"cannot connect to {_redact(location)}: "
-                             f"{str(err.orig).strip()}") from None
+        raise WorkspaceError(
+            f"cannot connect to {_redact(location)}: {str(err.orig).strip()}"
+        ) from None
     return engine
 
 
@@ -149,8 +150,9 @@ class Workspace:
 
     # ---------------------------------------------------------------- opening
     @classmethod
-    def open(cls, location: str | os.PathLike | None = None, *,
-             check_schema: bool = True) -> Workspace:
+    def open(
+        cls, location: str | os.PathLike | None = None, *, check_schema: bool = True
+    ) -> Workspace:
         """Open an existing workspace, checking that its schema is current.
 
         Parameters
@@ -215,7 +217,8 @@ class Workspace:
                     ).first():
                         raise WorkspaceError(
                             f"{_redact(location)}: the PostGIS extension is not installed; "
-                            "run CREATE EXTENSION postgis as a superuser")
+                            "run CREATE EXTENSION postgis as a superuser"
+                        )
                     if migrate.current_revision(conn) is not None:
                         raise WorkspaceError(f"{_redact(location)} already holds a workspace")
                     migrate.upgrade(conn)
@@ -231,8 +234,7 @@ class Workspace:
             raise WorkspaceError(f"{target} already exists; choose a new path")
         if not target.parent.exists():
             raise WorkspaceError(f"folder {target.parent} does not exist")
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
-                                        dir=target.parent)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         os.close(fd)
         tmp = Path(tmp_name)
         tmp.unlink()
@@ -255,8 +257,10 @@ class Workspace:
             return cls(postgres_engine(location, pool_pre_ping=True), location)
         path = Path(location)
         if must_exist and not path.is_file():
-            raise WorkspaceError(f"no workspace at {path}: create one with "
-                                 f"'parkplan init {path}' (or 'parkplan init --demo {path}')")
+            raise WorkspaceError(
+                f"no workspace at {path}: create one with "
+                f"'parkplan init {path}' (or 'parkplan init --demo {path}')"
+            )
         return cls(_sqlite_engine(path), location)
 
     def upgrade(self) -> tuple[str | None, str]:
@@ -310,12 +314,18 @@ class Workspace:
         if name in self._metadata.tables:
             return self._metadata.tables[name]
         kinds = {"str": sa.Text, "int": sa.Integer, "float": sa.Float}
-        cols: list[sa.Column] = [sa.Column("fid", sa.Integer, primary_key=True,
-                                           autoincrement=True)]
+        cols: list[sa.Column] = [sa.Column("fid", sa.Integer, primary_key=True, autoincrement=True)]
         id_col = layers.id_column(name)
         for spec in layers.columns(name):
-            cols.append(sa.Column(spec.name, kinds[spec.kind], nullable=spec.nullable,
-                                  unique=spec.name == id_col, comment=spec.description))
+            cols.append(
+                sa.Column(
+                    spec.name,
+                    kinds[spec.kind],
+                    nullable=spec.nullable,
+                    unique=spec.name == id_col,
+                    comment=spec.description,
+                )
+            )
         gtype = layers.geometry_type(name)
         if gtype:
             geom = PostgisGeometry(gtype) if self.kind == "postgis" else GpkgGeometry(gtype)
@@ -347,14 +357,20 @@ class Workspace:
         frame = pd.DataFrame([dict(r) for r in rows]).drop(columns="fid")
         for spec in layers.columns(name):
             if spec.kind == "str":
-                frame[spec.name] = frame[spec.name].astype("object").where(
-                    frame[spec.name].notna(), "")
+                frame[spec.name] = (
+                    frame[spec.name].astype("object").where(frame[spec.name].notna(), "")
+                )
         if layers.geometry_type(name) is None:
             return frame
         return gpd.GeoDataFrame(frame, geometry="geometry", crs="EPSG:4326")
 
-    def write_layers(self, frames: dict[str, pd.DataFrame], *, append: bool = False,
-                     conn: Connection | None = None) -> None:
+    def write_layers(
+        self,
+        frames: dict[str, pd.DataFrame],
+        *,
+        append: bool = False,
+        conn: Connection | None = None,
+    ) -> None:
         """Write validated layer frames in one transaction.
 
         Parameters
@@ -374,24 +390,27 @@ class Workspace:
             self._write_layer(conn, name, frame, append)
         self.set_meta("layers_changed_at", pd.Timestamp.now(tz="UTC").isoformat(), conn)
 
-    def _write_layer(self, conn: Connection, name: str, frame: pd.DataFrame,
-                     append: bool) -> None:
+    def _write_layer(self, conn: Connection, name: str, frame: pd.DataFrame, append: bool) -> None:
         table = self.layer_table(name)
         gtype = layers.geometry_type(name)
         exists = self.has_layer(name, conn)
         old_bounds = None
         if exists and append and gtype and self.kind == "geopackage":
-            old_bounds = conn.execute(sa.text(
-                "SELECT min_x, min_y, max_x, max_y FROM gpkg_contents WHERE table_name = :t"),
-                {"t": name}).first()
+            old_bounds = conn.execute(
+                sa.text(
+                    "SELECT min_x, min_y, max_x, max_y FROM gpkg_contents WHERE table_name = :t"
+                ),
+                {"t": name},
+            ).first()
         if exists and not append:
             table.drop(conn)
             exists = False
         if not exists:
             table.create(conn)
             if gtype and self.kind == "postgis":
-                conn.execute(sa.text(f'CREATE INDEX "{name}_geometry_idx" ON "{name}" '
-                                     "USING GIST (geometry)"))
+                conn.execute(
+                    sa.text(f'CREATE INDEX "{name}_geometry_idx" ON "{name}" USING GIST (geometry)')
+                )
         records = _records(frame, name)
         if records:
             conn.execute(table.insert(), records)
@@ -400,8 +419,12 @@ class Workspace:
             if gtype and len(frame):
                 bounds = tuple(float(v) for v in frame.total_bounds)
                 if old_bounds and old_bounds[0] is not None:
-                    bounds = (min(bounds[0], old_bounds[0]), min(bounds[1], old_bounds[1]),
-                              max(bounds[2], old_bounds[2]), max(bounds[3], old_bounds[3]))
+                    bounds = (
+                        min(bounds[0], old_bounds[0]),
+                        min(bounds[1], old_bounds[1]),
+                        max(bounds[2], old_bounds[2]),
+                        max(bounds[3], old_bounds[3]),
+                    )
             zh, en = layers.layer_model(name).__config__.metadata["title"]
             gpkg.register(conn, name, gtype, f"{zh} {en}", bounds)
 
@@ -424,22 +447,26 @@ class Workspace:
                     bounds = tuple(round(float(v), 6) for v in frame.total_bounds)
                 if gtype == "MULTIPOLYGON" and len(frame):
                     area = round(float(frame.to_crs(METRIC_CRS).area.sum()) / 1e6, 1)
-                infos.append(LayerInfo(name, len(frame), gtype,
-                                       "EPSG:4326" if gtype else None, bounds, area))
+                infos.append(
+                    LayerInfo(name, len(frame), gtype, "EPSG:4326" if gtype else None, bounds, area)
+                )
         return infos
 
     # -------------------------------------------------------------- metadata
     def get_meta(self, key: str, conn: Connection | None = None) -> str | None:
         """Return a workspace setting (``parkplan_meta``), or ``None``."""
         with _use(self, conn) as c:
-            return c.execute(sa.text("SELECT value FROM parkplan_meta WHERE key = :k"),
-                             {"k": key}).scalar()
+            return c.execute(
+                sa.text("SELECT value FROM parkplan_meta WHERE key = :k"), {"k": key}
+            ).scalar()
 
     def set_meta(self, key: str, value: str, conn: Connection) -> None:
         """Set a workspace setting inside the caller's transaction."""
         conn.execute(sa.text("DELETE FROM parkplan_meta WHERE key = :k"), {"k": key})
-        conn.execute(sa.text("INSERT INTO parkplan_meta (key, value) VALUES (:k, :v)"),
-                     {"k": key, "v": value})
+        conn.execute(
+            sa.text("INSERT INTO parkplan_meta (key, value) VALUES (:k, :v)"),
+            {"k": key, "v": value},
+        )
 
 
 @contextlib.contextmanager

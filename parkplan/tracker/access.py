@@ -53,7 +53,6 @@ from parkplan.tracker.model import (
     Visibility,
 )
 
-
 #: Every refusal's code, and the values its sentence needs beyond those of every refusal
 #: (``user``, ``role``, ``tasks``, ``action``, ``entity``, ``record``, ``task``).
 REFUSALS: dict[str, tuple[str, ...]] = {
@@ -96,16 +95,23 @@ class PermissionDenied(ParkplanError):
     values : dict
     """
 
-    def __init__(self, message: str, *, code: str | None = None,
-                 values: dict[str, Any] | None = None):
+    def __init__(
+        self, message: str, *, code: str | None = None, values: dict[str, Any] | None = None
+    ):
         super().__init__(message)
         self.code = code
         self.values = dict(values or {})
 
 
-def refusal_values(user: User, action: str, entity: str | None = None,
-                   record: str | int | None = None, *, task: int | None = None,
-                   **values: Any) -> dict[str, Any]:
+def refusal_values(
+    user: User,
+    action: str,
+    entity: str | None = None,
+    record: str | int | None = None,
+    *,
+    task: int | None = None,
+    **values: Any,
+) -> dict[str, Any]:
     """Return the values every refusal carries, plus the code's own ``values``.
 
     Parameters
@@ -124,9 +130,16 @@ def refusal_values(user: User, action: str, entity: str | None = None,
     **values
         The code's own values (:data:`REFUSALS`).
     """
-    return {"user": user.name, "role": user.role.value, "tasks": list(user.tasks),
-            "action": action, "entity": entity,
-            "record": None if record is None else str(record), "task": task, **values}
+    return {
+        "user": user.name,
+        "role": user.role.value,
+        "tasks": list(user.tasks),
+        "action": action,
+        "entity": entity,
+        "record": None if record is None else str(record),
+        "task": task,
+        **values,
+    }
 
 
 class NotFound(ParkplanError):
@@ -136,9 +149,18 @@ class NotFound(ParkplanError):
 #: Programme-wide actions that concern no single record.
 ESCALATION_RUN = "escalation_run"
 
-_ENTITY = {Task: "task", Milestone: "milestone", Evidence: "evidence", Risk: "risk",
-           Kpi: "kpi", KpiActual: "kpi_actual", Escalation: "escalation",
-           MajorMatter: "matter", User: "user", Baseline: "baseline"}
+_ENTITY = {
+    Task: "task",
+    Milestone: "milestone",
+    Evidence: "evidence",
+    Risk: "risk",
+    Kpi: "kpi",
+    KpiActual: "kpi_actual",
+    Escalation: "escalation",
+    MajorMatter: "matter",
+    User: "user",
+    Baseline: "baseline",
+}
 
 #: Records task owners may write for their own tasks.
 _OWNER_RECORDS = {"milestone", "evidence", "risk", "kpi_actual"}
@@ -254,14 +276,16 @@ def check_write(user: User, action: str, record: Any, *, task: int | None = None
     """
     entity = entity_name(record)
     label = record_label(record)
-    task = task if task is not None else (None if isinstance(record, str)
-                                          else record_task(record))
+    task = task if task is not None else (None if isinstance(record, str) else record_task(record))
 
     def deny(code: str, why: str, **values: Any) -> None:
-        raise PermissionDenied(f"{_who(user)} may not {action} {label}: {why}", code=code,
-                               values=refusal_values(user, action, entity,
-                                                     record_reference(record), task=task,
-                                                     **values))
+        raise PermissionDenied(
+            f"{_who(user)} may not {action} {label}: {why}",
+            code=code,
+            values=refusal_values(
+                user, action, entity, record_reference(record), task=task, **values
+            ),
+        )
 
     if not user.active:
         deny("deactivated", "the account is deactivated")
@@ -277,41 +301,63 @@ def check_write(user: User, action: str, record: Any, *, task: int | None = None
         deny("admin_users_only", "the admin manages users only, not tracker records")
     vis = getattr(record, "visibility", None)
     if vis is not None and not user.can_see(Visibility(vis)):
-        deny("above_clearance",
-             f"the record is {Visibility(vis).label} {Visibility(vis).value}, above your "
-             f"clearance {user.clearance.label} {user.clearance.value}",
-             visibility=Visibility(vis).value, clearance=user.clearance.value)
+        deny(
+            "above_clearance",
+            f"the record is {Visibility(vis).label} {Visibility(vis).value}, above your "
+            f"clearance {user.clearance.label} {user.clearance.value}",
+            visibility=Visibility(vis).value,
+            clearance=user.clearance.value,
+        )
     if user.role == Role.convenor:
         return
     if entity == "escalation":
         level = Level(record.level)
         roles = sorted(r.value for r in LADDER[level])
         if user.role not in LADDER[level]:
-            deny("escalation_level",
-                 f"an escalation at the {level.value} level is handled by the "
-                 + ", ".join(roles), level=level.value, roles=roles)
+            deny(
+                "escalation_level",
+                f"an escalation at the {level.value} level is handled by the " + ", ".join(roles),
+                level=level.value,
+                roles=roles,
+            )
         if user.role == Role.task_owner and task not in user.tasks:
-            deny("own_escalations_only",
-                 "task owners handle escalations of their own tasks only")
+            deny("own_escalations_only", "task owners handle escalations of their own tasks only")
         return
     if user.role == Role.office:
         return
     # task owners from here on
     if entity == "matter":
         if action != "create":
-            deny("matter_office_only",
-                 "only the office and the convenor update a major matter or mark it reported")
+            deny(
+                "matter_office_only",
+                "only the office and the convenor update a major matter or mark it reported",
+            )
         if task not in user.tasks:
             deny("own_matters_only", "task owners open major matters of their own tasks only")
         return
     if entity in _OFFICE_RECORDS or entity not in _OWNER_RECORDS:
         deny("office_only", "only the office and the convenor do this")
     if task not in user.tasks:
-        deny("own_tasks_only",
-             f"task owners edit only their own tasks' records; this is {_code(task)}"
-             if task else "task owners edit only their own tasks' records")
+        deny(
+            "own_tasks_only",
+            f"task owners edit only their own tasks' records; this is {_code(task)}"
+            if task
+            else "task owners edit only their own tasks' records",
+        )
 
 
-__all__ = ["ESCALATION_RUN", "LADDER", "REFUSALS", "NotFound", "PermissionDenied",
-           "check_write", "entity_name", "record_id", "record_label", "record_reference",
-           "record_task", "refusal_values", "visible"]
+__all__ = [
+    "ESCALATION_RUN",
+    "LADDER",
+    "REFUSALS",
+    "NotFound",
+    "PermissionDenied",
+    "check_write",
+    "entity_name",
+    "record_id",
+    "record_label",
+    "record_reference",
+    "record_task",
+    "refusal_values",
+    "visible",
+]

@@ -135,8 +135,7 @@ RISK_COLUMNS: tuple[Column, ...] = (
     Column("proposed", "bool", width=8),
 )
 
-SHEETS: dict[str, tuple[Column, ...]] = {"milestones": MILESTONE_COLUMNS,
-                                         "risks": RISK_COLUMNS}
+SHEETS: dict[str, tuple[Column, ...]] = {"milestones": MILESTONE_COLUMNS, "risks": RISK_COLUMNS}
 _ENTITY = {"milestones": "milestone", "risks": "risk"}
 _MODEL = {"milestone": Milestone, "risk": Risk}
 README_SHEET = "说明"
@@ -169,13 +168,19 @@ class SheetProblem:
 
     def to_problem(self, file: str) -> Problem:
         """Return the problem as a :class:`parkplan.errors.Problem` of ``file``."""
-        return Problem(f"{file} [{self.sheet}]" if self.sheet else file, self.row,
-                       self.column, self.reason)
+        return Problem(
+            f"{file} [{self.sheet}]" if self.sheet else file, self.row, self.column, self.reason
+        )
 
     def to_dict(self) -> dict:
         """Return a JSON-ready dict."""
-        return {"sheet": self.sheet, "row": self.row, "column": self.column,
-                "cell": self.cell, "reason": self.reason}
+        return {
+            "sheet": self.sheet,
+            "row": self.row,
+            "column": self.column,
+            "cell": self.cell,
+            "reason": self.reason,
+        }
 
 
 @dataclass(frozen=True)
@@ -213,10 +218,17 @@ class RecordChange:
 
     def to_dict(self) -> dict:
         """Return a JSON-ready dict."""
-        return {"entity": self.entity, "id": self.id, "action": self.action,
-                "version": self.version, "sheet": self.sheet, "row": self.row,
-                "changes": [{"field": f.field, "before": f.before, "after": f.after}
-                            for f in self.fields]}
+        return {
+            "entity": self.entity,
+            "id": self.id,
+            "action": self.action,
+            "version": self.version,
+            "sheet": self.sheet,
+            "row": self.row,
+            "changes": [
+                {"field": f.field, "before": f.before, "after": f.after} for f in self.fields
+            ],
+        }
 
 
 @dataclass(frozen=True)
@@ -240,22 +252,26 @@ class ChangeSet:
         """Describe the change set, one line per record and field, then the problems."""
         out = []
         for c in self.changes:
-            out.append(f"{c.label} ({c.sheet} row {c.row}, "
-                       f"{'version ' + str(c.version) if c.version else 'new'}):")
+            out.append(
+                f"{c.label} ({c.sheet} row {c.row}, "
+                f"{'version ' + str(c.version) if c.version else 'new'}):"
+            )
             out.extend(f"    {f}" for f in c.fields)
         out.extend(f"problem: {p}" for p in self.problems)
         return out
 
     def to_dict(self) -> dict:
         """Return a JSON-ready dict."""
-        return {"file": self.file, "ok": self.ok,
-                "changes": [c.to_dict() for c in self.changes],
-                "problems": [p.to_dict() for p in self.problems]}
+        return {
+            "file": self.file,
+            "ok": self.ok,
+            "changes": [c.to_dict() for c in self.changes],
+            "problems": [p.to_dict() for p in self.problems],
+        }
 
 
 # =================================================================== export
-def export_xlsx(tracker: Any, path: str | os.PathLike, tasks: Iterable[int] | None = None
-                ) -> Path:
+def export_xlsx(tracker: Any, path: str | os.PathLike, tasks: Iterable[int] | None = None) -> Path:
     """Write the milestones and risks the tracker's user may see to an XLSX workbook.
 
     Parameters
@@ -297,8 +313,7 @@ _LABEL_FILL = PatternFill("solid", fgColor="F2F2F2")
 _LOCKED_FILL = PatternFill("solid", fgColor="EDEDED")
 
 
-def _data_sheet(ws: Any, title: str, columns: Sequence[Column], records: Sequence[Any]
-                ) -> None:
+def _data_sheet(ws: Any, title: str, columns: Sequence[Column], records: Sequence[Any]) -> None:
     ws.title = title
     for i, col in enumerate(columns, start=1):
         head = ws.cell(HEADER_ROW, i)
@@ -311,8 +326,9 @@ def _data_sheet(ws: Any, title: str, columns: Sequence[Column], records: Sequenc
         label.fill = _LABEL_FILL
         label.alignment = Alignment(wrap_text=True, vertical="top")
         ws.column_dimensions[get_column_letter(i)].width = col.width
-    ws.cell(HEADER_ROW, 2).comment = Comment(both("xlsx.readme.version", sep="\n"),
-                                             "parkplan", width=320, height=160)
+    ws.cell(HEADER_ROW, 2).comment = Comment(
+        both("xlsx.readme.version", sep="\n"), "parkplan", width=320, height=160
+    )
     ws.row_dimensions[LABEL_ROW].height = 32
     for r, record in enumerate(records, start=FIRST_DATA_ROW):
         for i, col in enumerate(columns, start=1):
@@ -345,16 +361,24 @@ def _validation(col: Column) -> DataValidation | None:
     else:
         return None
     if values is None:
-        dv = DataValidation(type="whole", operator="between", formula1=str(col.low),
-                            formula2=str(col.high), allow_blank=True)
+        dv = DataValidation(
+            type="whole",
+            operator="between",
+            formula1=str(col.low),
+            formula2=str(col.high),
+            allow_blank=True,
+        )
     else:
-        dv = DataValidation(type="list", formula1='"' + ",".join(values) + '"',
-                            allow_blank=True)
-    prompt = {"visibility": "xlsx.prompt.visibility", "likelihood": "xlsx.prompt.level",
-              "impact": "xlsx.prompt.level", "percent": "xlsx.prompt.percent",
-              "proposed": "xlsx.prompt.proposed", "task": "xlsx.prompt.task",
-              "status": "xlsx.prompt.risk_status" if "open" in col.choices
-              else "xlsx.prompt.status"}[col.name]
+        dv = DataValidation(type="list", formula1='"' + ",".join(values) + '"', allow_blank=True)
+    prompt = {
+        "visibility": "xlsx.prompt.visibility",
+        "likelihood": "xlsx.prompt.level",
+        "impact": "xlsx.prompt.level",
+        "percent": "xlsx.prompt.percent",
+        "proposed": "xlsx.prompt.proposed",
+        "task": "xlsx.prompt.task",
+        "status": "xlsx.prompt.risk_status" if "open" in col.choices else "xlsx.prompt.status",
+    }[col.name]
     dv.showErrorMessage = True
     dv.errorTitle = t("xlsx.error.title")
     dv.error = both("xlsx.error.choose")
@@ -366,13 +390,25 @@ def _validation(col: Column) -> DataValidation | None:
 
 def _readme(ws: Any, tracker: Any) -> None:
     ws.column_dimensions["A"].width = 110
-    lines = [both("xlsx.readme.title", sep=" · "),
-             t("xlsx.readme.exported", at=f"{tracker.clock():%Y-%m-%d %H:%M}",
-               user=tracker.user.name, workspace=Path(str(tracker.workspace.location)).name
-               if not str(tracker.workspace.location).startswith("postgres") else "PostGIS"),
-             ""]
-    for key in ("xlsx.readme.rows", "xlsx.readme.version", "xlsx.readme.new",
-                "xlsx.readme.import", "xlsx.readme.formula"):
+    lines = [
+        both("xlsx.readme.title", sep=" · "),
+        t(
+            "xlsx.readme.exported",
+            at=f"{tracker.clock():%Y-%m-%d %H:%M}",
+            user=tracker.user.name,
+            workspace=Path(str(tracker.workspace.location)).name
+            if not str(tracker.workspace.location).startswith("postgres")
+            else "PostGIS",
+        ),
+        "",
+    ]
+    for key in (
+        "xlsx.readme.rows",
+        "xlsx.readme.version",
+        "xlsx.readme.new",
+        "xlsx.readme.import",
+        "xlsx.readme.formula",
+    ):
         lines += [t(key), t(key, "en"), ""]
     for r, text in enumerate(lines, start=1):
         cell = ws.cell(r, 1)
@@ -420,8 +456,10 @@ def _raw(cell: Any) -> Any:
     if cell is None:
         return None
     if cell.data_type == "f":
-        raise _CellError(f"is a formula ({str(cell.value)[:40]}); parkplan imports values "
-                         "only: type the value itself")
+        raise _CellError(
+            f"is a formula ({str(cell.value)[:40]}); parkplan imports values "
+            "only: type the value itself"
+        )
     value = cell.value
     if isinstance(value, str):
         if value[:1] == "'" and value[1:2] and value[1:2] in FORMULA_TRIGGERS:
@@ -472,8 +510,9 @@ def _parse(value: Any, col: Column) -> Any:
         else:
             text = text.lower().replace(" ", "_")
         if text not in col.choices:
-            raise _CellError(f"unknown {col.name} {value!r}: choose one of "
-                             f"{', '.join(col.choices)}")
+            raise _CellError(
+                f"unknown {col.name} {value!r}: choose one of {', '.join(col.choices)}"
+            )
         return text
     if kind == "ids":
         ids = [i for i in _SPLIT_IDS.split(str(value)) if i]
@@ -516,21 +555,41 @@ class _Row:
 def _read_sheet(wb: Any, sheet: str, problems: list[SheetProblem]) -> list[_Row]:
     columns = SHEETS[sheet]
     if sheet not in wb.sheetnames:
-        problems.append(SheetProblem(sheet, None, None, f"the workbook has no sheet "
-                                     f"'{sheet}' (sheets: {', '.join(wb.sheetnames)})"))
+        problems.append(
+            SheetProblem(
+                sheet,
+                None,
+                None,
+                f"the workbook has no sheet '{sheet}' (sheets: {', '.join(wb.sheetnames)})",
+            )
+        )
         return []
     ws = wb[sheet]
     header_ok = True
     for merged in ws.merged_cells.ranges:
         if merged.min_row <= LABEL_ROW:
-            problems.append(SheetProblem(sheet, merged.min_row, None, f"header cells "
-                                         f"{merged.coord} are merged: unmerge them, one "
-                                         "column name per cell", merged.coord))
+            problems.append(
+                SheetProblem(
+                    sheet,
+                    merged.min_row,
+                    None,
+                    f"header cells "
+                    f"{merged.coord} are merged: unmerge them, one "
+                    "column name per cell",
+                    merged.coord,
+                )
+            )
             header_ok = False
         else:
-            problems.append(SheetProblem(sheet, merged.min_row, None, f"cells {merged.coord} "
-                                         "are merged: unmerge them, one value per cell",
-                                         merged.coord))
+            problems.append(
+                SheetProblem(
+                    sheet,
+                    merged.min_row,
+                    None,
+                    f"cells {merged.coord} are merged: unmerge them, one value per cell",
+                    merged.coord,
+                )
+            )
     expected = [c.name for c in columns]
     found: dict[str, int] = {}
     for i in range(1, ws.max_column + 1):
@@ -540,37 +599,63 @@ def _read_sheet(wb: Any, sheet: str, problems: list[SheetProblem]) -> list[_Row]
             continue
         name = str(name)
         if name in found:
-            problems.append(SheetProblem(sheet, HEADER_ROW, name, f"column name {name!r} "
-                                         "appears twice", cell.coordinate))
+            problems.append(
+                SheetProblem(
+                    sheet, HEADER_ROW, name, f"column name {name!r} appears twice", cell.coordinate
+                )
+            )
             header_ok = False
         elif name not in expected:
-            problems.append(SheetProblem(sheet, HEADER_ROW, name, f"column {name!r} is not "
-                                         f"a column of sheet '{sheet}' (renamed?); the "
-                                         "columns are " + ", ".join(expected),
-                                         cell.coordinate))
+            problems.append(
+                SheetProblem(
+                    sheet,
+                    HEADER_ROW,
+                    name,
+                    f"column {name!r} is not "
+                    f"a column of sheet '{sheet}' (renamed?); the "
+                    "columns are " + ", ".join(expected),
+                    cell.coordinate,
+                )
+            )
             header_ok = False
         found[name] = i
     for name in expected:
         if name not in found:
-            problems.append(SheetProblem(sheet, HEADER_ROW, name, f"column {name!r} is "
-                                         "missing (renamed or deleted?); row 1 must keep "
-                                         "the column names as exported"))
+            problems.append(
+                SheetProblem(
+                    sheet,
+                    HEADER_ROW,
+                    name,
+                    f"column {name!r} is "
+                    "missing (renamed or deleted?); row 1 must keep "
+                    "the column names as exported",
+                )
+            )
             header_ok = False
     if not header_ok:
         return []
     version_label = ws.cell(LABEL_ROW, found["version"]).value
     if isinstance(version_label, int | float) and not isinstance(version_label, bool):
-        problems.append(SheetProblem(sheet, LABEL_ROW, "version", "row 2 should hold the "
-                                     "column labels but holds data (was the label row "
-                                     "deleted?); data starts on row 3",
-                                     ws.cell(LABEL_ROW, found["version"]).coordinate))
+        problems.append(
+            SheetProblem(
+                sheet,
+                LABEL_ROW,
+                "version",
+                "row 2 should hold the "
+                "column labels but holds data (was the label row "
+                "deleted?); data starts on row 3",
+                ws.cell(LABEL_ROW, found["version"]).coordinate,
+            )
+        )
         return []
     merged_rows = {r for m in ws.merged_cells.ranges for r in range(m.min_row, m.max_row + 1)}
     rows = []
     for r in range(FIRST_DATA_ROW, ws.max_row + 1):
         cells = {c.name: ws.cell(r, found[c.name]) for c in columns}
-        if all(cell.value is None or (isinstance(cell.value, str) and not cell.value.strip())
-               for cell in cells.values()):
+        if all(
+            cell.value is None or (isinstance(cell.value, str) and not cell.value.strip())
+            for cell in cells.values()
+        ):
             continue
         if r in merged_rows:
             continue
@@ -649,21 +734,32 @@ def _plan(tracker: Any, path: str | os.PathLike) -> tuple[ChangeSet, list[_Plan]
     except FileNotFoundError:
         return ChangeSet(str(path), (), (SheetProblem(None, None, None, "no such file"),)), []
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError) as err:
-        return ChangeSet(str(path), (), (SheetProblem(
-            None, None, None, f"not an XLSX workbook ({type(err).__name__}: {err})"),)), []
+        return ChangeSet(
+            str(path),
+            (),
+            (
+                SheetProblem(
+                    None, None, None, f"not an XLSX workbook ({type(err).__name__}: {err})"
+                ),
+            ),
+        ), []
     rows = {sheet: _read_sheet(wb, sheet, problems) for sheet in SHEETS}
     with tracker._read() as conn:
         plans = _plan_records(tracker, conn, rows, problems)
-    problems.sort(key=lambda p: (list(SHEETS).index(p.sheet) if p.sheet in SHEETS else -1,
-                                 p.row or 0))
+    problems.sort(
+        key=lambda p: (list(SHEETS).index(p.sheet) if p.sheet in SHEETS else -1, p.row or 0)
+    )
     changes = tuple(_record_change(p) for p in plans)
     return ChangeSet(str(path), changes, tuple(problems)), plans
 
 
-def _plan_records(tracker: Any, conn: Connection, rows: dict[str, list[_Row]],
-                  problems: list[SheetProblem]) -> list[_Plan]:
-    current = {"milestone": {m.id: m for m in tracker._milestones(conn)},
-               "risk": {r.id: r for r in tracker._risks(conn)}}
+def _plan_records(
+    tracker: Any, conn: Connection, rows: dict[str, list[_Row]], problems: list[SheetProblem]
+) -> list[_Plan]:
+    current = {
+        "milestone": {m.id: m for m in tracker._milestones(conn)},
+        "risk": {r.id: r for r in tracker._risks(conn)},
+    }
     owners = tracker._known_owners(conn)
     tasks = {task.number for task in tracker._tasks(conn)}
     plans: list[_Plan] = []
@@ -674,8 +770,15 @@ def _plan_records(tracker: Any, conn: Connection, rows: dict[str, list[_Row]],
             rid = row.values["id"]
             if rid:
                 if rid in seen:
-                    problems.append(SheetProblem(sheet, row.number, "id", f"{rid} is also on "
-                                                 f"row {seen[rid]}", row.cells["id"]))
+                    problems.append(
+                        SheetProblem(
+                            sheet,
+                            row.number,
+                            "id",
+                            f"{rid} is also on row {seen[rid]}",
+                            row.cells["id"],
+                        )
+                    )
                     continue
                 seen[rid] = row.number
             plan = _plan_row(tracker, conn, entity, row, current[entity], problems)
@@ -685,26 +788,37 @@ def _plan_records(tracker: Any, conn: Connection, rows: dict[str, list[_Row]],
             problems.extend(found)
             if not found:
                 plans.append(plan)
-    _check_network(current["milestone"], [p for p in plans if p.entity == "milestone"],
-                   problems)
+    _check_network(current["milestone"], [p for p in plans if p.entity == "milestone"], problems)
     return plans
 
 
-def _plan_row(tracker: Any, conn: Connection, entity: str, row: _Row,
-              current: dict[str, Any], problems: list[SheetProblem]) -> _Plan | None:
+def _plan_row(
+    tracker: Any,
+    conn: Connection,
+    entity: str,
+    row: _Row,
+    current: dict[str, Any],
+    problems: list[SheetProblem],
+) -> _Plan | None:
     cls = _MODEL[entity]
     values, sheet = row.values, row.sheet
     rid, version = values["id"], values["version"]
     fields = {k: v for k, v in values.items() if k not in ("id", "version")}
 
     def problem(column: str | None, reason: str) -> None:
-        problems.append(SheetProblem(sheet, row.number, column, reason,
-                                     row.cells.get(column) if column else None))
+        problems.append(
+            SheetProblem(
+                sheet, row.number, column, reason, row.cells.get(column) if column else None
+            )
+        )
 
     if version is None:  # a new record
         if rid and rid in current:
-            problem("id", f"{entity} {rid} already exists: to change it, keep the version "
-                    "it was exported with")
+            problem(
+                "id",
+                f"{entity} {rid} already exists: to change it, keep the version "
+                "it was exported with",
+            )
             return None
         data = {k: v for k, v in fields.items() if v is not None}
         if entity == "risk":
@@ -717,8 +831,11 @@ def _plan_row(tracker: Any, conn: Connection, entity: str, row: _Row,
 
     before = current.get(rid) if rid else None
     if rid is None:
-        problem("id", "is empty, but the row has a version: an existing record needs its id "
-                "(a new one an empty version)")
+        problem(
+            "id",
+            "is empty, but the row has a version: an existing record needs its id "
+            "(a new one an empty version)",
+        )
         return None
     if before is None or not access.visible(tracker.user, before):
         problem("id", f"no {entity} {rid} visible to you (to add one, leave version empty)")
@@ -727,8 +844,7 @@ def _plan_row(tracker: Any, conn: Connection, entity: str, row: _Row,
     if exported is None:
         problem("version", str(tracker._stale(conn, entity, rid, f"{entity} {rid}", version)))
         return None
-    edits = {k: v for k, v in fields.items()
-             if not _same(k, v, getattr(exported, k))}
+    edits = {k: v for k, v in fields.items() if not _same(k, v, getattr(exported, k))}
     if not edits:
         return None
     if version != before.version:
@@ -752,8 +868,15 @@ def _build(cls: type, data: dict[str, Any], row: _Row, problems: list[SheetProbl
     except InputError as err:
         for p in err.problems:
             column = p.column if p.column in row.cells else _column_of(p.reason)
-            problems.append(SheetProblem(row.sheet, row.number, column, p.reason,
-                                         row.cells.get(column) if column else None))
+            problems.append(
+                SheetProblem(
+                    row.sheet,
+                    row.number,
+                    column,
+                    p.reason,
+                    row.cells.get(column) if column else None,
+                )
+            )
         return None
 
 
@@ -795,14 +918,18 @@ def _same(name: str, new: Any, old: Any) -> bool:
     return new == old
 
 
-def _check_record(tracker: Any, conn: Connection, plan: _Plan, owners: set[str],
-                  tasks: set[int]) -> list[SheetProblem]:
+def _check_record(
+    tracker: Any, conn: Connection, plan: _Plan, owners: set[str], tasks: set[int]
+) -> list[SheetProblem]:
     row, after, before = plan.row, plan.after, plan.before
     found: list[SheetProblem] = []
 
     def problem(column: str | None, reason: str) -> None:
-        found.append(SheetProblem(row.sheet, row.number, column, reason,
-                                  row.cells.get(column) if column else None))
+        found.append(
+            SheetProblem(
+                row.sheet, row.number, column, reason, row.cells.get(column) if column else None
+            )
+        )
 
     try:
         if before is not None:
@@ -817,17 +944,24 @@ def _check_record(tracker: Any, conn: Connection, plan: _Plan, owners: set[str],
         problem("task", f"there is no task {after.task} in this workspace")
     owner_checked = plan.entity == "milestone" or before is None or before.owner != after.owner
     if owner_checked and after.owner not in owners:
-        problem("owner", f"unknown owner {after.owner!r}: name a user, a user's unit, or a "
-                "task's lead or co-unit")
-    if plan.entity == "milestone" and after.linked_site_id and (
-            before is None or before.linked_site_id != after.linked_site_id) \
-            and tracker._site_year(conn, after.linked_site_id) is None:
+        problem(
+            "owner",
+            f"unknown owner {after.owner!r}: name a user, a user's unit, or a "
+            "task's lead or co-unit",
+        )
+    if (
+        plan.entity == "milestone"
+        and after.linked_site_id
+        and (before is None or before.linked_site_id != after.linked_site_id)
+        and tracker._site_year(conn, after.linked_site_id) is None
+    ):
         problem("linked_site_id", f"there is no site {after.linked_site_id!r} in layer 'sites'")
     return found
 
 
-def _check_network(current: dict[str, Milestone], plans: list[_Plan],
-                   problems: list[SheetProblem]) -> None:
+def _check_network(
+    current: dict[str, Milestone], plans: list[_Plan], problems: list[SheetProblem]
+) -> None:
     final = dict(current)
     for p in plans:
         final[p.after.id] = p.after
@@ -835,9 +969,15 @@ def _check_network(current: dict[str, Milestone], plans: list[_Plan],
     for p in plans:
         for dep in p.after.depends_on:
             if dep not in final:
-                problems.append(SheetProblem(p.row.sheet, p.row.number, "depends_on",
-                                             f"depends on {dep}, which does not exist",
-                                             p.row.cells["depends_on"]))
+                problems.append(
+                    SheetProblem(
+                        p.row.sheet,
+                        p.row.number,
+                        "depends_on",
+                        f"depends on {dep}, which does not exist",
+                        p.row.cells["depends_on"],
+                    )
+                )
                 bad.add(p.after.id)
     if bad:
         return
@@ -849,10 +989,15 @@ def _check_network(current: dict[str, Milestone], plans: list[_Plan],
             i = cycle.index(changed)
             cycle = cycle[i:-1] + cycle[:i] + [changed]
         p = by_id.get(changed)
-        problems.append(SheetProblem(p.row.sheet if p else "milestones",
-                                     p.row.number if p else None, "depends_on",
-                                     "dependency cycle: " + schedule.format_cycle(cycle),
-                                     p.row.cells["depends_on"] if p else None))
+        problems.append(
+            SheetProblem(
+                p.row.sheet if p else "milestones",
+                p.row.number if p else None,
+                "depends_on",
+                "dependency cycle: " + schedule.format_cycle(cycle),
+                p.row.cells["depends_on"] if p else None,
+            )
+        )
 
 
 def _record_change(plan: _Plan) -> RecordChange:
@@ -869,12 +1014,17 @@ def _record_change(plan: _Plan) -> RecordChange:
                 continue
         if old != new:
             fields.append(FieldChange(name, old, new))
-    return RecordChange(plan.entity, None if plan.new_id else after.id,
-                        "create" if before is None else "update",
-                        before.version if before is not None else None, plan.row.sheet,
-                        plan.row.number, tuple(fields), dict(plan.edits),
-                        tuple(before.depends_on) if plan.entity == "milestone" and before
-                        else ())
+    return RecordChange(
+        plan.entity,
+        None if plan.new_id else after.id,
+        "create" if before is None else "update",
+        before.version if before is not None else None,
+        plan.row.sheet,
+        plan.row.number,
+        tuple(fields),
+        dict(plan.edits),
+        tuple(before.depends_on) if plan.entity == "milestone" and before else (),
+    )
 
 
 def _json(value: Any) -> Any:
@@ -931,7 +1081,20 @@ def _apply_one(tracker: Any, plan: _Plan) -> None:
         tracker.add_risk(**data)
 
 
-__all__ = ["FIRST_DATA_ROW", "FORMULA_TRIGGERS", "HEADER_ROW", "LABEL_ROW",
-           "MILESTONE_COLUMNS", "RISK_COLUMNS", "SHEETS", "ChangeSet", "Column",
-           "FieldChange", "RecordChange", "SheetProblem", "apply_xlsx", "export_xlsx",
-           "preview_xlsx"]
+__all__ = [
+    "FIRST_DATA_ROW",
+    "FORMULA_TRIGGERS",
+    "HEADER_ROW",
+    "LABEL_ROW",
+    "MILESTONE_COLUMNS",
+    "RISK_COLUMNS",
+    "SHEETS",
+    "ChangeSet",
+    "Column",
+    "FieldChange",
+    "RecordChange",
+    "SheetProblem",
+    "apply_xlsx",
+    "export_xlsx",
+    "preview_xlsx",
+]

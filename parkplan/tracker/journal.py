@@ -37,8 +37,11 @@ class JournalEntry:
     def changed_fields(self) -> list[str]:
         """Return the fields whose value differs between before and after (not version)."""
         before, after = self.before or {}, self.after or {}
-        return [k for k in sorted(set(before) | set(after))
-                if k != "version" and before.get(k) != after.get(k)]
+        return [
+            k
+            for k in sorted(set(before) | set(after))
+            if k != "version" and before.get(k) != after.get(k)
+        ]
 
     def summary(self) -> str:
         """Describe the change in one line, e.g. ``forecast 2027-03-31 → 2027-05-31``."""
@@ -46,16 +49,25 @@ class JournalEntry:
             return f"{self.action} {self.entity} {self.entity_id}"
         parts = []
         for key in self.changed_fields():
-            parts.append(f"{key} {_short((self.before or {}).get(key))} → "
-                         f"{_short((self.after or {}).get(key))}")
+            parts.append(
+                f"{key} {_short((self.before or {}).get(key))} → "
+                f"{_short((self.after or {}).get(key))}"
+            )
         return ", ".join(parts) or self.action
 
     def to_dict(self) -> dict:
         """Return a JSON-ready dict."""
-        return {"id": self.id, "at": self.at.isoformat(), "actor": self.actor,
-                "action": self.action, "entity": self.entity, "entity_id": self.entity_id,
-                "before": self.before, "after": self.after,
-                "visibility": self.visibility.value}
+        return {
+            "id": self.id,
+            "at": self.at.isoformat(),
+            "actor": self.actor,
+            "action": self.action,
+            "entity": self.entity,
+            "entity_id": self.entity_id,
+            "before": self.before,
+            "after": self.after,
+            "visibility": self.visibility.value,
+        }
 
 
 def _short(value: Any) -> str:
@@ -69,9 +81,18 @@ def _dump(data: dict[str, Any] | None) -> str | None:
     return json.dumps(data, ensure_ascii=False, sort_keys=True, default=str)
 
 
-def record(conn: Connection, *, at: datetime, actor: str, action: str, entity: str,
-           entity_id: str, before: dict[str, Any] | None, after: dict[str, Any] | None,
-           visibility: Visibility | str = Visibility.internal) -> None:
+def record(
+    conn: Connection,
+    *,
+    at: datetime,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    visibility: Visibility | str = Visibility.internal,
+) -> None:
     """Append one entry, inside the caller's transaction.
 
     Parameters
@@ -91,21 +112,41 @@ def record(conn: Connection, *, at: datetime, actor: str, action: str, entity: s
         The higher of the record's levels before and after; readers below it do not see
         the entry.
     """
-    conn.execute(_journal.insert().values(
-        at=at, actor=actor, action=action, entity=entity, entity_id=str(entity_id),
-        before_json=_dump(before), after_json=_dump(after),
-        visibility=Visibility(visibility).value))
+    conn.execute(
+        _journal.insert().values(
+            at=at,
+            actor=actor,
+            action=action,
+            entity=entity,
+            entity_id=str(entity_id),
+            before_json=_dump(before),
+            after_json=_dump(after),
+            visibility=Visibility(visibility).value,
+        )
+    )
 
 
 def _entry(row: Any) -> JournalEntry:
-    return JournalEntry(row.id, row.at, row.actor, row.action, row.entity, row.entity_id,
-                        json.loads(row.before_json) if row.before_json else None,
-                        json.loads(row.after_json) if row.after_json else None,
-                        Visibility(row.visibility))
+    return JournalEntry(
+        row.id,
+        row.at,
+        row.actor,
+        row.action,
+        row.entity,
+        row.entity_id,
+        json.loads(row.before_json) if row.before_json else None,
+        json.loads(row.after_json) if row.after_json else None,
+        Visibility(row.visibility),
+    )
 
 
-def history(conn: Connection, *, entity: str | None = None, entity_id: str | None = None,
-            limit: int | None = None) -> list[JournalEntry]:
+def history(
+    conn: Connection,
+    *,
+    entity: str | None = None,
+    entity_id: str | None = None,
+    limit: int | None = None,
+) -> list[JournalEntry]:
     """Read entries, oldest first, optionally of one entity or one record."""
     query = sa.select(_journal).order_by(_journal.c.id)
     if entity is not None:

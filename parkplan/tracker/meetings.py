@@ -47,7 +47,8 @@ from parkplan.tracker.service import StaleVersion
 _meta = sa.MetaData()
 #: The ``meetings`` table of migration 0004 (mirrored for queries; never created here).
 meetings_table = sa.Table(
-    "meetings", _meta,
+    "meetings",
+    _meta,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("held_on", sa.Date, nullable=False),
     sa.Column("title", sa.Text, nullable=False),
@@ -62,7 +63,8 @@ meetings_table = sa.Table(
 )
 #: The ``meeting_actions`` table: which milestone carries each action of a meeting.
 actions_table = sa.Table(
-    "meeting_actions", _meta,
+    "meeting_actions",
+    _meta,
     sa.Column("meeting_id", sa.Integer, primary_key=True),
     sa.Column("position", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("milestone_id", sa.Text, nullable=False),
@@ -131,8 +133,9 @@ class BoardItem:
     def to_dict(self) -> dict:
         """Return a JSON-ready dict: the planned milestone's, with kind and meeting."""
         data = self.planned.to_dict()
-        data.update(kind=self.kind, kind_label=t(f"meeting.kind.{self.kind}"),
-                    meeting_id=self.meeting_id)
+        data.update(
+            kind=self.kind, kind_label=t(f"meeting.kind.{self.kind}"), meeting_id=self.meeting_id
+        )
         return data
 
 
@@ -153,9 +156,15 @@ def check_write(user: User, action: str, meeting: Meeting | None = None) -> None
             f"{user.name} may not {action} a meeting at {meeting.visibility.label} "
             f"{meeting.visibility.value}: above your clearance {user.clearance.value}",
             code="above_clearance",
-            values=access.refusal_values(user, action, "meeting", meeting.id,
-                                         visibility=meeting.visibility.value,
-                                         clearance=user.clearance.value))
+            values=access.refusal_values(
+                user,
+                action,
+                "meeting",
+                meeting.id,
+                visibility=meeting.visibility.value,
+                clearance=user.clearance.value,
+            ),
+        )
 
 
 # ---------------------------------------------------------------- mapping
@@ -177,11 +186,13 @@ def _to_row(m: Meeting) -> dict[str, Any]:
 
 def _load(conn: Connection) -> list[Meeting]:
     actions: dict[int, list[str]] = {}
-    for r in conn.execute(sa.select(actions_table).order_by(actions_table.c.meeting_id,
-                                                            actions_table.c.position)):
+    for r in conn.execute(
+        sa.select(actions_table).order_by(actions_table.c.meeting_id, actions_table.c.position)
+    ):
         actions.setdefault(r.meeting_id, []).append(r.milestone_id)
-    rows = conn.execute(sa.select(meetings_table).order_by(meetings_table.c.held_on,
-                                                           meetings_table.c.id)).all()
+    rows = conn.execute(
+        sa.select(meetings_table).order_by(meetings_table.c.held_on, meetings_table.c.id)
+    ).all()
     return [_from_row(r, actions) for r in rows]
 
 
@@ -198,10 +209,18 @@ def action_meetings(conn: Connection) -> dict[str, int]:
 
 
 # ================================================================= writing
-def add_meeting(tracker: Any, *, held_on: date | str, title: str, attendees: Sequence[str],
-                topics: Sequence[str] = (), decisions: Sequence[str] = (),
-                actions: Iterable[Action | dict] = (), convened_by: str = "",
-                visibility: Visibility | str = Visibility.internal) -> Meeting:
+def add_meeting(
+    tracker: Any,
+    *,
+    held_on: date | str,
+    title: str,
+    attendees: Sequence[str],
+    topics: Sequence[str] = (),
+    decisions: Sequence[str] = (),
+    actions: Iterable[Action | dict] = (),
+    convened_by: str = "",
+    visibility: Visibility | str = Visibility.internal,
+) -> Meeting:
     """Record a meeting and turn each of its actions into a milestone of its task.
 
     Parameters
@@ -233,16 +252,27 @@ def add_meeting(tracker: Any, *, held_on: date | str, title: str, attendees: Seq
         not exist …; every problem is named and nothing is written.
     """
     label = "meeting"
-    meeting = build(Meeting, {"held_on": held_on, "title": title, "attendees": tuple(attendees),
-                              "topics": tuple(topics), "decisions": tuple(decisions),
-                              "convened_by": convened_by, "visibility": visibility,
-                              "recorded_by": tracker.user.name,
-                              "recorded_at": tracker.clock()}, what=label)
+    meeting = build(
+        Meeting,
+        {
+            "held_on": held_on,
+            "title": title,
+            "attendees": tuple(attendees),
+            "topics": tuple(topics),
+            "decisions": tuple(decisions),
+            "convened_by": convened_by,
+            "visibility": visibility,
+            "recorded_by": tracker.user.name,
+            "recorded_at": tracker.clock(),
+        },
+        what=label,
+    )
     check_write(tracker.user, "record", meeting)
     items = _actions(actions, meeting)
     with tracker.transaction(), tracker._write() as conn:
-        new_id = conn.execute(meetings_table.insert().values(_to_row(meeting))
-                              ).inserted_primary_key[0]
+        new_id = conn.execute(
+            meetings_table.insert().values(_to_row(meeting))
+        ).inserted_primary_key[0]
         meeting = meeting.model_copy(update={"id": new_id})
         ids = _write_actions(tracker, conn, meeting, items, start=0)
         meeting = meeting.model_copy(update={"actions": ids})
@@ -250,8 +280,7 @@ def add_meeting(tracker: Any, *, held_on: date | str, title: str, attendees: Seq
     return meeting
 
 
-def add_action(tracker: Any, meeting_id: int, version: int, action: Action | dict
-               ) -> Meeting:
+def add_action(tracker: Any, meeting_id: int, version: int, action: Action | dict) -> Meeting:
     """Add an action to a meeting read at ``version`` (a follow-up decision)."""
     label = f"meeting #{meeting_id}"
     with tracker.transaction(), tracker._write() as conn:
@@ -261,8 +290,9 @@ def add_action(tracker: Any, meeting_id: int, version: int, action: Action | dic
             raise _stale(tracker, conn, meeting_id, label, version)
         items = _actions([action], before)
         ids = _write_actions(tracker, conn, before, items, start=len(before.actions))
-        after = before.model_copy(update={"actions": before.actions + ids,
-                                          "version": before.version + 1})
+        after = before.model_copy(
+            update={"actions": before.actions + ids, "version": before.version + 1}
+        )
         _update(conn, meeting_id, version, after, tracker, label)
         tracker._journal(conn, "update", ENTITY, meeting_id, before, after)
     return after
@@ -275,8 +305,11 @@ def update_meeting(tracker: Any, meeting_id: int, version: int, **changes: Any) 
     """
     label = f"meeting #{meeting_id}"
     fixed = {"id", "version", "actions", "recorded_by", "recorded_at"}
-    bad = [Problem(label, None, k, "is not a field that can be changed")
-           for k in changes if k in fixed or k not in Meeting.model_fields]
+    bad = [
+        Problem(label, None, k, "is not a field that can be changed")
+        for k in changes
+        if k in fixed or k not in Meeting.model_fields
+    ]
     if bad:
         raise InputError(bad)
     for name in ("attendees", "topics", "decisions"):
@@ -287,12 +320,21 @@ def update_meeting(tracker: Any, meeting_id: int, version: int, **changes: Any) 
         check_write(tracker.user, "update", before)
         if version != before.version:
             raise _stale(tracker, conn, meeting_id, label, version)
-        after = build(Meeting, {**before.model_dump(), **changes,
-                                "version": before.version + 1}, what=label)
+        after = build(
+            Meeting, {**before.model_dump(), **changes, "version": before.version + 1}, what=label
+        )
         check_write(tracker.user, "update", after)
         if after.actions and after.held_on > before.held_on:
-            raise InputError([Problem(label, None, "held_on", "the meeting's actions start "
-                                      "on its date; it cannot move later")])
+            raise InputError(
+                [
+                    Problem(
+                        label,
+                        None,
+                        "held_on",
+                        "the meeting's actions start on its date; it cannot move later",
+                    )
+                ]
+            )
         _update(conn, meeting_id, version, after, tracker, label)
         tracker._journal(conn, "update", ENTITY, meeting_id, before, after)
     return after
@@ -308,49 +350,69 @@ def _actions(actions: Iterable[Action | dict], meeting: Meeting) -> list[Action]
             problems += err.problems
             continue
         if item.due < meeting.held_on:
-            problems.append(Problem(what, None, "due", f"due {item.due} is before the "
-                                    f"meeting ({meeting.held_on})"))
+            problems.append(
+                Problem(
+                    what, None, "due", f"due {item.due} is before the meeting ({meeting.held_on})"
+                )
+            )
         items.append(item)
     if problems:
         raise InputError(problems)
     return items
 
 
-def _write_actions(tracker: Any, conn: Connection, meeting: Meeting, items: list[Action],
-                   start: int) -> tuple[str, ...]:
+def _write_actions(
+    tracker: Any, conn: Connection, meeting: Meeting, items: list[Action], start: int
+) -> tuple[str, ...]:
     ids = []
     note = t("meeting.action_note", id=meeting.id, held_on=meeting.held_on)
     for pos, a in enumerate(items, start=start + 1):
         mid = tracker._next_id(conn, tables.milestones, f"A{a.task}-")
-        m = tracker.add_milestone(id=mid, task=a.task, title_zh=a.title_zh,
-                                  title_en=a.title_en, owner=a.owner, start=meeting.held_on,
-                                  due=a.due, visibility=a.visibility or meeting.visibility,
-                                  note=note)
-        conn.execute(actions_table.insert().values(meeting_id=meeting.id, position=pos,
-                                                   milestone_id=m.id))
+        m = tracker.add_milestone(
+            id=mid,
+            task=a.task,
+            title_zh=a.title_zh,
+            title_en=a.title_en,
+            owner=a.owner,
+            start=meeting.held_on,
+            due=a.due,
+            visibility=a.visibility or meeting.visibility,
+            note=note,
+        )
+        conn.execute(
+            actions_table.insert().values(meeting_id=meeting.id, position=pos, milestone_id=m.id)
+        )
         ids.append(m.id)
     return tuple(ids)
 
 
-def _update(conn: Connection, meeting_id: int, version: int, after: Meeting, tracker: Any,
-            label: str) -> None:
-    result = conn.execute(meetings_table.update().where(
-        meetings_table.c.id == meeting_id, meetings_table.c.version == version
-    ).values(_to_row(after)))
+def _update(
+    conn: Connection, meeting_id: int, version: int, after: Meeting, tracker: Any, label: str
+) -> None:
+    result = conn.execute(
+        meetings_table.update()
+        .where(meetings_table.c.id == meeting_id, meetings_table.c.version == version)
+        .values(_to_row(after))
+    )
     if result.rowcount != 1:
         raise _stale(tracker, conn, meeting_id, label, version)
 
 
-def _stale(tracker: Any, conn: Connection, meeting_id: int, label: str, version: int
-           ) -> Exception:
-    current = conn.execute(sa.select(meetings_table.c.version).where(
-        meetings_table.c.id == meeting_id)).scalar()
+def _stale(tracker: Any, conn: Connection, meeting_id: int, label: str, version: int) -> Exception:
+    current = conn.execute(
+        sa.select(meetings_table.c.version).where(meetings_table.c.id == meeting_id)
+    ).scalar()
     last = journal.last_change(conn, ENTITY, str(meeting_id))
-    who = (f"{last.actor} changed it at {last.at:%Y-%m-%d %H:%M:%S} ({last.summary()})"
-           if last else "it was changed")
-    return StaleVersion(f"{label} was changed after you read it: you read version {version}, "
-                        f"it is now version {current}; {who}. Nothing was written: reload it "
-                        "and make your change again.")
+    who = (
+        f"{last.actor} changed it at {last.at:%Y-%m-%d %H:%M:%S} ({last.summary()})"
+        if last
+        else "it was changed"
+    )
+    return StaleVersion(
+        f"{label} was changed after you read it: you read version {version}, "
+        f"it is now version {current}; {who}. Nothing was written: reload it "
+        "and make your change again."
+    )
 
 
 # ================================================================= reading
@@ -380,8 +442,7 @@ def meeting_actions(tracker: Any, meeting_id: int) -> list[Any]:
     return [by_id[a] for a in m.actions if a in by_id]
 
 
-def board(tracker: Any, task: int | None = None, as_of: date | None = None
-          ) -> list[BoardItem]:
+def board(tracker: Any, task: int | None = None, as_of: date | None = None) -> list[BoardItem]:
     """Return a task's board (or the programme's): milestones and meeting actions.
 
     Each item carries the milestone with its CPM figures and slip
@@ -391,10 +452,28 @@ def board(tracker: Any, task: int | None = None, as_of: date | None = None
     plan = tracker.plan(task, as_of)
     with tracker._read() as conn:
         linked = action_meetings(conn)
-    return [BoardItem("action" if p.milestone.id in linked else "milestone", p,
-                      linked.get(p.milestone.id)) for p in plan]
+    return [
+        BoardItem(
+            "action" if p.milestone.id in linked else "milestone", p, linked.get(p.milestone.id)
+        )
+        for p in plan
+    ]
 
 
-__all__ = ["ENTITY", "Action", "BoardItem", "Meeting", "action_meetings", "actions_table",
-           "add_action", "add_meeting", "board", "check_write", "meeting", "meeting_actions",
-           "meetings", "meetings_table", "update_meeting"]
+__all__ = [
+    "ENTITY",
+    "Action",
+    "BoardItem",
+    "Meeting",
+    "action_meetings",
+    "actions_table",
+    "add_action",
+    "add_meeting",
+    "board",
+    "check_write",
+    "meeting",
+    "meeting_actions",
+    "meetings",
+    "meetings_table",
+    "update_meeting",
+]

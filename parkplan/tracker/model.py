@@ -349,8 +349,7 @@ class Risk(Record):
     @model_validator(mode="after")
     def _review_after_open(self) -> Risk:
         if self.reviewed_on is not None and self.reviewed_on < self.opened_on:
-            raise ValueError(f"reviewed_on {self.reviewed_on} is before opened_on "
-                             f"{self.opened_on}")
+            raise ValueError(f"reviewed_on {self.reviewed_on} is before opened_on {self.opened_on}")
         return self
 
     @property
@@ -371,8 +370,11 @@ class Risk(Record):
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict, with the derived score, cadence and next review."""
         data = super().to_dict()
-        data.update(score=self.score, cadence_days=self.cadence_days,
-                    next_review=self.next_review.isoformat())
+        data.update(
+            score=self.score,
+            cadence_days=self.cadence_days,
+            next_review=self.next_review.isoformat(),
+        )
         return data
 
 
@@ -436,8 +438,9 @@ class MajorMatter(Record):
     @model_validator(mode="after")
     def _times(self) -> MajorMatter:
         if self.occurred_at > self.opened_at:
-            raise ValueError(f"occurred_at {self.occurred_at} is after it was opened "
-                             f"({self.opened_at})")
+            raise ValueError(
+                f"occurred_at {self.occurred_at} is after it was opened ({self.opened_at})"
+            )
         if self.report_deadline < self.opened_at:
             raise ValueError("report_deadline is before opened_at")
         return self
@@ -474,8 +477,9 @@ class User(Record):
 
 
 #: Who reads without naming themselves: public records only, no writes.
-ANONYMOUS = User(name="anonymous", role=Role.viewer, clearance=Visibility.public,
-                 display_name="未登录 anonymous")
+ANONYMOUS = User(
+    name="anonymous", role=Role.viewer, clearance=Visibility.public, display_name="未登录 anonymous"
+)
 
 
 class Baseline(Record):

@@ -91,7 +91,8 @@ WECOM_MAX_BYTES = 4096
 _meta = sa.MetaData()
 #: The outbox of migration 0004 (mirrored for queries; never created here).
 outbox_table = sa.Table(
-    "notification_outbox", _meta,
+    "notification_outbox",
+    _meta,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("event_key", sa.Text, nullable=False),
     sa.Column("channel", sa.Text, nullable=False),
@@ -147,8 +148,7 @@ class RetryPolicy(_Config):
 
     def delay(self, attempts: int) -> timedelta:
         """Wait after the ``attempts``-th failure: backoff × 2^(attempts−1), capped."""
-        seconds = min(self.backoff_seconds * 2 ** max(0, attempts - 1),
-                      self.max_backoff_seconds)
+        seconds = min(self.backoff_seconds * 2 ** max(0, attempts - 1), self.max_backoff_seconds)
         return timedelta(seconds=seconds)
 
 
@@ -156,8 +156,9 @@ class Channel(_Config):
     """What every channel has: a name, the events it takes, its clearance."""
 
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}$")]
-    events: tuple[Literal["escalation", "due_soon", "matter_opened", "matter_overdue"], ...] \
-        = EVENT_KINDS
+    events: tuple[Literal["escalation", "due_soon", "matter_opened", "matter_overdue"], ...] = (
+        EVENT_KINDS
+    )
     tasks: tuple[Annotated[int, Field(ge=1, le=9)], ...] | None = None
     clearance: Visibility = Visibility.shareable
     timeout_seconds: float = Field(10, gt=0, le=120)
@@ -166,9 +167,11 @@ class Channel(_Config):
 
     def accepts(self, event: Event) -> bool:
         """Whether this channel takes ``event`` (kind, task, and visibility ≤ clearance)."""
-        return (event.kind in self.events
-                and (self.tasks is None or event.task in self.tasks)
-                and Visibility(event.visibility).rank <= self.clearance.rank)
+        return (
+            event.kind in self.events
+            and (self.tasks is None or event.task in self.tasks)
+            and Visibility(event.visibility).rank <= self.clearance.rank
+        )
 
     def env_names(self) -> list[str]:
         """Return the environment variables this channel needs."""
@@ -178,8 +181,10 @@ class Channel(_Config):
         """Say which needed environment variable is unset, or ``None``."""
         unset = [n for n in self.env_names() if not environ.get(n)]
         if unset:
-            return (f"channel {self.name}: environment variable {', '.join(unset)} "
-                    f"{'is' if len(unset) == 1 else 'are'} not set")
+            return (
+                f"channel {self.name}: environment variable {', '.join(unset)} "
+                f"{'is' if len(unset) == 1 else 'are'} not set"
+            )
         return None
 
 
@@ -218,8 +223,7 @@ class EmailChannel(Channel):
 class NotifyConfig(_Config):
     """The channels file: channels, the due-soon window, retries and the sending lease."""
 
-    channels: tuple[Annotated[WebhookChannel | EmailChannel,
-                              Field(discriminator="type")], ...] = ()
+    channels: tuple[Annotated[WebhookChannel | EmailChannel, Field(discriminator="type")], ...] = ()
     due_soon_days: int = Field(14, ge=0, le=365)
     retry: RetryPolicy = RetryPolicy()
     lease_seconds: float = Field(600, gt=0)
@@ -249,8 +253,7 @@ def load_channels(path: str | os.PathLike | None = None) -> NotifyConfig:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as err:
-        raise InputError([Problem(str(path), None, None, f"cannot read: {err.strerror}")]) \
-            from None
+        raise InputError([Problem(str(path), None, None, f"cannot read: {err.strerror}")]) from None
     except yaml.YAMLError as err:
         raise InputError([Problem(str(path), None, None, f"not valid YAML: {err}")]) from None
     return parse_channels(data, source=str(path))
@@ -267,10 +270,17 @@ def parse_channels(data: Any, source: str = "<memory>") -> NotifyConfig:
     for n, ch in enumerate(channels, start=1):
         if isinstance(ch, dict):
             for key in sorted(set(ch) & _SECRET_KEYS):
-                problems.append(Problem(source, n, key, "secrets do not go in the file: put "
-                                        "it in an environment variable and name it with "
-                                        f"'{'url' if 'url' in key or key == 'webhook' else key}"
-                                        "_env'"))
+                problems.append(
+                    Problem(
+                        source,
+                        n,
+                        key,
+                        "secrets do not go in the file: put "
+                        "it in an environment variable and name it with "
+                        f"'{'url' if 'url' in key or key == 'webhook' else key}"
+                        "_env'",
+                    )
+                )
     names = [c.get("name") for c in channels if isinstance(c, dict)]
     for name in {n for n in names if names.count(n) > 1}:
         problems.append(Problem(source, None, "name", f"channel name {name!r} is used twice"))
@@ -282,8 +292,11 @@ def parse_channels(data: Any, source: str = "<memory>") -> NotifyConfig:
         out = []
         for e in err.errors():
             loc = list(e["loc"])
-            row = loc[1] + 1 if len(loc) > 1 and loc[0] == "channels" \
-                and isinstance(loc[1], int) else None
+            row = (
+                loc[1] + 1
+                if len(loc) > 1 and loc[0] == "channels" and isinstance(loc[1], int)
+                else None
+            )
             column = ".".join(str(p) for p in loc if not isinstance(p, int)) or None
             out.append(Problem(source, row, column, e["msg"]))
         raise InputError(out) from None
@@ -307,8 +320,10 @@ class Event:
 def _task_line(task: int | None, titles: Mapping[int, str]) -> str | None:
     if task is None:
         return None
-    return f"**{both('notify.field.task', sep=' ')}**：{TASK_CODES.get(task, task)} " \
-           f"{titles.get(task, '')}".rstrip()
+    return (
+        f"**{both('notify.field.task', sep=' ')}**：{TASK_CODES.get(task, task)} "
+        f"{titles.get(task, '')}".rstrip()
+    )
 
 
 def _line(key: str, value: Any) -> str:
@@ -319,9 +334,14 @@ def _body(title: str, lines: Sequence[str | None]) -> str:
     return "\n\n".join([f"### {title}", *[x for x in lines if x]])
 
 
-def collect_events(records: rules.Records, escalations: Sequence[Any], as_of: date | datetime,
-                   *, due_soon_days: int = 14, ruleset: rules.RuleSet | None = None
-                   ) -> list[Event]:
+def collect_events(
+    records: rules.Records,
+    escalations: Sequence[Any],
+    as_of: date | datetime,
+    *,
+    due_soon_days: int = 14,
+    ruleset: rules.RuleSet | None = None,
+) -> list[Event]:
     """Find what to notify as of a date. Pure: records and a date in, events out.
 
     Parameters
@@ -355,44 +375,93 @@ def collect_events(records: rules.Records, escalations: Sequence[Any], as_of: da
         if e.status == EscalationStatus.closed or kind_of.get(e.rule_id) in COVERED_RULE_KINDS:
             continue
         level = LEVEL_LABELS[e.level]
-        title = (f"【{t('notify.kind.escalation')}·{level.split(' ')[0]}】"
-                 f"{subject_labels.get(e.subject_type, e.subject_type)} {e.subject_id}")
-        body = _body(title, [_task_line(e.task, titles), _line("notify.field.level", level),
-                             e.message])
-        events.append(Event(f"escalation:{e.key}", "escalation", e.subject_type,
-                            e.subject_id, e.task, Visibility(e.visibility), title, body))
+        title = (
+            f"【{t('notify.kind.escalation')}·{level.split(' ')[0]}】"
+            f"{subject_labels.get(e.subject_type, e.subject_type)} {e.subject_id}"
+        )
+        body = _body(
+            title, [_task_line(e.task, titles), _line("notify.field.level", level), e.message]
+        )
+        events.append(
+            Event(
+                f"escalation:{e.key}",
+                "escalation",
+                e.subject_type,
+                e.subject_id,
+                e.task,
+                Visibility(e.visibility),
+                title,
+                body,
+            )
+        )
     for m in records.milestones:
         left = (m.due - day).days
         if not m.open or not 0 <= left <= due_soon_days:
             continue
         title = f"【{t('notify.kind.due_soon')}】{m.id} {m.title_zh}"
-        body = _body(title, [_task_line(m.task, titles), _line("notify.field.owner", m.owner),
-                             _line("notify.field.due", m.due),
-                             _line("notify.field.forecast", m.forecast),
-                             _line("notify.field.days_left", left)])
-        events.append(Event(f"due_soon:{m.id}:{m.due.isoformat()}", "due_soon", "milestone",
-                            m.id, m.task, Visibility(m.visibility), title, body))
+        body = _body(
+            title,
+            [
+                _task_line(m.task, titles),
+                _line("notify.field.owner", m.owner),
+                _line("notify.field.due", m.due),
+                _line("notify.field.forecast", m.forecast),
+                _line("notify.field.days_left", left),
+            ],
+        )
+        events.append(
+            Event(
+                f"due_soon:{m.id}:{m.due.isoformat()}",
+                "due_soon",
+                "milestone",
+                m.id,
+                m.task,
+                Visibility(m.visibility),
+                title,
+                body,
+            )
+        )
     for mm in records.matters:
         if mm.status != MatterStatus.open or mm.reported_at is not None:
             continue
-        detail = [_task_line(mm.task, titles),
-                  _line("notify.field.what",
-                        f"{mm.what_happened}（{mm.occurred_at:%Y-%m-%d %H:%M}）"),
-                  _line("notify.field.impact", mm.impact),
-                  _line("notify.field.measures", mm.measures) if mm.measures else None,
-                  _line("notify.field.coordination", mm.coordination_requested)
-                  if mm.coordination_requested else None,
-                  _line("notify.field.deadline", f"{mm.report_deadline:%Y-%m-%d %H:%M}")]
+        detail = [
+            _task_line(mm.task, titles),
+            _line("notify.field.what", f"{mm.what_happened}（{mm.occurred_at:%Y-%m-%d %H:%M}）"),
+            _line("notify.field.impact", mm.impact),
+            _line("notify.field.measures", mm.measures) if mm.measures else None,
+            _line("notify.field.coordination", mm.coordination_requested)
+            if mm.coordination_requested
+            else None,
+            _line("notify.field.deadline", f"{mm.report_deadline:%Y-%m-%d %H:%M}"),
+        ]
         if mm.opened_at <= moment:
             title = f"【{t('notify.kind.matter_opened')}】{mm.title}"
-            events.append(Event(f"matter_opened:{mm.id}", "matter_opened", "matter",
-                                str(mm.id), mm.task, Visibility(mm.visibility), title,
-                                _body(title, detail)))
+            events.append(
+                Event(
+                    f"matter_opened:{mm.id}",
+                    "matter_opened",
+                    "matter",
+                    str(mm.id),
+                    mm.task,
+                    Visibility(mm.visibility),
+                    title,
+                    _body(title, detail),
+                )
+            )
         if moment > mm.report_deadline:
             title = f"【{t('notify.kind.matter_overdue')}】{mm.title}"
-            events.append(Event(f"matter_overdue:{mm.id}:{mm.report_deadline:%Y%m%dT%H%M}",
-                                "matter_overdue", "matter", str(mm.id), mm.task,
-                                Visibility(mm.visibility), title, _body(title, detail)))
+            events.append(
+                Event(
+                    f"matter_overdue:{mm.id}:{mm.report_deadline:%Y%m%dT%H%M}",
+                    "matter_overdue",
+                    "matter",
+                    str(mm.id),
+                    mm.task,
+                    Visibility(mm.visibility),
+                    title,
+                    _body(title, detail),
+                )
+            )
     return events
 
 
@@ -444,8 +513,10 @@ class EnqueueReport:
 
     def to_dict(self) -> dict:
         """Return a JSON-ready dict."""
-        return {"queued": [{"event_key": k, "channel": c} for k, c in self.queued],
-                "already": self.already}
+        return {
+            "queued": [{"event_key": k, "channel": c} for k, c in self.queued],
+            "already": self.already,
+        }
 
 
 def enqueue(tracker: Any, config: NotifyConfig, as_of: date | datetime) -> EnqueueReport:
@@ -464,22 +535,38 @@ def enqueue(tracker: Any, config: NotifyConfig, as_of: date | datetime) -> Enque
     already = 0
     with tracker._write() as conn:
         recs = tracker._records(conn)
-        visible = rules.Records(recs.tasks, tracker._visible(recs.milestones), (),
-                                tracker._visible(recs.matters))
-        events = collect_events(visible, tracker._visible(tracker._escalations(conn)), as_of,
-                                due_soon_days=config.due_soon_days, ruleset=tracker.rules)
+        visible = rules.Records(
+            recs.tasks, tracker._visible(recs.milestones), (), tracker._visible(recs.matters)
+        )
+        events = collect_events(
+            visible,
+            tracker._visible(tracker._escalations(conn)),
+            as_of,
+            due_soon_days=config.due_soon_days,
+            ruleset=tracker.rules,
+        )
         now = tracker.clock()
         for ch in config.channels:
             for ev in events:
                 if not ch.accepts(ev):
                     continue
-                values = {"event_key": ev.key, "channel": ch.name, "kind": ev.kind,
-                          "subject_type": ev.subject_type, "subject_id": ev.subject_id,
-                          "task": ev.task, "title": ev.title, "body": ev.body,
-                          "visibility": ev.visibility.value,
-                          "idempotency_key": f"pp-{uuid.uuid4().hex}", "status": "pending",
-                          "attempts": 0, "created_at": now, "next_attempt_at": now,
-                          "last_error": ""}
+                values = {
+                    "event_key": ev.key,
+                    "channel": ch.name,
+                    "kind": ev.kind,
+                    "subject_type": ev.subject_type,
+                    "subject_id": ev.subject_id,
+                    "task": ev.task,
+                    "title": ev.title,
+                    "body": ev.body,
+                    "visibility": ev.visibility.value,
+                    "idempotency_key": f"pp-{uuid.uuid4().hex}",
+                    "status": "pending",
+                    "attempts": 0,
+                    "created_at": now,
+                    "next_attempt_at": now,
+                    "last_error": "",
+                }
                 if _insert_new(conn, values):
                     queued.append((ev.key, ch.name))
                 else:
@@ -492,13 +579,16 @@ def _insert_new(conn: Connection, values: dict[str, Any]) -> bool:
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(outbox_table).values(**values).on_conflict_do_nothing(
-        index_elements=["event_key", "channel"]).returning(outbox_table.c.id)
+    stmt = (
+        insert(outbox_table)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["event_key", "channel"])
+        .returning(outbox_table.c.id)
+    )
     return conn.execute(stmt).first() is not None
 
 
-def outbox(workspace: Workspace, *, status: str | None = None,
-           user: Any = None) -> list[OutboxRow]:
+def outbox(workspace: Workspace, *, status: str | None = None, user: Any = None) -> list[OutboxRow]:
     """Return the outbox, oldest first (rows above ``user``'s clearance left out)."""
     query = sa.select(outbox_table).order_by(outbox_table.c.id)
     if status is not None:
@@ -510,8 +600,9 @@ def outbox(workspace: Workspace, *, status: str | None = None,
     return rows
 
 
-def requeue(workspace: Workspace, outbox_id: int, *, user: Any, now: datetime | None = None
-            ) -> OutboxRow:
+def requeue(
+    workspace: Workspace, outbox_id: int, *, user: Any, now: datetime | None = None
+) -> OutboxRow:
     """Send an ``uncertain`` or ``failed`` message again (an operator's decision).
 
     For an uncertain one, the receiver may get it twice; the idempotency key lets it tell.
@@ -526,19 +617,30 @@ def requeue(workspace: Workspace, outbox_id: int, *, user: Any, now: datetime | 
     access.check_write(user, "requeue", "notifications")
     now = now or now_shanghai()
     with workspace.begin() as conn:
-        row = conn.execute(sa.select(outbox_table).where(outbox_table.c.id == outbox_id)
-                           ).first()
+        row = conn.execute(sa.select(outbox_table).where(outbox_table.c.id == outbox_id)).first()
         if row is None or not user.can_see(Visibility(row.visibility)):
             raise access.NotFound(f"no outbox message #{outbox_id} visible to you")
         if row.status not in ("uncertain", "failed"):
-            raise ParkplanError(f"outbox message #{outbox_id} is {row.status}; only uncertain "
-                                "or failed messages are requeued")
-        conn.execute(outbox_table.update().where(outbox_table.c.id == outbox_id).values(
-            status="retry", attempts=0, next_attempt_at=now, claim_token=None,
-            last_error=f"{row.last_error} [requeued by {user.name} at {now:%Y-%m-%d %H:%M}]"
-            .strip()))
-        return _row(conn.execute(sa.select(outbox_table).where(
-            outbox_table.c.id == outbox_id)).one())
+            raise ParkplanError(
+                f"outbox message #{outbox_id} is {row.status}; only uncertain "
+                "or failed messages are requeued"
+            )
+        conn.execute(
+            outbox_table.update()
+            .where(outbox_table.c.id == outbox_id)
+            .values(
+                status="retry",
+                attempts=0,
+                next_attempt_at=now,
+                claim_token=None,
+                last_error=(
+                    f"{row.last_error} [requeued by {user.name} at {now:%Y-%m-%d %H:%M}]"
+                ).strip(),
+            )
+        )
+        return _row(
+            conn.execute(sa.select(outbox_table).where(outbox_table.c.id == outbox_id)).one()
+        )
 
 
 # ================================================================ delivery
@@ -548,8 +650,7 @@ def wecom_payload(row: OutboxRow) -> dict:
     ``{"msgtype": "markdown", "markdown": {"content": …}}``, within WeCom's 4096-byte
     limit, ending with the idempotency key.
     """
-    return {"msgtype": "markdown",
-            "markdown": {"content": _with_footer(row, WECOM_MAX_BYTES - 96)}}
+    return {"msgtype": "markdown", "markdown": {"content": _with_footer(row, WECOM_MAX_BYTES - 96)}}
 
 
 def dingtalk_payload(row: OutboxRow) -> dict:
@@ -558,8 +659,10 @@ def dingtalk_payload(row: OutboxRow) -> dict:
     ``{"msgtype": "markdown", "markdown": {"title": …, "text": …}}``, ending with the
     idempotency key.
     """
-    return {"msgtype": "markdown",
-            "markdown": {"title": row.title, "text": _with_footer(row, 18000)}}
+    return {
+        "msgtype": "markdown",
+        "markdown": {"title": row.title, "text": _with_footer(row, 18000)},
+    }
 
 
 def _with_footer(row: OutboxRow, limit: int) -> str:
@@ -567,12 +670,13 @@ def _with_footer(row: OutboxRow, limit: int) -> str:
     body = row.body
     room = limit - len(footer.encode())
     if len(body.encode()) > room:
-        body = body.encode()[:room - 3].decode(errors="ignore") + "…"
+        body = body.encode()[: room - 3].decode(errors="ignore") + "…"
     return body + footer
 
 
-def email_message(channel: EmailChannel, row: OutboxRow, now: datetime | None = None
-                  ) -> EmailMessage:
+def email_message(
+    channel: EmailChannel, row: OutboxRow, now: datetime | None = None
+) -> EmailMessage:
     """Return the e-mail of an outbox row.
 
     ``Message-ID`` is ``<idempotency key@parkplan.invalid>`` (the same on every attempt),
@@ -608,20 +712,26 @@ def post_webhook(channel: WebhookChannel, row: OutboxRow, environ: Mapping[str, 
     url = environ[channel.url_env]
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise DeliveryFailed(f"channel {channel.name}: {channel.url_env} is not an http(s) "
-                             "URL", permanent=True)
+        raise DeliveryFailed(
+            f"channel {channel.name}: {channel.url_env} is not an http(s) URL", permanent=True
+        )
     if channel.type == "dingtalk" and channel.secret_env:
         stamp = str(round(time.time() * 1000))
         secret = environ[channel.secret_env]
-        digest = hmac.new(secret.encode(), f"{stamp}\n{secret}".encode(),
-                          hashlib.sha256).digest()
+        digest = hmac.new(secret.encode(), f"{stamp}\n{secret}".encode(), hashlib.sha256).digest()
         sign = urllib.parse.quote_plus(base64.b64encode(digest))
         url += ("&" if parts.query else "?") + f"timestamp={stamp}&sign={sign}"
     payload = wecom_payload(row) if channel.type == "wecom" else dingtalk_payload(row)
     request = urllib.request.Request(
-        url, data=json.dumps(payload, ensure_ascii=False).encode(), method="POST",
-        headers={"Content-Type": "application/json; charset=utf-8",
-                 "Idempotency-Key": row.idempotency_key, "User-Agent": "parkplan"})
+        url,
+        data=json.dumps(payload, ensure_ascii=False).encode(),
+        method="POST",
+        headers={
+            "Content-Type": "application/json; charset=utf-8",
+            "Idempotency-Key": row.idempotency_key,
+            "User-Agent": "parkplan",
+        },
+    )
     handlers = [urllib.request.ProxyHandler({})] if _is_loopback(parts.hostname) else []
     opener = urllib.request.build_opener(*handlers)
     where = f"{parts.scheme}://{parts.hostname}"
@@ -629,27 +739,32 @@ def post_webhook(channel: WebhookChannel, row: OutboxRow, environ: Mapping[str, 
         response = opener.open(request, timeout=channel.timeout_seconds)
     except urllib.error.HTTPError as err:
         err.close()
-        raise DeliveryFailed(f"{where} answered HTTP {err.code} {err.reason}",
-                             permanent=400 <= err.code < 500 and err.code not in (408, 429)
-                             ) from None
+        raise DeliveryFailed(
+            f"{where} answered HTTP {err.code} {err.reason}",
+            permanent=400 <= err.code < 500 and err.code not in (408, 429),
+        ) from None
     except urllib.error.URLError as err:  # the request did not go out whole
         raise DeliveryFailed(f"cannot reach {where}: {err.reason}") from None
     except (OSError, http.client.HTTPException) as err:
-        raise DeliveryUncertain(f"{where} gave no answer after the message was sent "
-                                f"({type(err).__name__}: {err})") from None
+        raise DeliveryUncertain(
+            f"{where} gave no answer after the message was sent ({type(err).__name__}: {err})"
+        ) from None
     try:
         with response:
             raw = response.read(65536)
     except (OSError, http.client.HTTPException) as err:
-        raise DeliveryUncertain(f"{where} answered {response.status} but the answer could "
-                                f"not be read ({err})") from None
+        raise DeliveryUncertain(
+            f"{where} answered {response.status} but the answer could not be read ({err})"
+        ) from None
     try:
         answer = json.loads(raw or b"{}")
     except ValueError:
         return
     if isinstance(answer, dict) and answer.get("errcode") not in (None, 0):
-        raise DeliveryFailed(f"{where} refused the message: errcode {answer.get('errcode')} "
-                             f"{answer.get('errmsg', '')}".rstrip())
+        raise DeliveryFailed(
+            f"{where} refused the message: errcode {answer.get('errcode')} "
+            f"{answer.get('errmsg', '')}".rstrip()
+        )
 
 
 def send_email(channel: EmailChannel, row: OutboxRow, environ: Mapping[str, str]) -> None:
@@ -676,8 +791,9 @@ def send_email(channel: EmailChannel, row: OutboxRow, environ: Mapping[str, str]
     try:
         context = ssl.create_default_context()
         if channel.security == "ssl":
-            smtp = smtplib.SMTP_SSL(channel.host, channel.port,
-                                    timeout=channel.timeout_seconds, context=context)
+            smtp = smtplib.SMTP_SSL(
+                channel.host, channel.port, timeout=channel.timeout_seconds, context=context
+            )
         else:
             smtp = smtplib.SMTP(channel.host, channel.port, timeout=channel.timeout_seconds)
         smtp.ehlo()
@@ -697,11 +813,11 @@ def send_email(channel: EmailChannel, row: OutboxRow, environ: Mapping[str, str]
         raise
     except (smtplib.SMTPException, OSError) as err:
         if sent_all:
-            raise DeliveryUncertain(f"{where} gave no answer after the message was sent "
-                                    f"({type(err).__name__}: {err})") from None
+            raise DeliveryUncertain(
+                f"{where} gave no answer after the message was sent ({type(err).__name__}: {err})"
+            ) from None
         permanent = isinstance(err, smtplib.SMTPResponseException) and err.smtp_code >= 500
-        raise DeliveryFailed(f"{where}: {type(err).__name__}: {err}", permanent=permanent) \
-            from None
+        raise DeliveryFailed(f"{where}: {type(err).__name__}: {err}", permanent=permanent) from None
     finally:
         if smtp is not None:
             try:
@@ -713,13 +829,13 @@ def send_email(channel: EmailChannel, row: OutboxRow, environ: Mapping[str, str]
 def _expect(reply: tuple[int, bytes], ok: tuple[int, ...], step: str, where: str) -> None:
     code, text = reply
     if code not in ok:
-        raise DeliveryFailed(f"{where} refused {step}: {code} "
-                             f"{text.decode(errors='replace')}", permanent=code >= 500)
+        raise DeliveryFailed(
+            f"{where} refused {step}: {code} {text.decode(errors='replace')}", permanent=code >= 500
+        )
 
 
 Sender = Callable[[Any, OutboxRow, Mapping[str, str]], None]
-SENDERS: dict[str, Sender] = {"wecom": post_webhook, "dingtalk": post_webhook,
-                              "email": send_email}
+SENDERS: dict[str, Sender] = {"wecom": post_webhook, "dingtalk": post_webhook, "email": send_email}
 
 
 # ================================================================ dispatch
@@ -735,16 +851,23 @@ class DispatchReport:
 
     def to_dict(self) -> dict:
         """Return a JSON-ready dict."""
-        return {"sent": [r.to_dict() for r in self.sent],
-                "retrying": [r.to_dict() for r in self.retrying],
-                "failed": [r.to_dict() for r in self.failed],
-                "uncertain": [r.to_dict() for r in self.uncertain],
-                "skipped_channels": dict(self.skipped_channels)}
+        return {
+            "sent": [r.to_dict() for r in self.sent],
+            "retrying": [r.to_dict() for r in self.retrying],
+            "failed": [r.to_dict() for r in self.failed],
+            "uncertain": [r.to_dict() for r in self.uncertain],
+            "skipped_channels": dict(self.skipped_channels),
+        }
 
 
-def dispatch(workspace: Workspace, config: NotifyConfig, now: datetime | None = None, *,
-             environ: Mapping[str, str] | None = None,
-             senders: Mapping[str, Sender] | None = None) -> DispatchReport:
+def dispatch(
+    workspace: Workspace,
+    config: NotifyConfig,
+    now: datetime | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    senders: Mapping[str, Sender] | None = None,
+) -> DispatchReport:
     """Send every queued message that is due, one at a time; never send one twice.
 
     Parameters
@@ -778,17 +901,24 @@ def dispatch(workspace: Workspace, config: NotifyConfig, now: datetime | None = 
             skipped[ch.name] = reason
         else:
             ready[ch.name] = ch
-    outcome: dict[str, list[OutboxRow]] = {"sent": [], "retry": [], "failed": [],
-                                           "uncertain": []}
+    outcome: dict[str, list[OutboxRow]] = {"sent": [], "retry": [], "failed": [], "uncertain": []}
     outcome["uncertain"] += _expire_leases(workspace, now, config.lease_seconds)
     if not ready:
         return _report(outcome, skipped)
     with workspace.connect() as conn:
-        due = conn.execute(sa.select(outbox_table.c.id).where(
-            outbox_table.c.status.in_(("pending", "retry")),
-            outbox_table.c.next_attempt_at <= now,
-            outbox_table.c.channel.in_(list(ready))).order_by(outbox_table.c.id)
-        ).scalars().all()
+        due = (
+            conn.execute(
+                sa.select(outbox_table.c.id)
+                .where(
+                    outbox_table.c.status.in_(("pending", "retry")),
+                    outbox_table.c.next_attempt_at <= now,
+                    outbox_table.c.channel.in_(list(ready)),
+                )
+                .order_by(outbox_table.c.id)
+            )
+            .scalars()
+            .all()
+        )
     for row_id in due:
         token = uuid.uuid4().hex
         row = _claim(workspace, row_id, token, now)
@@ -811,23 +941,37 @@ def dispatch(workspace: Workspace, config: NotifyConfig, now: datetime | None = 
 
 
 def _report(outcome: dict[str, list[OutboxRow]], skipped: dict[str, str]) -> DispatchReport:
-    return DispatchReport(tuple(outcome["sent"]), tuple(outcome["retry"]),
-                          tuple(outcome["failed"]), tuple(outcome["uncertain"]), skipped)
+    return DispatchReport(
+        tuple(outcome["sent"]),
+        tuple(outcome["retry"]),
+        tuple(outcome["failed"]),
+        tuple(outcome["uncertain"]),
+        skipped,
+    )
 
 
 def _claim(workspace: Workspace, row_id: int, token: str, now: datetime) -> OutboxRow | None:
     o = outbox_table.c
     with workspace.begin() as conn:
-        result = conn.execute(outbox_table.update().where(
-            o.id == row_id, o.status.in_(("pending", "retry")), o.next_attempt_at <= now
-        ).values(status="sending", attempts=o.attempts + 1, claimed_at=now, claim_token=token))
+        result = conn.execute(
+            outbox_table.update()
+            .where(o.id == row_id, o.status.in_(("pending", "retry")), o.next_attempt_at <= now)
+            .values(status="sending", attempts=o.attempts + 1, claimed_at=now, claim_token=token)
+        )
         if result.rowcount != 1:
             return None
         return _row(conn.execute(sa.select(outbox_table).where(o.id == row_id)).one())
 
 
-def _mark(workspace: Workspace, row: OutboxRow, token: str, status: str, error: str,
-          now: datetime, retry: RetryPolicy) -> OutboxRow:
+def _mark(
+    workspace: Workspace,
+    row: OutboxRow,
+    token: str,
+    status: str,
+    error: str,
+    now: datetime,
+    retry: RetryPolicy,
+) -> OutboxRow:
     o = outbox_table.c
     values: dict[str, Any] = {"status": status, "last_error": error[:2000]}
     if status == "sent":
@@ -835,34 +979,65 @@ def _mark(workspace: Workspace, row: OutboxRow, token: str, status: str, error: 
     elif status == "retry":
         values["next_attempt_at"] = now + retry.delay(row.attempts)
     with workspace.begin() as conn:
-        conn.execute(outbox_table.update().where(o.id == row.id, o.claim_token == token)
-                     .values(values))
+        conn.execute(
+            outbox_table.update().where(o.id == row.id, o.claim_token == token).values(values)
+        )
         return _row(conn.execute(sa.select(outbox_table).where(o.id == row.id)).one())
 
 
-def _expire_leases(workspace: Workspace, now: datetime, lease_seconds: float
-                   ) -> list[OutboxRow]:
+def _expire_leases(workspace: Workspace, now: datetime, lease_seconds: float) -> list[OutboxRow]:
     o = outbox_table.c
     cutoff = now - timedelta(seconds=lease_seconds)
     with workspace.begin() as conn:
-        stale = conn.execute(sa.select(outbox_table).where(
-            o.status == "sending", o.claimed_at < cutoff)).all()
+        stale = conn.execute(
+            sa.select(outbox_table).where(o.status == "sending", o.claimed_at < cutoff)
+        ).all()
         for r in stale:
-            conn.execute(outbox_table.update().where(
-                o.id == r.id, o.status == "sending", o.claim_token == r.claim_token).values(
-                status="uncertain",
-                last_error=(f"claimed at {r.claimed_at:%Y-%m-%d %H:%M:%S} and never recorded: "
-                            "the sender stopped between sending and recording; check whether "
-                            "it arrived, then 'parkplan outbox requeue' it if not")))
+            conn.execute(
+                outbox_table.update()
+                .where(o.id == r.id, o.status == "sending", o.claim_token == r.claim_token)
+                .values(
+                    status="uncertain",
+                    last_error=(
+                        f"claimed at {r.claimed_at:%Y-%m-%d %H:%M:%S} and never recorded: "
+                        "the sender stopped between sending and recording; check whether "
+                        "it arrived, then 'parkplan outbox requeue' it if not"
+                    ),
+                )
+            )
         ids = [r.id for r in stale]
         if not ids:
             return []
         return [_row(r) for r in conn.execute(sa.select(outbox_table).where(o.id.in_(ids)))]
 
 
-__all__ = ["CHANNELS_ENV", "COVERED_RULE_KINDS", "DEFAULT_CHANNELS_PATH", "EVENT_KINDS",
-           "SENDERS", "Channel", "DeliveryFailed", "DeliveryUncertain", "DispatchReport",
-           "EmailChannel", "EnqueueReport", "Event", "NotifyConfig", "OutboxRow",
-           "RetryPolicy", "WebhookChannel", "collect_events", "dingtalk_payload", "dispatch",
-           "email_message", "enqueue", "load_channels", "outbox", "parse_channels",
-           "post_webhook", "requeue", "send_email", "wecom_payload"]
+__all__ = [
+    "CHANNELS_ENV",
+    "COVERED_RULE_KINDS",
+    "DEFAULT_CHANNELS_PATH",
+    "EVENT_KINDS",
+    "SENDERS",
+    "Channel",
+    "DeliveryFailed",
+    "DeliveryUncertain",
+    "DispatchReport",
+    "EmailChannel",
+    "EnqueueReport",
+    "Event",
+    "NotifyConfig",
+    "OutboxRow",
+    "RetryPolicy",
+    "WebhookChannel",
+    "collect_events",
+    "dingtalk_payload",
+    "dispatch",
+    "email_message",
+    "enqueue",
+    "load_channels",
+    "outbox",
+    "parse_channels",
+    "post_webhook",
+    "requeue",
+    "send_email",
+    "wecom_payload",
+]

@@ -71,8 +71,9 @@ class Rating(StrEnum):
         return RATING_LABELS[self]
 
 
-RATING_LABELS = {r: f"{t(f'rating.{r.value}', 'zh')} {t(f'rating.{r.value}', 'en').lower()}"
-                 for r in Rating}
+RATING_LABELS = {
+    r: f"{t(f'rating.{r.value}', 'zh')} {t(f'rating.{r.value}', 'en').lower()}" for r in Rating
+}
 
 
 class Trend(StrEnum):
@@ -138,17 +139,36 @@ class Reason:
     values: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @classmethod
-    def of(cls, rating: Rating, rule: str, subject_type: str, subject_id: str,
-           visibility: Visibility, **values: Any) -> Reason:
+    def of(
+        cls,
+        rating: Rating,
+        rule: str,
+        subject_type: str,
+        subject_id: str,
+        visibility: Visibility,
+        **values: Any,
+    ) -> Reason:
         """Return the reason for ``rule`` with its English text made from ``values``."""
-        return cls(rating, rule, subject_type, subject_id,
-                   REASON_TEXTS[rule].format(**values), visibility, values)
+        return cls(
+            rating,
+            rule,
+            subject_type,
+            subject_id,
+            REASON_TEXTS[rule].format(**values),
+            visibility,
+            values,
+        )
 
     def to_dict(self) -> dict:
         """Return a JSON-ready dict."""
-        return {"rating": self.rating.value, "rule": self.rule,
-                "subject_type": self.subject_type, "subject_id": self.subject_id,
-                "text": self.text, "values": dict(self.values)}
+        return {
+            "rating": self.rating.value,
+            "rule": self.rule,
+            "subject_type": self.subject_type,
+            "subject_id": self.subject_id,
+            "text": self.text,
+            "values": dict(self.values),
+        }
 
 
 @dataclass(frozen=True)
@@ -188,8 +208,13 @@ def _slip_rating(days: int) -> Rating | None:
     return None
 
 
-def rate_task(task: int, milestones: Iterable[Milestone], risks: Iterable[Risk],
-              schedule: Schedule, as_of: date) -> TaskRating:
+def rate_task(
+    task: int,
+    milestones: Iterable[Milestone],
+    risks: Iterable[Risk],
+    schedule: Schedule,
+    as_of: date,
+) -> TaskRating:
     """Rate one task from its milestones and risks by the rules of the module docstring.
 
     Parameters
@@ -209,15 +234,31 @@ def rate_task(task: int, milestones: Iterable[Milestone], risks: Iterable[Risk],
         days = slip_days(m, schedule, as_of)
         level = _slip_rating(days)
         if level:
-            reasons.append(Reason.of(level, "slip", "milestone", m.id, m.visibility,
-                                     milestone=m.id, days=days, due=m.due.isoformat()))
+            reasons.append(
+                Reason.of(
+                    level,
+                    "slip",
+                    "milestone",
+                    m.id,
+                    m.visibility,
+                    milestone=m.id,
+                    days=days,
+                    due=m.due.isoformat(),
+                )
+            )
         if m.status == Status.blocked:
             entry = schedule.get(m.id)
             on_path = entry is not None and entry.critical
-            reasons.append(Reason.of(
-                Rating.amber_red if on_path else Rating.amber,
-                "blocked_critical" if on_path else "blocked", "milestone", m.id,
-                m.visibility, milestone=m.id))
+            reasons.append(
+                Reason.of(
+                    Rating.amber_red if on_path else Rating.amber,
+                    "blocked_critical" if on_path else "blocked",
+                    "milestone",
+                    m.id,
+                    m.visibility,
+                    milestone=m.id,
+                )
+            )
     for r in risks:
         if r.task != task or r.status != RiskStatus.open:
             continue
@@ -233,19 +274,42 @@ def rate_task(task: int, milestones: Iterable[Milestone], risks: Iterable[Risk],
         else:
             level = rule = None
         if level:
-            reasons.append(Reason.of(level, rule, "risk", r.id, r.visibility, risk=r.id,
-                                     score=score, tolerance=r.tolerance))
+            reasons.append(
+                Reason.of(
+                    level,
+                    rule,
+                    "risk",
+                    r.id,
+                    r.visibility,
+                    risk=r.id,
+                    score=score,
+                    tolerance=r.tolerance,
+                )
+            )
         if as_of > r.next_review:
-            reasons.append(Reason.of(Rating.amber_green, "review_overdue", "risk", r.id,
-                                     r.visibility, risk=r.id,
-                                     review_date=r.next_review.isoformat()))
+            reasons.append(
+                Reason.of(
+                    Rating.amber_green,
+                    "review_overdue",
+                    "risk",
+                    r.id,
+                    r.visibility,
+                    risk=r.id,
+                    review_date=r.next_review.isoformat(),
+                )
+            )
     reasons.sort(key=lambda x: (-x.rating.rank, x.subject_id, x.rule))
     rating = reasons[0].rating if reasons else Rating.green
     return TaskRating(task, rating, tuple(reasons))
 
 
-def rate_all(tasks: Iterable[Task], milestones: Iterable[Milestone], risks: Iterable[Risk],
-             schedule: Schedule, as_of: date) -> dict[int, TaskRating]:
+def rate_all(
+    tasks: Iterable[Task],
+    milestones: Iterable[Milestone],
+    risks: Iterable[Risk],
+    schedule: Schedule,
+    as_of: date,
+) -> dict[int, TaskRating]:
     """Rate every task; returns task number to :class:`TaskRating`."""
     milestones, risks = list(milestones), list(risks)
     return {t.number: rate_task(t.number, milestones, risks, schedule, as_of) for t in tasks}
@@ -263,18 +327,37 @@ def trend(now: Rating, before: Rating | None) -> Trend:
 
 
 # ------------------------------------------------------------------ baselines
-def snapshot(milestones: Iterable[Milestone], risks: Iterable[Risk],
-             ratings: Mapping[int, TaskRating], as_of: date) -> dict[str, Any]:
+def snapshot(
+    milestones: Iterable[Milestone],
+    risks: Iterable[Risk],
+    ratings: Mapping[int, TaskRating],
+    as_of: date,
+) -> dict[str, Any]:
     """Return the JSON-ready content of a baseline: milestones, risks and ratings."""
     return {
         "as_of": as_of.isoformat(),
-        "milestones": {m.id: {"task": m.task, "title_zh": m.title_zh,
-                              "start": m.start.isoformat(), "due": m.due.isoformat(),
-                              "forecast": m.forecast.isoformat(), "status": m.status.value,
-                              "percent": m.percent, "visibility": m.visibility.value}
-                       for m in milestones},
-        "risks": {r.id: {"task": r.task, "score": r.score, "status": r.status.value,
-                         "visibility": r.visibility.value} for r in risks},
+        "milestones": {
+            m.id: {
+                "task": m.task,
+                "title_zh": m.title_zh,
+                "start": m.start.isoformat(),
+                "due": m.due.isoformat(),
+                "forecast": m.forecast.isoformat(),
+                "status": m.status.value,
+                "percent": m.percent,
+                "visibility": m.visibility.value,
+            }
+            for m in milestones
+        },
+        "risks": {
+            r.id: {
+                "task": r.task,
+                "score": r.score,
+                "status": r.status.value,
+                "visibility": r.visibility.value,
+            }
+            for r in risks
+        },
         "ratings": {str(n): tr.rating.value for n, tr in ratings.items()},
     }
 
@@ -294,10 +377,15 @@ class Change:
 
     def to_dict(self) -> dict:
         """Return a JSON-ready dict."""
-        return {"kind": self.kind, "id": self.id, "change": self.change,
-                "before": self.before, "after": self.after,
-                "forecast_delta_days": self.forecast_delta_days,
-                "trend": self.trend.value if self.trend else None}
+        return {
+            "kind": self.kind,
+            "id": self.id,
+            "change": self.change,
+            "before": self.before,
+            "after": self.after,
+            "forecast_delta_days": self.forecast_delta_days,
+            "trend": self.trend.value if self.trend else None,
+        }
 
 
 @dataclass(frozen=True)
@@ -311,8 +399,12 @@ class Comparison:
 
     def to_dict(self) -> dict:
         """Return a JSON-ready dict."""
-        return {"baseline": self.baseline, "baseline_as_of": self.baseline_as_of,
-                "as_of": self.as_of, "changes": [c.to_dict() for c in self.changes]}
+        return {
+            "baseline": self.baseline,
+            "baseline_as_of": self.baseline_as_of,
+            "as_of": self.as_of,
+            "changes": [c.to_dict() for c in self.changes],
+        }
 
 
 def _vis(*records: dict | None) -> Visibility:
@@ -328,8 +420,10 @@ def compare(name: str, before: Mapping[str, Any], now: Mapping[str, Any]) -> Com
     reports its rating and trend.
     """
     changes: list[Change] = []
-    for kind, fields in (("milestones", ("due", "forecast", "status", "percent", "start")),
-                         ("risks", ("score", "status"))):
+    for kind, fields in (
+        ("milestones", ("due", "forecast", "status", "percent", "start")),
+        ("risks", ("score", "status")),
+    ):
         old, new = before.get(kind, {}), now.get(kind, {})
         for rid in sorted(set(old) | set(new)):
             a, b = old.get(rid), new.get(rid)
@@ -341,8 +435,9 @@ def compare(name: str, before: Mapping[str, Any], now: Mapping[str, Any]) -> Com
             elif any(a.get(f) != b.get(f) for f in fields):
                 delta = None
                 if kind == "milestones":
-                    delta = (date.fromisoformat(b["forecast"])
-                             - date.fromisoformat(a["forecast"])).days
+                    delta = (
+                        date.fromisoformat(b["forecast"]) - date.fromisoformat(a["forecast"])
+                    ).days
                 changes.append(Change(label, rid, "changed", a, b, _vis(a, b), delta))
     old_r, new_r = before.get("ratings", {}), now.get("ratings", {})
     for task in sorted(set(old_r) | set(new_r), key=int):
@@ -350,13 +445,35 @@ def compare(name: str, before: Mapping[str, Any], now: Mapping[str, Any]) -> Com
         is_ = Rating(new_r[task]) if task in new_r else None
         if is_ is None:
             continue
-        changes.append(Change("rating", task, "changed" if was != is_ else "same",
-                              {"rating": was.value} if was else None,
-                              {"rating": is_.value}, Visibility.public, None,
-                              trend(is_, was)))
+        changes.append(
+            Change(
+                "rating",
+                task,
+                "changed" if was != is_ else "same",
+                {"rating": was.value} if was else None,
+                {"rating": is_.value},
+                Visibility.public,
+                None,
+                trend(is_, was),
+            )
+        )
     return Comparison(name, str(before.get("as_of")), str(now.get("as_of")), tuple(changes))
 
 
-__all__ = ["RATING_LABELS", "REASON_TEXTS", "Change", "Comparison", "Rating", "Reason",
-           "TaskRating", "Trend", "compare", "projected_finish", "rate_all", "rate_task",
-           "slip_days", "snapshot", "trend"]
+__all__ = [
+    "RATING_LABELS",
+    "REASON_TEXTS",
+    "Change",
+    "Comparison",
+    "Rating",
+    "Reason",
+    "TaskRating",
+    "Trend",
+    "compare",
+    "projected_finish",
+    "rate_all",
+    "rate_task",
+    "slip_days",
+    "snapshot",
+    "trend",
+]

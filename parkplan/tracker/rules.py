@@ -42,9 +42,14 @@ KINDS: dict[str, str | None] = {
     "review_overdue": "days",
     "matter_report_overdue": None,
 }
-_SUBJECT = {"overdue": "milestone", "due_within": "milestone",
-            "forecast_beyond_tolerance": "milestone", "risk_score": "risk",
-            "review_overdue": "risk", "matter_report_overdue": "matter"}
+_SUBJECT = {
+    "overdue": "milestone",
+    "due_within": "milestone",
+    "forecast_beyond_tolerance": "milestone",
+    "risk_score": "risk",
+    "review_overdue": "risk",
+    "matter_report_overdue": "matter",
+}
 
 
 @dataclass(frozen=True)
@@ -125,8 +130,7 @@ def _load(path: Path) -> RuleSet:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as err:
-        raise InputError([Problem(str(path), None, None, f"cannot read: {err.strerror}")]) \
-            from None
+        raise InputError([Problem(str(path), None, None, f"cannot read: {err.strerror}")]) from None
     except yaml.YAMLError as err:
         raise InputError([Problem(str(path), None, None, f"not valid YAML: {err}")]) from None
     return parse_rules(data, source=str(path))
@@ -142,8 +146,9 @@ def parse_rules(data: Any, source: str = "<memory>") -> RuleSet:
     if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
         raise InputError([Problem(source, None, None, "needs a 'rules:' list")])
     national = data.get("national_tasks", [4, 9])
-    if not (isinstance(national, list) and all(isinstance(t, int) and 1 <= t <= 9
-                                               for t in national)):
+    if not (
+        isinstance(national, list) and all(isinstance(t, int) and 1 <= t <= 9 for t in national)
+    ):
         bad(None, "national_tasks", "must be a list of task numbers 1–9")
         national = []
     hours = data.get("matter_report_hours", 24)
@@ -156,8 +161,7 @@ def parse_rules(data: Any, source: str = "<memory>") -> RuleSet:
         if not isinstance(item, dict):
             bad(row, None, "each rule is a mapping with id, kind, level")
             continue
-        unknown = set(item) - {"id", "kind", "level", "days", "threshold", "tasks",
-                               "description"}
+        unknown = set(item) - {"id", "kind", "level", "days", "threshold", "tasks", "description"}
         if unknown:
             bad(row, None, f"unknown keys: {', '.join(sorted(unknown))}")
         rid = item.get("id")
@@ -174,8 +178,11 @@ def parse_rules(data: Any, source: str = "<memory>") -> RuleSet:
         try:
             level = Level(item.get("level"))
         except ValueError:
-            bad(row, "level", f"{item.get('level')!r} is not one of: "
-                f"{', '.join(lv.value for lv in Level)}")
+            bad(
+                row,
+                "level",
+                f"{item.get('level')!r} is not one of: {', '.join(lv.value for lv in Level)}",
+            )
             continue
         param = KINDS[kind]
         value = item.get(param) if param else None
@@ -184,19 +191,34 @@ def parse_rules(data: Any, source: str = "<memory>") -> RuleSet:
             continue
         tasks = item.get("tasks")
         if tasks is not None:
-            if not (isinstance(tasks, list) and tasks
-                    and all(isinstance(t, int) and 1 <= t <= 9 for t in tasks)):
+            if not (
+                isinstance(tasks, list)
+                and tasks
+                and all(isinstance(t, int) and 1 <= t <= 9 for t in tasks)
+            ):
                 bad(row, "tasks", "must be a non-empty list of task numbers 1–9")
                 continue
             tasks = tuple(tasks)
         if level == Level.national and (tasks is None or not set(tasks) <= set(national)):
-            bad(row, "tasks", f"rule {rid!r}: only the devolved-powers tasks "
+            bad(
+                row,
+                "tasks",
+                f"rule {rid!r}: only the devolved-powers tasks "
                 f"{', '.join(map(str, national))} go to the national level; list them in "
-                "'tasks'")
+                "'tasks'",
+            )
             continue
-        rules.append(Rule(rid, kind, level, value if param == "days" else None,
-                          value if param == "threshold" else None, tasks,
-                          str(item.get("description", ""))))
+        rules.append(
+            Rule(
+                rid,
+                kind,
+                level,
+                value if param == "days" else None,
+                value if param == "threshold" else None,
+                tasks,
+                str(item.get("description", "")),
+            )
+        )
     if problems:
         raise InputError(problems)
     return RuleSet(tuple(rules), tuple(national), float(hours), source)
@@ -226,8 +248,10 @@ def _milestone_hits(rule: Rule, m: Milestone, today: date) -> str | None:
     elif rule.kind == "forecast_beyond_tolerance":
         beyond = (m.forecast - m.due).days
         if beyond > rule.days:
-            return (f"milestone {m.id} {m.title_zh} is forecast {beyond} days after due "
-                    f"(forecast {m.forecast}, due {m.due}, tolerance {rule.days} days)")
+            return (
+                f"milestone {m.id} {m.title_zh} is forecast {beyond} days after due "
+                f"(forecast {m.forecast}, due {m.due}, tolerance {rule.days} days)"
+            )
     return None
 
 
@@ -235,18 +259,23 @@ def _risk_hits(rule: Rule, r: Risk, today: date) -> str | None:
     if r.status != RiskStatus.open or not rule.applies_to(r.task):
         return None
     if rule.kind == "risk_score" and r.score >= rule.threshold:
-        return (f"risk {r.id} {r.title_zh} scores {r.score} "
-                f"({r.likelihood}×{r.impact}, threshold {rule.threshold})")
+        return (
+            f"risk {r.id} {r.title_zh} scores {r.score} "
+            f"({r.likelihood}×{r.impact}, threshold {rule.threshold})"
+        )
     if rule.kind == "review_overdue":
         lapsed = (today - r.next_review).days
         if lapsed > rule.days:
-            return (f"risk {r.id} {r.title_zh} was due for review on {r.next_review} "
-                    f"(every {r.cadence_days} days), {lapsed} days ago")
+            return (
+                f"risk {r.id} {r.title_zh} was due for review on {r.next_review} "
+                f"(every {r.cadence_days} days), {lapsed} days ago"
+            )
     return None
 
 
-def evaluate(records: Records, as_of: date | datetime,
-             rules: RuleSet | None = None) -> list[EscalationProposal]:
+def evaluate(
+    records: Records, as_of: date | datetime, rules: RuleSet | None = None
+) -> list[EscalationProposal]:
     """Apply ``rules`` to ``records`` as of a date (or a moment).
 
     Parameters
@@ -272,15 +301,17 @@ def evaluate(records: Records, as_of: date | datetime,
             for m in records.milestones:
                 text = _milestone_hits(rule, m, today)
                 if text:
-                    p = EscalationProposal(rule.id, rule.level, "milestone", m.id, m.task,
-                                           text, m.visibility)
+                    p = EscalationProposal(
+                        rule.id, rule.level, "milestone", m.id, m.task, text, m.visibility
+                    )
                     out[p.key] = p
         elif subject == "risk":
             for r in records.risks:
                 text = _risk_hits(rule, r, today)
                 if text:
-                    p = EscalationProposal(rule.id, rule.level, "risk", r.id, r.task, text,
-                                           r.visibility)
+                    p = EscalationProposal(
+                        rule.id, rule.level, "risk", r.id, r.task, text, r.visibility
+                    )
                     out[p.key] = p
         else:
             for mm in records.matters:
@@ -289,10 +320,13 @@ def evaluate(records: Records, as_of: date | datetime,
                 if not rule.applies_to(mm.task) or not moment > mm.report_deadline:
                     continue
                 late = moment - mm.report_deadline
-                text = (f"major matter #{mm.id} {mm.title} was due to be reported by "
-                        f"{mm.report_deadline:%Y-%m-%d %H:%M} ({_hours(late)} late)")
-                p = EscalationProposal(rule.id, rule.level, "matter", str(mm.id), mm.task,
-                                       text, mm.visibility)
+                text = (
+                    f"major matter #{mm.id} {mm.title} was due to be reported by "
+                    f"{mm.report_deadline:%Y-%m-%d %H:%M} ({_hours(late)} late)"
+                )
+                p = EscalationProposal(
+                    rule.id, rule.level, "matter", str(mm.id), mm.task, text, mm.visibility
+                )
                 out[p.key] = p
     return sorted(out.values(), key=lambda p: (p.level.rank, p.rule_id, p.subject_id))
 
@@ -313,5 +347,16 @@ def matter_deadline(opened_at: datetime, rules: RuleSet | None = None) -> dateti
     return opened_at + timedelta(hours=rules.matter_report_hours)
 
 
-__all__ = ["DEFAULT_RULES_PATH", "KINDS", "EscalationProposal", "Records", "Rule", "RuleSet",
-           "evaluate", "load_rules", "matter_deadline", "parse_rules", "rule_ids"]
+__all__ = [
+    "DEFAULT_RULES_PATH",
+    "KINDS",
+    "EscalationProposal",
+    "Records",
+    "Rule",
+    "RuleSet",
+    "evaluate",
+    "load_rules",
+    "matter_deadline",
+    "parse_rules",
+    "rule_ids",
+]

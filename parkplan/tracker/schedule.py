@@ -33,8 +33,16 @@ class CycleError(InputError):
 
     def __init__(self, cycle: Sequence[str]):
         self.cycle = list(cycle)
-        super().__init__([Problem(f"milestone {self.cycle[0]}", None, "depends_on",
-                                  "dependency cycle: " + format_cycle(self.cycle))])
+        super().__init__(
+            [
+                Problem(
+                    f"milestone {self.cycle[0]}",
+                    None,
+                    "depends_on",
+                    "dependency cycle: " + format_cycle(self.cycle),
+                )
+            ]
+        )
 
 
 def format_cycle(cycle: Sequence[str]) -> str:
@@ -67,7 +75,7 @@ def find_cycle(graph: Mapping[str, Iterable[str]]) -> list[str] | None:
         for nxt in sorted(graph.get(node, ())):
             state = colour.get(nxt, white)
             if state == grey:
-                return stack[stack.index(nxt):] + [nxt]
+                return stack[stack.index(nxt) :] + [nxt]
             if state == white:
                 found = visit(nxt)
                 if found:
@@ -150,12 +158,16 @@ class ScheduleEntry:
 
     def to_dict(self) -> dict:
         """Return a JSON-ready dict."""
-        return {"id": self.id, "duration": self.duration,
-                "early_start": self.early_start.isoformat(),
-                "early_finish": self.early_finish.isoformat(),
-                "late_start": self.late_start.isoformat(),
-                "late_finish": self.late_finish.isoformat(),
-                "slack": self.slack, "critical": self.critical}
+        return {
+            "id": self.id,
+            "duration": self.duration,
+            "early_start": self.early_start.isoformat(),
+            "early_finish": self.early_finish.isoformat(),
+            "late_start": self.late_start.isoformat(),
+            "late_finish": self.late_finish.isoformat(),
+            "slack": self.slack,
+            "critical": self.critical,
+        }
 
 
 @dataclass(frozen=True)
@@ -175,9 +187,11 @@ class Schedule:
 
     def to_dict(self) -> dict:
         """Return a JSON-ready dict."""
-        return {"finish": self.finish.isoformat() if self.finish else None,
-                "critical_path": list(self.critical_path),
-                "entries": [e.to_dict() for e in self.entries.values()]}
+        return {
+            "finish": self.finish.isoformat() if self.finish else None,
+            "critical_path": list(self.critical_path),
+            "entries": [e.to_dict() for e in self.entries.values()],
+        }
 
 
 def critical_path(activities: Iterable[Activity]) -> Schedule:
@@ -225,10 +239,12 @@ def critical_path(activities: Iterable[Activity]) -> Schedule:
     entries = {}
     for node in order:
         slack = (ls[node] - es[node]).days
-        entries[node] = ScheduleEntry(node, acts[node].duration, es[node], ef[node], ls[node],
-                                      lf[node], slack, slack == 0)
-    path = tuple(sorted((n for n in order if entries[n].critical),
-                        key=lambda n: (es[n], order.index(n))))
+        entries[node] = ScheduleEntry(
+            node, acts[node].duration, es[node], ef[node], ls[node], lf[node], slack, slack == 0
+        )
+    path = tuple(
+        sorted((n for n in order if entries[n].critical), key=lambda n: (es[n], order.index(n)))
+    )
     return Schedule(entries, path, finish)
 
 
@@ -236,8 +252,12 @@ def milestone_activities(milestones: Iterable[Milestone]) -> list[Activity]:
     """Turn milestones into activities, leaving cancelled ones (and links to them) out."""
     live = [m for m in milestones if m.status != Status.cancelled]
     ids = {m.id for m in live}
-    return [Activity(m.id, m.start, max(m.forecast, m.start),
-                     tuple(d for d in m.depends_on if d in ids)) for m in live]
+    return [
+        Activity(
+            m.id, m.start, max(m.forecast, m.start), tuple(d for d in m.depends_on if d in ids)
+        )
+        for m in live
+    ]
 
 
 def programme_schedule(milestones: Iterable[Milestone]) -> Schedule:
@@ -250,6 +270,17 @@ def dependency_graph(milestones: Iterable[Milestone]) -> dict[str, tuple[str, ..
     return {m.id: tuple(m.depends_on) for m in milestones}
 
 
-__all__ = ["Activity", "CycleError", "Schedule", "ScheduleEntry", "check_acyclic",
-           "critical_path", "dependency_graph", "find_cycle", "format_cycle",
-           "milestone_activities", "programme_schedule", "topological_order"]
+__all__ = [
+    "Activity",
+    "CycleError",
+    "Schedule",
+    "ScheduleEntry",
+    "check_acyclic",
+    "critical_path",
+    "dependency_graph",
+    "find_cycle",
+    "format_cycle",
+    "milestone_activities",
+    "programme_schedule",
+    "topological_order",
+]

@@ -18,7 +18,8 @@ def _v() -> sa.Column:
 
 
 users = sa.Table(
-    "users", metadata,
+    "users",
+    metadata,
     sa.Column("name", sa.Text, primary_key=True),
     sa.Column("display_name", sa.Text, nullable=False),
     sa.Column("role", sa.Text, nullable=False),
@@ -30,7 +31,8 @@ users = sa.Table(
 )
 
 tasks = sa.Table(
-    "tasks", metadata,
+    "tasks",
+    metadata,
     sa.Column("number", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("code", sa.Text, nullable=False),
     sa.Column("title_zh", sa.Text, nullable=False),
@@ -44,7 +46,8 @@ tasks = sa.Table(
 )
 
 milestones = sa.Table(
-    "milestones", metadata,
+    "milestones",
+    metadata,
     sa.Column("id", sa.Text, primary_key=True),
     sa.Column("task", sa.Integer, nullable=False),
     sa.Column("title_zh", sa.Text, nullable=False),
@@ -63,13 +66,15 @@ milestones = sa.Table(
 )
 
 milestone_dependencies = sa.Table(
-    "milestone_dependencies", metadata,
+    "milestone_dependencies",
+    metadata,
     sa.Column("milestone_id", sa.Text, primary_key=True),
     sa.Column("depends_on_id", sa.Text, primary_key=True),
 )
 
 evidence = sa.Table(
-    "evidence", metadata,
+    "evidence",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("milestone_id", sa.Text, nullable=False),
     sa.Column("filename", sa.Text, nullable=False),
@@ -84,7 +89,8 @@ evidence = sa.Table(
 )
 
 kpis = sa.Table(
-    "kpis", metadata,
+    "kpis",
+    metadata,
     sa.Column("id", sa.Text, primary_key=True),
     sa.Column("task", sa.Integer, nullable=False),
     sa.Column("name_zh", sa.Text, nullable=False),
@@ -100,7 +106,8 @@ kpis = sa.Table(
 )
 
 kpi_actuals = sa.Table(
-    "kpi_actuals", metadata,
+    "kpi_actuals",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("kpi_id", sa.Text, nullable=False),
     sa.Column("on_date", sa.Date, nullable=False),
@@ -111,7 +118,8 @@ kpi_actuals = sa.Table(
 )
 
 risks = sa.Table(
-    "risks", metadata,
+    "risks",
+    metadata,
     sa.Column("id", sa.Text, primary_key=True),
     sa.Column("task", sa.Integer, nullable=False),
     sa.Column("title_zh", sa.Text, nullable=False),
@@ -132,7 +140,8 @@ risks = sa.Table(
 )
 
 escalations = sa.Table(
-    "escalations", metadata,
+    "escalations",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("esc_key", sa.Text, nullable=False),
     sa.Column("rule_id", sa.Text, nullable=False),
@@ -149,7 +158,8 @@ escalations = sa.Table(
 )
 
 escalation_steps = sa.Table(
-    "escalation_steps", metadata,
+    "escalation_steps",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("escalation_id", sa.Integer, nullable=False),
     sa.Column("step", sa.Text, nullable=False),
@@ -159,7 +169,8 @@ escalation_steps = sa.Table(
 )
 
 major_matters = sa.Table(
-    "major_matters", metadata,
+    "major_matters",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("task", sa.Integer),
     sa.Column("title", sa.Text, nullable=False),
@@ -180,7 +191,8 @@ major_matters = sa.Table(
 )
 
 baselines = sa.Table(
-    "baselines", metadata,
+    "baselines",
+    metadata,
     sa.Column("name", sa.Text, primary_key=True),
     sa.Column("saved_at", sa.DateTime, nullable=False),
     sa.Column("saved_by", sa.Text, nullable=False),
@@ -189,7 +201,8 @@ baselines = sa.Table(
 )
 
 journal = sa.Table(
-    "journal", metadata,
+    "journal",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("at", sa.DateTime, nullable=False),
     sa.Column("actor", sa.Text, nullable=False),

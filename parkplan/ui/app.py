@@ -22,7 +22,6 @@ from parkplan.ui.state import Services, Session
 from parkplan.ui.studio import ScenarioStudio
 
 
-
 def language_names() -> dict[str, str]:
     """Each language by its own name (catalogue ``ui.lang.*``), for the switch."""
     return {lang: t(f"ui.lang.{lang}", lang) for lang in LANGUAGES}
@@ -41,13 +40,18 @@ class AppShell(pn.viewable.Viewer):
         self._title = html_pane(css_classes=["pp-title"])
         self._who = html_pane(css_classes=["pp-who"])
         self._banner = html_pane(css_classes=["pp-banner"])
-        self._nav = pn.widgets.RadioButtonGroup(orientation="vertical", button_type="primary",
-                                                button_style="outline",
-                                                sizing_mode="stretch_width",
-                                                css_classes=["pp-nav"])
+        self._nav = pn.widgets.RadioButtonGroup(
+            orientation="vertical",
+            button_type="primary",
+            button_style="outline",
+            sizing_mode="stretch_width",
+            css_classes=["pp-nav"],
+        )
         self._lang = pn.widgets.RadioButtonGroup(
-            options={v: k for k, v in language_names().items()}, value=s.lang,
-            css_classes=["pp-lang"])
+            options={v: k for k, v in language_names().items()},
+            value=s.lang,
+            css_classes=["pp-lang"],
+        )
         self._as_of = pn.widgets.DatePicker(value=s.as_of, width=200)
         self._reload = pn.widgets.Button(width=200)
         self._reload.on_click(lambda _e: s.reload())
@@ -56,11 +60,11 @@ class AppShell(pn.viewable.Viewer):
         self._as_of.param.watch(self._date, "value")
         self._error = pn.pane.Alert("", alert_type="danger", visible=bool(s.error))
         self._main = pn.Column(sizing_mode="stretch_width")
-        self.sidebar = pn.Column(self._who, self._nav, self._lang, self._as_of, self._reload,
-                                 sizing_mode="stretch_width")
+        self.sidebar = pn.Column(
+            self._who, self._nav, self._lang, self._as_of, self._reload, sizing_mode="stretch_width"
+        )
         self.header = pn.Row(self._title, sizing_mode="stretch_width")
-        self.main = pn.Column(self._error, self._banner, self._main,
-                              sizing_mode="stretch_width")
+        self.main = pn.Column(self._error, self._banner, self._main, sizing_mode="stretch_width")
         s.param.watch(self._relabel, ["lang"])
         s.param.watch(self._show, ["page"])
         self._relabel()
@@ -106,8 +110,10 @@ class AppShell(pn.viewable.Viewer):
     def _relabel(self, *_) -> None:
         s = self.session
         u = s.user
-        self._title.object = (f'<span style="font-size:22px;color:#fff;line-height:40px">'
-                              f'{html.escape(s.t("app_title"))}</span>')
+        self._title.object = (
+            f'<span style="font-size:22px;color:#fff;line-height:40px">'
+            f"{html.escape(s.t('app_title'))}</span>"
+        )
         self._nav.options = {s.t(f"ui.page.{p}"): p for p in s.pages()}
         self._nav.value = s.page
         role = s.t(f"ui.role.{u.role.value}")
@@ -118,26 +124,32 @@ class AppShell(pn.viewable.Viewer):
             f"<b>{html.escape(u.display_name or u.name)}</b> ({html.escape(u.name)})<br>"
             f"{html.escape(role)} · {html.escape(s.t('ui.clearance'))} "
             f"{html.escape(s.t('ui.vis.' + u.clearance.value))}<br>"
-            f'<a href="./logout" id="pp-logout">{html.escape(s.t("ui.logout"))}</a></div>')
+            f'<a href="./logout" id="pp-logout">{html.escape(s.t("ui.logout"))}</a></div>'
+        )
         banners = []
         fixed = s.services.fixed_clock
         if fixed is not None:
-            banners.append(f'<div class="pp-fixed-clock" style="background:#e8eaf6;'
-                           f'padding:4px 10px;border-radius:4px;margin-bottom:4px">'
-                           f'{html.escape(s.t("ui.clock_fixed", at=f"{fixed:%Y-%m-%d %H:%M}"))}'
-                           "</div>")
+            banners.append(
+                f'<div class="pp-fixed-clock" style="background:#e8eaf6;'
+                f'padding:4px 10px;border-radius:4px;margin-bottom:4px">'
+                f"{html.escape(s.t('ui.clock_fixed', at=f'{fixed:%Y-%m-%d %H:%M}'))}"
+                "</div>"
+            )
         if s.workspace.get_meta("illustrative"):
-            banners.append(f'<div style="background:#fff3cd;padding:4px 10px;'
-                           f'border-radius:4px">{html.escape(s.t("illustrative_banner"))}'
-                           "</div>")
+            banners.append(
+                f'<div style="background:#fff3cd;padding:4px 10px;'
+                f'border-radius:4px">{html.escape(s.t("illustrative_banner"))}'
+                "</div>"
+            )
         self._banner.object = "".join(banners)
         self._as_of.name = s.t("ui.as_of")
         self._reload.name = s.t("ui.reload")
         self._error.object = html.escape(s.error or "")
 
 
-def create_app(services: Services, user: str | None, *, lang: str = "zh",
-               maps: MapCache | None = None) -> pn.template.BootstrapTemplate:
+def create_app(
+    services: Services, user: str | None, *, lang: str = "zh", maps: MapCache | None = None
+) -> pn.template.BootstrapTemplate:
     """Build one user's app page in a template (all assets served by the app itself).
 
     Parameters
@@ -156,7 +168,8 @@ def create_app(services: Services, user: str | None, *, lang: str = "zh",
     # the header's title is the shell's (it follows the language switch); the browser
     # tab's title names the app in both languages
     template = pn.template.BootstrapTemplate(
-        title="", header_background="#1f3b5c", sidebar_width=260, collapsed_sidebar=False)
+        title="", header_background="#1f3b5c", sidebar_width=260, collapsed_sidebar=False
+    )
     template.header.append(shell.header)
     template.sidebar.append(shell.sidebar)
     template.main.append(shell.main)

@@ -53,8 +53,7 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def hash_password(password: str, *, salt: bytes | None = None,
-                  iterations: int = ITERATIONS) -> str:
+def hash_password(password: str, *, salt: bytes | None = None, iterations: int = ITERATIONS) -> str:
     """Return ``pbkdf2_sha256$<iterations>$<salt>$<hash>`` for ``password``.
 
     Parameters
@@ -75,8 +74,7 @@ def verify_password(password: str, encoded: str) -> bool:
         scheme, iterations, salt, digest = encoded.split("$")
         if scheme != SCHEME:
             return False
-        got = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), _unb64(salt),
-                                  int(iterations))
+        got = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), _unb64(salt), int(iterations))
         return hmac.compare_digest(got, _unb64(digest))
     except (ValueError, TypeError):
         return False
@@ -119,8 +117,7 @@ def load_credentials(path: str | os.PathLike) -> Credentials:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as err:
-        raise ParkplanError(f"{path}: cannot read the credentials file: {err.strerror}") \
-            from None
+        raise ParkplanError(f"{path}: cannot read the credentials file: {err.strerror}") from None
     except json.JSONDecodeError as err:
         raise ParkplanError(f"{path}: not valid JSON: {err}") from None
     users = data.get("users") if isinstance(data, dict) else None
@@ -129,11 +126,16 @@ def load_credentials(path: str | os.PathLike) -> Credentials:
     hashes = {}
     for name, entry in users.items():
         encoded = entry.get("password_hash") if isinstance(entry, dict) else None
-        if not isinstance(encoded, str) or not encoded.startswith(SCHEME + "$") \
-                or encoded.count("$") != 3:
-            raise ParkplanError(f"{path}: user {name!r} needs a password_hash "
-                                f"'{SCHEME}$…' (parkplan never stores plaintext passwords; "
-                                "make one with 'parkplan hash-password')")
+        if (
+            not isinstance(encoded, str)
+            or not encoded.startswith(SCHEME + "$")
+            or encoded.count("$") != 3
+        ):
+            raise ParkplanError(
+                f"{path}: user {name!r} needs a password_hash "
+                f"'{SCHEME}$…' (parkplan never stores plaintext passwords; "
+                "make one with 'parkplan hash-password')"
+            )
         hashes[str(name)] = encoded
     return Credentials(hashes)
 
@@ -154,9 +156,11 @@ def demo_credentials() -> dict[str, Any]:
     for name in DEMO_USERS:
         salt = hashlib.sha256(f"parkplan-demo-salt:{name}".encode()).digest()[:16]
         users[name] = {"password_hash": hash_password(demo_password(name), salt=salt)}
-    return {"_comment": "Demo accounts only (passwords are public: <name>-demo). "
-                        "Regenerate with parkplan.ui.auth.demo_credentials().",
-            "users": users}
+    return {
+        "_comment": "Demo accounts only (passwords are public: <name>-demo). "
+        "Regenerate with parkplan.ui.auth.demo_credentials().",
+        "users": users,
+    }
 
 
 def cookie_secret_from_env(var: str) -> tuple[str, bool]:
@@ -177,9 +181,11 @@ def cookie_secret_from_env(var: str) -> tuple[str, bool]:
     if value is None or value == "":
         return secrets.token_urlsafe(48), False
     if len(value) < 32:
-        raise ParkplanError(f"${var} is too short for a cookie secret: use at least 32 "
-                            "random characters (e.g. python -c 'import secrets; "
-                            "print(secrets.token_urlsafe(48))')")
+        raise ParkplanError(
+            f"${var} is too short for a cookie secret: use at least 32 "
+            "random characters (e.g. python -c 'import secrets; "
+            "print(secrets.token_urlsafe(48))')"
+        )
     return value, True
 
 
@@ -254,21 +260,31 @@ def login_page(action: str, error: bool = False) -> str:
     """Return the sign-in page (bilingual, self-contained)."""
     from parkplan.i18n import both
 
-    return _PAGE.render(form=True, action=action, title=both("app_title", sep=" · "),
-                        subtitle=both("ui.login.heading"), user_label=both("ui.login.user"),
-                        password_label=both("ui.login.password"),
-                        submit_label=both("ui.login.submit"),
-                        error=both("ui.login.failed") if error else "",
-                        note=t("ui.login.note", "zh") + " " + t("ui.login.note", "en"))
+    return _PAGE.render(
+        form=True,
+        action=action,
+        title=both("app_title", sep=" · "),
+        subtitle=both("ui.login.heading"),
+        user_label=both("ui.login.user"),
+        password_label=both("ui.login.password"),
+        submit_label=both("ui.login.submit"),
+        error=both("ui.login.failed") if error else "",
+        note=t("ui.login.note", "zh") + " " + t("ui.login.note", "en"),
+    )
 
 
 def logout_page(login_url: str) -> str:
     """Return the signed-out page (bilingual, self-contained)."""
     from parkplan.i18n import both
 
-    return _PAGE.render(form=False, action=login_url, title=both("app_title", sep=" · "),
-                        subtitle=both("ui.logout.done"), submit_label=both("ui.login.again"),
-                        note="")
+    return _PAGE.render(
+        form=False,
+        action=login_url,
+        title=both("app_title", sep=" · "),
+        subtitle=both("ui.logout.done"),
+        submit_label=both("ui.login.again"),
+        note="",
+    )
 
 
 # ---------------------------------------------------------- tornado / panel
@@ -293,8 +309,13 @@ def _handlers():
             from panel.config import config
 
             self.clear_cookie("is_guest")
-            flags = {"expires_days": COOKIE_DAYS, "httponly": True, "samesite": "Lax",
-                     "secure": self.secure, "path": config.cookie_path}
+            flags = {
+                "expires_days": COOKIE_DAYS,
+                "httponly": True,
+                "samesite": "Lax",
+                "secure": self.secure,
+                "path": config.cookie_path,
+            }
             self.set_secure_cookie("user", user, **flags)
             id_token = _b64(json.dumps({"user": user}).encode("utf-8"))
             self.set_secure_cookie("id_token", id_token, **flags)
@@ -304,8 +325,9 @@ def _handlers():
             if next_url:
                 self.set_cookie("next_url", next_url)
             self.set_header("Cache-Control", "no-store")
-            self.write(login_page("." + self._login_endpoint,
-                                  error=bool(self.get_argument("error", ""))))
+            self.write(
+                login_page("." + self._login_endpoint, error=bool(self.get_argument("error", "")))
+            )
 
         def _validate(self, username: str, password: str) -> bool:
             return self.credentials.verify(username, password)
@@ -314,11 +336,13 @@ def _handlers():
             username = self.get_argument("username", "")
             password = self.get_argument("password", "")
             ok = await asyncio.get_running_loop().run_in_executor(
-                None, self._validate, username, password)
+                None, self._validate, username, password
+            )
             if ok:
                 self.set_current_user(username)
-                self.redirect(_validate_next_url(self.get_cookie("next_url", state.base_url))
-                              or "/")
+                self.redirect(
+                    _validate_next_url(self.get_cookie("next_url", state.base_url)) or "/"
+                )
             else:
                 self.redirect(self._login_endpoint + "?error=1")
 
@@ -328,16 +352,22 @@ def _handlers():
         login_url = "/login"
 
         def get(self):
-            for name in ("user", "id_token", "access_token", "refresh_token", "oauth_expiry",
-                         "is_guest", "next_url"):
+            for name in (
+                "user",
+                "id_token",
+                "access_token",
+                "refresh_token",
+                "oauth_expiry",
+                "is_guest",
+                "next_url",
+            ):
                 self.clear_cookie(name)
             self.write(logout_page("." + self.login_url))
 
     class HashedAuthProvider(BasicAuthProvider):
         """An auth provider for ``pn.serve(auth_provider=...)`` over a credentials file."""
 
-        def __init__(self, credentials: Credentials, *, secure: bool = False,
-                     **kwargs: Any):
+        def __init__(self, credentials: Credentials, *, secure: bool = False, **kwargs: Any):
             self.credentials = credentials  # Bokeh validates the handlers during __init__
             self.secure = secure
             super().__init__(**kwargs)
@@ -353,18 +383,26 @@ def _handlers():
                 if isinstance(request_handler, WebSocketHandler):
                     state._active_users[user] += 1  # Panel's provider counts sessions
                 return user
+
             return get_user
 
         @property
         def login_handler(self):
-            return type("ParkplanLogin", (HashedLoginHandler,),
-                        {"credentials": self.credentials, "secure": self.secure,
-                         "_login_endpoint": self._login_endpoint})
+            return type(
+                "ParkplanLogin",
+                (HashedLoginHandler,),
+                {
+                    "credentials": self.credentials,
+                    "secure": self.secure,
+                    "_login_endpoint": self._login_endpoint,
+                },
+            )
 
         @property
         def logout_handler(self):
-            return type("ParkplanLogout", (PlainLogoutHandler,),
-                        {"login_url": self._login_endpoint})
+            return type(
+                "ParkplanLogout", (PlainLogoutHandler,), {"login_url": self._login_endpoint}
+            )
 
     return HashedLoginHandler, PlainLogoutHandler, HashedAuthProvider
 
@@ -378,6 +416,18 @@ def auth_provider(credentials: Credentials, *, secure: bool = False):
     return _handlers()[2](credentials, secure=secure)
 
 
-__all__ = ["COOKIE_DAYS", "DEMO_USERS", "Credentials", "auth_provider", "cookie_secret_from_env",
-           "demo_credentials", "demo_password", "hash_password", "load_credentials",
-           "login_page", "logout_page", "signed_in_user", "verify_password"]
+__all__ = [
+    "COOKIE_DAYS",
+    "DEMO_USERS",
+    "Credentials",
+    "auth_provider",
+    "cookie_secret_from_env",
+    "demo_credentials",
+    "demo_password",
+    "hash_password",
+    "load_credentials",
+    "login_page",
+    "logout_page",
+    "signed_in_user",
+    "verify_password",
+]

@@ -37,16 +37,41 @@ def milestone_frame(session: Session, task: int) -> pd.DataFrame:
         m = p.milestone
         if m.task != task:
             continue
-        rows.append({"id": m.id, "title": render.title_of(m, lang), "owner": m.owner,
-                     "start": m.start, "due": m.due, "forecast": m.forecast,
-                     "status": session.t(f"status.{m.status.value}"), "percent": m.percent,
-                     "slip": p.slip_days,
-                     "critical": m.id in session.programme.critical_path,
-                     "depends_on": ", ".join(m.depends_on), "note": m.note,
-                     "version": m.version})
-    return pd.DataFrame(rows, columns=["id", "title", "owner", "start", "due", "forecast",
-                                       "status", "percent", "slip", "critical", "depends_on",
-                                       "note", "version"])
+        rows.append(
+            {
+                "id": m.id,
+                "title": render.title_of(m, lang),
+                "owner": m.owner,
+                "start": m.start,
+                "due": m.due,
+                "forecast": m.forecast,
+                "status": session.t(f"status.{m.status.value}"),
+                "percent": m.percent,
+                "slip": p.slip_days,
+                "critical": m.id in session.programme.critical_path,
+                "depends_on": ", ".join(m.depends_on),
+                "note": m.note,
+                "version": m.version,
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "id",
+            "title",
+            "owner",
+            "start",
+            "due",
+            "forecast",
+            "status",
+            "percent",
+            "slip",
+            "critical",
+            "depends_on",
+            "note",
+            "version",
+        ],
+    )
 
 
 def parse_edit(session: Session, column: str, value: Any) -> Any:
@@ -95,30 +120,54 @@ class TaskBoard(pn.viewable.Viewer):
         self._baseline_note = html_pane()
         self._baseline_table = html_pane()
         self._table = pn.widgets.Tabulator(
-            milestone_frame(s, s.task), name="milestones", show_index=False,
-            sizing_mode="stretch_width", hidden_columns=["version"], disabled=True,
-            selectable=False, layout="fit_data_stretch", css_classes=["pp-milestones"])
+            milestone_frame(s, s.task),
+            name="milestones",
+            show_index=False,
+            sizing_mode="stretch_width",
+            hidden_columns=["version"],
+            disabled=True,
+            selectable=False,
+            layout="fit_data_stretch",
+            css_classes=["pp-milestones"],
+        )
         self._table.on_edit(self._edited)
-        self._editors = {"percent": IntEditor(step=5), "forecast": DateEditor(),
-                         "note": StringEditor()}
+        self._editors = {
+            "percent": IntEditor(step=5),
+            "forecast": DateEditor(),
+            "note": StringEditor(),
+        }
         self._edit_hint = pn.pane.Markdown("", sizing_mode="stretch_width")
         self._kpis = html_pane()
         self._evidence = html_pane()
         self._risks = html_pane()
-        self._titles = {k: pn.pane.Markdown("") for k in
-                        ("board", "gantt", "baseline", "table", "kpis", "evidence",
-                         "risks")}
+        self._titles = {
+            k: pn.pane.Markdown("")
+            for k in ("board", "gantt", "baseline", "table", "kpis", "evidence", "risks")
+        }
         self._layout = pn.Column(
-            self._task, self._header,
-            self._titles["board"], self._board,
-            self._titles["gantt"], self._baseline, self._baseline_note, self._gantt,
-            self._titles["baseline"], self._baseline_table,
-            self._titles["table"], self._edit_hint, NoticeBar(session=s), self._table,
-            pn.Row(pn.Column(self._titles["kpis"], self._kpis, sizing_mode="stretch_width"),
-                   pn.Column(self._titles["risks"], self._risks, sizing_mode="stretch_width"),
-                   sizing_mode="stretch_width"),
-            self._titles["evidence"], self._evidence,
-            sizing_mode="stretch_width")
+            self._task,
+            self._header,
+            self._titles["board"],
+            self._board,
+            self._titles["gantt"],
+            self._baseline,
+            self._baseline_note,
+            self._gantt,
+            self._titles["baseline"],
+            self._baseline_table,
+            self._titles["table"],
+            self._edit_hint,
+            NoticeBar(session=s),
+            self._table,
+            pn.Row(
+                pn.Column(self._titles["kpis"], self._kpis, sizing_mode="stretch_width"),
+                pn.Column(self._titles["risks"], self._risks, sizing_mode="stretch_width"),
+                sizing_mode="stretch_width",
+            ),
+            self._titles["evidence"],
+            self._evidence,
+            sizing_mode="stretch_width",
+        )
         s.param.watch(self._render, ["revision", "lang", "task", "baseline"])
         self._render()
 
@@ -166,8 +215,10 @@ class TaskBoard(pn.viewable.Viewer):
     def _render(self, *_):
         s, lang = self.session, self.session.lang
         prog = s.programme
-        options = {f"{st.task.code} {render.title_of(st.task, lang)}": st.task.number
-                   for st in prog.statuses}
+        options = {
+            f"{st.task.code} {render.title_of(st.task, lang)}": st.task.number
+            for st in prog.statuses
+        }
         self._task.name = s.t("ui.board.task")
         self._task.options = options
         if s.task in options.values():
@@ -177,27 +228,36 @@ class TaskBoard(pn.viewable.Viewer):
         if status is None:
             self._header.object = f"<p>{render.esc(s.t('ui.board.no_task'))}</p>"
         else:
-            reasons = "".join(f"<li>{render.esc(render.reason_text(r, lang))}</li>"
-                              for r in status.reasons)
+            reasons = "".join(
+                f"<li>{render.esc(render.reason_text(r, lang))}</li>" for r in status.reasons
+            )
             self._header.object = (
                 f'<div class="pp-task-head" data-task="{s.task}">'
-                f'<h3>{render.esc(status.task.code)} '
-                f'{render.esc(render.title_of(status.task, lang))}</h3>'
-                f'<p>{render.esc(s.t("ui.board.rating"))} '
+                f"<h3>{render.esc(status.task.code)} "
+                f"{render.esc(render.title_of(status.task, lang))}</h3>"
+                f"<p>{render.esc(s.t('ui.board.rating'))} "
                 f'<span id="pp-task-rating">{render.rating_badge(status.rating, lang)}</span> · '
-                f'{render.esc(s.t("ui.board.trend"))} '
-                f'{render.esc(s.t("ui.trend." + status.trend.value))} · '
-                f'{render.esc(s.t("ui.board.lead"))} {render.esc(status.task.lead_unit)}</p>'
-                + (f'<ul class="pp-reasons">{reasons}</ul>' if reasons else "") + "</div>")
+                f"{render.esc(s.t('ui.board.trend'))} "
+                f"{render.esc(s.t('ui.trend.' + status.trend.value))} · "
+                f"{render.esc(s.t('ui.board.lead'))} {render.esc(status.task.lead_unit)}</p>"
+                + (f'<ul class="pp-reasons">{reasons}</ul>' if reasons else "")
+                + "</div>"
+            )
         for key in self._titles:
             self._titles[key].object = f"#### {s.t('ui.board.' + key)}"
         self._board.object = render.status_board(planned, lang)
         base = s.compared_baseline()
-        rows = (render.against_baseline(planned, s.comparison(base.name), s.task, lang)
-                if base else [])
-        self._gantt.object = render.gantt_svg(planned, prog.critical_path, s.as_of, lang,
-                                              baseline=rows,
-                                              baseline_name=base.name if base else "")
+        rows = (
+            render.against_baseline(planned, s.comparison(base.name), s.task, lang) if base else []
+        )
+        self._gantt.object = render.gantt_svg(
+            planned,
+            prog.critical_path,
+            s.as_of,
+            lang,
+            baseline=rows,
+            baseline_name=base.name if base else "",
+        )
         self._render_baseline(base, rows)
         self._render_table()
         self._kpis.object = self._kpi_table()
@@ -205,7 +265,7 @@ class TaskBoard(pn.viewable.Viewer):
         self._evidence.object = self._evidence_table(planned)
 
     def _render_baseline(self, base: Baseline | None, rows: list[render.BaselineRow]) -> None:
-        """The baseline picker, which baseline is shown (or that there is none), the changes."""
+        """Show the baseline picker, the baseline shown (or that there is none), the changes."""
         s = self.session
         saved = s.saved_baselines()
         self._baseline.name = s.t("ui.board.baseline_pick")
@@ -213,8 +273,11 @@ class TaskBoard(pn.viewable.Viewer):
         try:
             self._baseline.options = {
                 s.t("ui.board.baseline_last"): "",
-                **{s.t("ui.board.baseline_option", name=b.name, as_of=b.as_of.isoformat()):
-                   b.name for b in reversed(saved)}}
+                **{
+                    s.t("ui.board.baseline_option", name=b.name, as_of=b.as_of.isoformat()): b.name
+                    for b in reversed(saved)
+                },
+            }
             self._baseline.value = s.baseline if s.baseline in {b.name for b in saved} else ""
         finally:
             self._listing = False
@@ -222,15 +285,24 @@ class TaskBoard(pn.viewable.Viewer):
         self._titles["baseline"].visible = base is not None
         if base is None:
             key = "ui.board.no_baseline_before" if saved else "ui.board.no_baseline"
-            self._baseline_note.object = (f'<p class="pp-empty pp-no-baseline">'
-                                          f'{render.esc(s.t(key, as_of=s.as_of))}</p>')
+            self._baseline_note.object = (
+                f'<p class="pp-empty pp-no-baseline">{render.esc(s.t(key, as_of=s.as_of))}</p>'
+            )
             self._baseline_table.object = ""
             return
         self._baseline_note.object = (
             f'<p class="pp-baseline-note" data-baseline="{render.esc(base.name)}">'
-            + render.esc(s.t("ui.board.baseline_note", name=base.name,
-                             as_of=base.as_of.isoformat(), saved_by=base.saved_by,
-                             saved_at=render.fmt_date(base.saved_at))) + "</p>")
+            + render.esc(
+                s.t(
+                    "ui.board.baseline_note",
+                    name=base.name,
+                    as_of=base.as_of.isoformat(),
+                    saved_by=base.saved_by,
+                    saved_at=render.fmt_date(base.saved_at),
+                )
+            )
+            + "</p>"
+        )
         self._baseline_table.object = render.baseline_table(rows, s.lang)
 
     def _render_table(self) -> None:
@@ -242,7 +314,9 @@ class TaskBoard(pn.viewable.Viewer):
         if editable:
             self._table.editors = {
                 **{c: None for c in frame.columns if c not in EDITABLE},
-                "status": SelectEditor(options=statuses), **self._editors}
+                "status": SelectEditor(options=statuses),
+                **self._editors,
+            }
         else:
             self._table.editors = {c: None for c in frame.columns}
         self._table.disabled = not editable
@@ -256,27 +330,55 @@ class TaskBoard(pn.viewable.Viewer):
             if k.kpi.task != s.task:
                 continue
             latest = k.latest
-            rows.append({"id": k.kpi.id,
-                         "name": k.kpi.name_en if s.lang == "en" and k.kpi.name_en
-                         else k.kpi.name_zh,
-                         "unit": k.kpi.unit, "target": k.kpi.target,
-                         "target_date": k.kpi.target_date,
-                         "latest": latest.value if latest else None,
-                         "on": latest.on if latest else None, "note": k.note})
-        cols = [(c, s.t(f"ui.kpi.{c}")) for c in
-                ("id", "name", "unit", "target", "target_date", "latest", "on", "note")]
+            rows.append(
+                {
+                    "id": k.kpi.id,
+                    "name": k.kpi.name_en if s.lang == "en" and k.kpi.name_en else k.kpi.name_zh,
+                    "unit": k.kpi.unit,
+                    "target": k.kpi.target,
+                    "target_date": k.kpi.target_date,
+                    "latest": latest.value if latest else None,
+                    "on": latest.on if latest else None,
+                    "note": k.note,
+                }
+            )
+        cols = [
+            (c, s.t(f"ui.kpi.{c}"))
+            for c in ("id", "name", "unit", "target", "target_date", "latest", "on", "note")
+        ]
         return render.table(cols, rows, empty=s.t("ui.empty"))
 
     def _risk_table(self) -> str:
         s = self.session
-        rows = [{"id": r.id, "title": render.title_of(r, s.lang), "likelihood": r.likelihood,
-                 "impact": r.impact, "score": r.score, "tolerance": r.tolerance,
-                 "owner": r.owner, "next_review": r.next_review,
-                 "status": s.t(f"ui.risk_status.{r.status.value}")}
-                for r in s.programme.risks if r.task == s.task]
-        cols = [(c, s.t(f"ui.risk.{c}")) for c in
-                ("id", "title", "likelihood", "impact", "score", "tolerance", "owner",
-                 "next_review", "status")]
+        rows = [
+            {
+                "id": r.id,
+                "title": render.title_of(r, s.lang),
+                "likelihood": r.likelihood,
+                "impact": r.impact,
+                "score": r.score,
+                "tolerance": r.tolerance,
+                "owner": r.owner,
+                "next_review": r.next_review,
+                "status": s.t(f"ui.risk_status.{r.status.value}"),
+            }
+            for r in s.programme.risks
+            if r.task == s.task
+        ]
+        cols = [
+            (c, s.t(f"ui.risk.{c}"))
+            for c in (
+                "id",
+                "title",
+                "likelihood",
+                "impact",
+                "score",
+                "tolerance",
+                "owner",
+                "next_review",
+                "status",
+            )
+        ]
         return render.table(cols, rows, empty=s.t("ui.empty"))
 
     def _evidence_table(self, planned) -> str:
@@ -284,13 +386,21 @@ class TaskBoard(pn.viewable.Viewer):
         rows = []
         for p in planned:
             for ev in s.tracker.evidence(p.milestone.id):
-                rows.append({"milestone": ev.milestone_id, "filename": ev.filename,
-                             "size": s.t("ui.unit.bytes", n=f"{ev.size:,}"),
-                             "sha256": ev.sha256[:16] + "…",
-                             "note": ev.note, "added_by": ev.added_by,
-                             "added_at": ev.added_at})
-        cols = [(c, s.t(f"ui.evidence.{c}")) for c in
-                ("milestone", "filename", "size", "sha256", "note", "added_by", "added_at")]
+                rows.append(
+                    {
+                        "milestone": ev.milestone_id,
+                        "filename": ev.filename,
+                        "size": s.t("ui.unit.bytes", n=f"{ev.size:,}"),
+                        "sha256": ev.sha256[:16] + "…",
+                        "note": ev.note,
+                        "added_by": ev.added_by,
+                        "added_at": ev.added_at,
+                    }
+                )
+        cols = [
+            (c, s.t(f"ui.evidence.{c}"))
+            for c in ("milestone", "filename", "size", "sha256", "note", "added_by", "added_at")
+        ]
         return render.table(cols, rows, empty=s.t("ui.empty"))
 
 

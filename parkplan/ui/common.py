@@ -17,8 +17,13 @@ class NoticeBar(pn.viewable.Viewer):
 
     def __init__(self, **params):
         super().__init__(**params)
-        self._alert = pn.pane.Alert("", alert_type="info", visible=False,
-                                    sizing_mode="stretch_width", css_classes=["pp-notice"])
+        self._alert = pn.pane.Alert(
+            "",
+            alert_type="info",
+            visible=False,
+            sizing_mode="stretch_width",
+            css_classes=["pp-notice"],
+        )
         self.session.param.watch(self._show, ["notice", "notice_kind"])
         self._show()
 

@@ -21,8 +21,11 @@ ACTIONS = {action: (new, allowed) for action, (new, allowed) in Tracker._STEPS.i
 
 def allowed_actions(session: Session, escalation) -> list[str]:
     """Return the actions the user may take on ``escalation`` now (role and status)."""
-    return [a for a, (_new, allowed) in ACTIONS.items()
-            if escalation.status in allowed and session.can(a, escalation)]
+    return [
+        a
+        for a, (_new, allowed) in ACTIONS.items()
+        if escalation.status in allowed and session.can(a, escalation)
+    ]
 
 
 class Desk(pn.viewable.Viewer):
@@ -39,20 +42,28 @@ class Desk(pn.viewable.Viewer):
         self._matters = html_pane()
         self._pick = pn.widgets.Select(name="", width=520)
         self._comment = pn.widgets.TextAreaInput(name="", height=80, width=520)
-        self._buttons = {a: pn.widgets.Button(name=a, button_type=kind, width=150)
-                         for a, kind in (("acknowledge", "primary"), ("act", "success"),
-                                         ("close", "warning"))}
+        self._buttons = {
+            a: pn.widgets.Button(name=a, button_type=kind, width=150)
+            for a, kind in (("acknowledge", "primary"), ("act", "success"), ("close", "warning"))
+        }
         for action, button in self._buttons.items():
             button.on_click(lambda _e, a=action: self._step(a))
         self._pick.param.watch(lambda _e: self._show_buttons(), "value")
-        self._act_box = pn.Column(self._pick, self._comment, pn.Row(*self._buttons.values()),
-                                  NoticeBar(session=s))
+        self._act_box = pn.Column(
+            self._pick, self._comment, pn.Row(*self._buttons.values()), NoticeBar(session=s)
+        )
         self._layout = pn.Column(
-            pn.Row(pn.Column(self._titles["heat"], self._heat),
-                   pn.Column(self._titles["act"], self._act_box, sizing_mode="stretch_width"),
-                   sizing_mode="stretch_width"),
-            self._titles["queue"], self._queue,
-            self._titles["matters"], self._matters, sizing_mode="stretch_width")
+            pn.Row(
+                pn.Column(self._titles["heat"], self._heat),
+                pn.Column(self._titles["act"], self._act_box, sizing_mode="stretch_width"),
+                sizing_mode="stretch_width",
+            ),
+            self._titles["queue"],
+            self._queue,
+            self._titles["matters"],
+            self._matters,
+            sizing_mode="stretch_width",
+        )
         s.param.watch(self._render, ["revision", "lang"])
         self._render()
 
@@ -60,8 +71,7 @@ class Desk(pn.viewable.Viewer):
         return self._layout
 
     def _actionable(self):
-        return [e for e in self.session.programme.escalations
-                if allowed_actions(self.session, e)]
+        return [e for e in self.session.programme.escalations if allowed_actions(self.session, e)]
 
     def _show_buttons(self) -> None:
         esc = next((e for e in self._actionable() if e.id == self._pick.value), None)
@@ -100,26 +110,44 @@ class Desk(pn.viewable.Viewer):
 
     def _label(self, e) -> str:
         code = TASK_CODES.get(e.task, "") if e.task else ""
-        return (f"#{e.id} {code} {render.level_label(e.level, self.session.lang)} · "
-                f"{self.session.t('ui.esc_status.' + e.status.value)} · {e.message[:40]}")
+        return (
+            f"#{e.id} {code} {render.level_label(e.level, self.session.lang)} · "
+            f"{self.session.t('ui.esc_status.' + e.status.value)} · {e.message[:40]}"
+        )
 
     def _queue_html(self) -> str:
         s = self.session
         parts = []
-        cols = [(c, s.t(f"ui.esc.{c}")) for c in
-                ("id", "task", "status", "message", "opened_at", "last_step")]
+        cols = [
+            (c, s.t(f"ui.esc.{c}"))
+            for c in ("id", "task", "status", "message", "opened_at", "last_step")
+        ]
         for level in Level:
-            items = [e for e in s.programme.escalations if e.level == level
-                     and e.status != EscalationStatus.closed]
-            rows = [{"id": f"#{e.id}", "task": TASK_CODES.get(e.task, "—"),
-                     "status": s.t("ui.esc_status." + e.status.value), "message": e.message,
-                     "opened_at": e.opened_at,
-                     "last_step": (f"{e.steps[-1].who} {render.fmt_date(e.steps[-1].at)} "
-                                   f"{e.steps[-1].comment}") if e.steps else None}
-                    for e in items]
-            parts.append(f'<h4 data-level="{level.value}">'
-                         f'{render.esc(render.level_label(level, s.lang))} ({len(rows)})</h4>'
-                         + render.table(cols, rows, empty=s.t("ui.empty")))
+            items = [
+                e
+                for e in s.programme.escalations
+                if e.level == level and e.status != EscalationStatus.closed
+            ]
+            rows = [
+                {
+                    "id": f"#{e.id}",
+                    "task": TASK_CODES.get(e.task, "—"),
+                    "status": s.t("ui.esc_status." + e.status.value),
+                    "message": e.message,
+                    "opened_at": e.opened_at,
+                    "last_step": (
+                        f"{e.steps[-1].who} {render.fmt_date(e.steps[-1].at)} {e.steps[-1].comment}"
+                    )
+                    if e.steps
+                    else None,
+                }
+                for e in items
+            ]
+            parts.append(
+                f'<h4 data-level="{level.value}">'
+                f"{render.esc(render.level_label(level, s.lang))} ({len(rows)})</h4>"
+                + render.table(cols, rows, empty=s.t("ui.empty"))
+            )
         return "".join(parts)
 
     def _matters_html(self) -> str:
@@ -128,15 +156,31 @@ class Desk(pn.viewable.Viewer):
         rows = []
         for m in s.programme.matters:
             clock = render.reporting_clock(m, now)
-            rows.append({"id": f"#{m.id}", "task": TASK_CODES.get(m.task, "—"),
-                         "title": m.title,
-                         "occurred_at": m.occurred_at, "deadline": m.report_deadline,
-                         "clock": clock.text(s.lang),
-                         "status": s.t("ui.matter_status." + m.status.value),
-                         "reported_to": m.reported_to})
-        cols = [(c, s.t(f"ui.matter.{c}")) for c in
-                ("id", "task", "title", "occurred_at", "deadline", "clock", "status",
-                 "reported_to")]
+            rows.append(
+                {
+                    "id": f"#{m.id}",
+                    "task": TASK_CODES.get(m.task, "—"),
+                    "title": m.title,
+                    "occurred_at": m.occurred_at,
+                    "deadline": m.report_deadline,
+                    "clock": clock.text(s.lang),
+                    "status": s.t("ui.matter_status." + m.status.value),
+                    "reported_to": m.reported_to,
+                }
+            )
+        cols = [
+            (c, s.t(f"ui.matter.{c}"))
+            for c in (
+                "id",
+                "task",
+                "title",
+                "occurred_at",
+                "deadline",
+                "clock",
+                "status",
+                "reported_to",
+            )
+        ]
         return render.table(cols, rows, empty=s.t("ui.empty"))
 
 

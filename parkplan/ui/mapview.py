@@ -27,8 +27,9 @@ from parkplan.store import Workspace, ledger
 MAP_LAYERS = ("districts", "parks", "sites", "institutions", "clusters")
 
 
-def workspace_layers(workspace: Workspace, *, candidates: bool = False
-                     ) -> dict[str, gpd.GeoDataFrame]:
+def workspace_layers(
+    workspace: Workspace, *, candidates: bool = False
+) -> dict[str, gpd.GeoDataFrame]:
     """Read the map's layers from the workspace (missing layers are left out).
 
     With ``candidates``, also the ``candidates`` layer a plan's badges name.
@@ -58,9 +59,14 @@ def adopted_run(workspace: Workspace) -> ledger.RunRecord | None:
     return next((r for r in runs if r.adopted and r.status in ("optimal", "feasible")), None)
 
 
-def map_document(layers: Mapping[str, gpd.GeoDataFrame], lang: str, *,
-                 plan: maps.Plan | None = None, title: str | None = None,
-                 basemap: str | None = None) -> str:
+def map_document(
+    layers: Mapping[str, gpd.GeoDataFrame],
+    lang: str,
+    *,
+    plan: maps.Plan | None = None,
+    title: str | None = None,
+    basemap: str | None = None,
+) -> str:
     """Render the park map, with a plan if given, to one self-contained HTML document.
 
     A plan colours sites by utilisation and badges each site with who is placed there.
@@ -73,8 +79,13 @@ def map_document(layers: Mapping[str, gpd.GeoDataFrame], lang: str, *,
         If the document would reference anything outside itself, or the basemap is
         unknown or lacks its key.
     """
-    m = maps.park_map(dict(layers), title=title, language=lang, plan=plan,
-                      basemap=None if basemap in (None, "none") else basemap)
+    m = maps.park_map(
+        dict(layers),
+        title=title,
+        language=lang,
+        plan=plan,
+        basemap=None if basemap in (None, "none") else basemap,
+    )
     document = m.get_root().render()
     external = maps.external_references(document)
     if external:
@@ -84,10 +95,12 @@ def map_document(layers: Mapping[str, gpd.GeoDataFrame], lang: str, *,
 
 def iframe(document: str, *, height: int = 560, name: str = "park-map") -> str:
     """Embed a map document as ``<iframe srcdoc>`` (attribute-escaped)."""
-    return (f'<iframe class="pp-map" name="{html.escape(name)}" title="{html.escape(name)}" '
-            f'srcdoc="{html.escape(document, quote=True)}" '
-            f'style="width:100%;height:{height}px;border:1px solid #d8dee6;border-radius:6px">'
-            "</iframe>")
+    return (
+        f'<iframe class="pp-map" name="{html.escape(name)}" title="{html.escape(name)}" '
+        f'srcdoc="{html.escape(document, quote=True)}" '
+        f'style="width:100%;height:{height}px;border:1px solid #d8dee6;border-radius:6px">'
+        "</iframe>"
+    )
 
 
 class MapCache:
@@ -105,8 +118,14 @@ class MapCache:
     def _stamp(self) -> str:
         return str(self.workspace.get_meta("layers_changed_at") or "")
 
-    def document(self, lang: str, *, run_id: str | None = None, title: str | None = None,
-                 basemap: str | None = None) -> str:
+    def document(
+        self,
+        lang: str,
+        *,
+        run_id: str | None = None,
+        title: str | None = None,
+        basemap: str | None = None,
+    ) -> str:
         """Return the map in ``lang``, with stored run ``run_id``'s plan, on ``basemap``.
 
         Made once per language, plan, title, basemap and ``layers_changed_at``.
@@ -116,13 +135,25 @@ class MapCache:
         doc = self._docs.get(key)
         if doc is None:
             plan = maps.load_plan(self.workspace, run_id) if run_id else None
-            doc = map_document(workspace_layers(self.workspace, candidates=plan is not None),
-                               lang, plan=plan, title=title, basemap=basemap)
+            doc = map_document(
+                workspace_layers(self.workspace, candidates=plan is not None),
+                lang,
+                plan=plan,
+                title=title,
+                basemap=basemap,
+            )
             if len(self._docs) >= self.size:
                 self._docs.pop(next(iter(self._docs)))
             self._docs[key] = doc
         return doc
 
 
-__all__ = ["MAP_LAYERS", "MapCache", "adopted_run", "available_basemaps", "iframe",
-           "map_document", "workspace_layers"]
+__all__ = [
+    "MAP_LAYERS",
+    "MapCache",
+    "adopted_run",
+    "available_basemaps",
+    "iframe",
+    "map_document",
+    "workspace_layers",
+]

@@ -55,20 +55,35 @@ class Overview(pn.viewable.Viewer):
         if self.maps is None:
             self.maps = self.session.services.maps()
         self._title = pn.pane.Markdown("")
-        self._brief = pn.widgets.FileDownload(callback=self._brief_pdf, filename="brief.pdf",
-                                              width=260, css_classes=["pp-brief"],
-                                              visible=brief_writer() is not None)
+        self._brief = pn.widgets.FileDownload(
+            callback=self._brief_pdf,
+            filename="brief.pdf",
+            width=260,
+            css_classes=["pp-brief"],
+            visible=brief_writer() is not None,
+        )
         self._grid = pn.GridBox(ncols=3, sizing_mode="stretch_width")
         self._map_title = pn.pane.Markdown("")
         self._plan_note = html_pane(css_classes=["pp-overview-plan"])
-        self._map = html_pane(height=640, width=560, sizing_mode="fixed",
-                              css_classes=["pp-overview-map"])
+        self._map = html_pane(
+            height=640, width=560, sizing_mode="fixed", css_classes=["pp-overview-map"]
+        )
         self._layout = pn.Row(
-            pn.Column(pn.Row(self._title, self._brief), NoticeBar(session=self.session),
-                      self._grid, sizing_mode="stretch_width"),
-            pn.Column(self._map_title, BasemapPicker(session=self.session), self._plan_note,
-                      self._map, width=560),
-            sizing_mode="stretch_width")
+            pn.Column(
+                pn.Row(self._title, self._brief),
+                NoticeBar(session=self.session),
+                self._grid,
+                sizing_mode="stretch_width",
+            ),
+            pn.Column(
+                self._map_title,
+                BasemapPicker(session=self.session),
+                self._plan_note,
+                self._map,
+                width=560,
+            ),
+            sizing_mode="stretch_width",
+        )
         self.session.param.watch(self._render, ["revision", "lang"])
         self.session.param.watch(lambda _e: self._render_map(), ["basemap"])
         self._map_key = None
@@ -84,14 +99,23 @@ class Overview(pn.viewable.Viewer):
         self._brief.label = s.t("ui.overview.brief")
         self._brief.filename = f"brief-{s.as_of.isoformat()}.pdf"
         tiles = []
-        for summary in render.task_summaries(prog.statuses, prog.milestones, prog.escalations,
-                                             prog.matters, s.lang):
-            button = pn.widgets.Button(name=s.t("ui.overview.open", code=summary.code),
-                                       button_type="primary", button_style="outline",
-                                       sizing_mode="stretch_width")
+        for summary in render.task_summaries(
+            prog.statuses, prog.milestones, prog.escalations, prog.matters, s.lang
+        ):
+            button = pn.widgets.Button(
+                name=s.t("ui.overview.open", code=summary.code),
+                button_type="primary",
+                button_style="outline",
+                sizing_mode="stretch_width",
+            )
             button.on_click(lambda _e, n=summary.number: s.open_task(n))
-            tiles.append(pn.Column(html_pane(object=render.task_tile(summary, s.lang)),
-                                   button, sizing_mode="stretch_width"))
+            tiles.append(
+                pn.Column(
+                    html_pane(object=render.task_tile(summary, s.lang)),
+                    button,
+                    sizing_mode="stretch_width",
+                )
+            )
         self._grid.objects = tiles
         self._map_title.object = f"#### {s.t('ui.overview.map')}"
         self._render_map()

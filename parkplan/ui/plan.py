@@ -64,7 +64,7 @@ class ScenarioBase:
         return self.run_id is not None
 
     def label(self, lang: str = "zh") -> str:
-        """A file by its name; a run's scenario by its name, said to come from the ledger."""
+        """Name a file by its name; a run's scenario by its name, said to come from the ledger."""
         if self.from_ledger:
             return t("ui.studio.from_ledger", lang, name=self.name, run=self.run_id)
         return self.name
@@ -73,8 +73,7 @@ class ScenarioBase:
         """Read and validate the scenario (raises SitingError if invalid)."""
         if self.path is not None:
             return load_scenario(self.path)
-        return parse_scenario(yaml.safe_load(self.scenario_yaml or ""),
-                              source=f"run {self.run_id}")
+        return parse_scenario(yaml.safe_load(self.scenario_yaml or ""), source=f"run {self.run_id}")
 
 
 def scenario_bases(folder: Path, runs: Iterable[RunRecord]) -> dict[str, ScenarioBase]:
@@ -94,16 +93,18 @@ def scenario_bases(folder: Path, runs: Iterable[RunRecord]) -> dict[str, Scenari
     dict
         By :attr:`ScenarioBase.key`: files sorted by name, then runs newest first.
     """
-    bases = {stem: ScenarioBase(stem, stem, path=path)
-             for stem, path in scenario_files(folder).items()}
+    bases = {
+        stem: ScenarioBase(stem, stem, path=path) for stem, path in scenario_files(folder).items()
+    }
     named: set[str] = set()
     for run in runs:
         if run.scenario_name in named:
             continue
         named.add(run.scenario_name)
         key = f"{LEDGER_PREFIX}{run.run_id}"
-        bases[key] = ScenarioBase(key, run.scenario_name, run_id=run.run_id,
-                                  scenario_yaml=run.scenario_yaml)
+        bases[key] = ScenarioBase(
+            key, run.scenario_name, run_id=run.run_id, scenario_yaml=run.scenario_yaml
+        )
     return bases
 
 
@@ -132,11 +133,11 @@ def pairs_text(pairs: list[tuple[str, str]] | list[list[str]]) -> str:
     return "\n".join(f"{c} {s}" for c, s in pairs)
 
 
-def allocation_frame(run: RunRecord, sites: pd.DataFrame, candidates: pd.DataFrame
-                     ) -> gpd.GeoDataFrame:
+def allocation_frame(
+    run: RunRecord, sites: pd.DataFrame, candidates: pd.DataFrame
+) -> gpd.GeoDataFrame:
     """Return the run's placements: candidate, names, tier, site, park, year, point (EPSG:4326)."""
-    alloc = pd.DataFrame(run.result.get("allocation", []),
-                         columns=["cand_id", "site_id", "year"])
+    alloc = pd.DataFrame(run.result.get("allocation", []), columns=["cand_id", "site_id", "year"])
     cands = candidates.drop(columns=["geometry"], errors="ignore")
     keep = [c for c in ("cand_id", "name_zh", "name_en", "tier", "sectors") if c in cands]
     frame = alloc.merge(cands[keep], on="cand_id", how="left")
@@ -174,24 +175,34 @@ def _no_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for col in out.columns:
         if out[col].dtype == object:
-            out[col] = [f"'{v}" if isinstance(v, str) and v and v[0] in "=+-@"
-                        else v for v in out[col]]
+            out[col] = [
+                f"'{v}" if isinstance(v, str) and v and v[0] in "=+-@" else v for v in out[col]
+            ]
     return out
 
 
 #: Catalogue keys of the workbook's column headers, by column.
 XLSX_COLUMNS = {
-    "cand_id": "ui.alloc.cand_id", "name_zh": "ui.alloc.name_zh",
-    "name_en": "ui.alloc.name_en", "tier": "ui.alloc.tier", "sectors": "ui.alloc.sectors",
-    "site_id": "ui.alloc.site_id", "park_id": "ui.alloc.park_id", "year": "ui.alloc.year",
-    "lon": "ui.alloc.lon", "lat": "ui.alloc.lat", "value": "ui.explain.value",
-    "penalty": "ui.explain.penalty", "net": "ui.explain.net",
+    "cand_id": "ui.alloc.cand_id",
+    "name_zh": "ui.alloc.name_zh",
+    "name_en": "ui.alloc.name_en",
+    "tier": "ui.alloc.tier",
+    "sectors": "ui.alloc.sectors",
+    "site_id": "ui.alloc.site_id",
+    "park_id": "ui.alloc.park_id",
+    "year": "ui.alloc.year",
+    "lon": "ui.alloc.lon",
+    "lat": "ui.alloc.lat",
+    "value": "ui.explain.value",
+    "penalty": "ui.explain.penalty",
+    "net": "ui.explain.net",
 }
 
 
 def _headers(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
-    return frame.rename(columns={c: t(XLSX_COLUMNS[c], lang) for c in frame.columns
-                                 if c in XLSX_COLUMNS})
+    return frame.rename(
+        columns={c: t(XLSX_COLUMNS[c], lang) for c in frame.columns if c in XLSX_COLUMNS}
+    )
 
 
 def to_xlsx(run: RunRecord, frame: gpd.GeoDataFrame, lang: str = "zh") -> bytes:
@@ -206,15 +217,26 @@ def to_xlsx(run: RunRecord, frame: gpd.GeoDataFrame, lang: str = "zh") -> bytes:
     by_park = ((run.explanation or {}).get("breakdown") or {}).get("by_park", {})
     with pd.ExcelWriter(buf, engine="openpyxl") as xl:
         summary = _no_formulas(pd.DataFrame(summary_rows(run, lang))).rename(
-            columns={"key": t("ui.xlsx.field", lang), "value": t("ui.xlsx.value", lang)})
+            columns={"key": t("ui.xlsx.field", lang), "value": t("ui.xlsx.value", lang)}
+        )
         summary.to_excel(xl, sheet_name=t("ui.xlsx.summary", lang), index=False)
-        _headers(table, lang).to_excel(xl, sheet_name=t("ui.xlsx.allocations", lang),
-                                       index=False)
-        _headers(pd.DataFrame([{"park_id": p, **v} for p, v in by_park.items()]),
-                 lang).to_excel(xl, sheet_name=t("ui.xlsx.by_park", lang), index=False)
+        _headers(table, lang).to_excel(xl, sheet_name=t("ui.xlsx.allocations", lang), index=False)
+        _headers(pd.DataFrame([{"park_id": p, **v} for p, v in by_park.items()]), lang).to_excel(
+            xl, sheet_name=t("ui.xlsx.by_park", lang), index=False
+        )
     return buf.getvalue()
 
 
-__all__ = ["LEDGER_PREFIX", "XLSX_COLUMNS", "ScenarioBase", "allocation_frame",
-           "pairs_text", "parse_pairs", "scenario_bases", "scenario_files", "summary_rows",
-           "to_gpkg", "to_xlsx"]
+__all__ = [
+    "LEDGER_PREFIX",
+    "XLSX_COLUMNS",
+    "ScenarioBase",
+    "allocation_frame",
+    "pairs_text",
+    "parse_pairs",
+    "scenario_bases",
+    "scenario_files",
+    "summary_rows",
+    "to_gpkg",
+    "to_xlsx",
+]

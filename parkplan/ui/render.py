@@ -46,8 +46,13 @@ STATUS_COLOURS = {
     Status.cancelled: "#bdbdbd",
 }
 #: Statuses in board order.
-BOARD_ORDER = (Status.not_started, Status.in_progress, Status.blocked, Status.done,
-               Status.cancelled)
+BOARD_ORDER = (
+    Status.not_started,
+    Status.in_progress,
+    Status.blocked,
+    Status.done,
+    Status.cancelled,
+)
 CRITICAL = "#c62828"
 #: The baseline's plan on the Gantt (a thin bar ending in a diamond at its due date).
 BASELINE = "#00838f"
@@ -74,8 +79,10 @@ def rating_badge(rating: Rating | str, lang: str) -> str:
     """Return a coloured badge naming a rating."""
     r = Rating(rating)
     bg, fg = RATING_COLOURS[r]
-    return (f'<span class="pp-badge pp-rating-{r.value}" data-rating="{r.value}" '
-            f'style="background:{bg};color:{fg}">{esc(rating_label(r, lang))}</span>')
+    return (
+        f'<span class="pp-badge pp-rating-{r.value}" data-rating="{r.value}" '
+        f'style="background:{bg};color:{fg}">{esc(rating_label(r, lang))}</span>'
+    )
 
 
 def fmt_date(value: date | datetime | None) -> str:
@@ -116,9 +123,12 @@ def reason_text(reason: Reason, lang: str) -> str:
     rule = reason.rule
     try:
         if not reason.subject_id:  # above the reader's clearance: rule and kind only
-            return t("ui.reason.hidden", lang,
-                     subject=t(f"ui.subject.{reason.subject_type}", lang),
-                     rule=t(f"ui.rule.{rule}", lang))
+            return t(
+                "ui.reason.hidden",
+                lang,
+                subject=t(f"ui.subject.{reason.subject_type}", lang),
+                rule=t(f"ui.rule.{rule}", lang),
+            )
         if reason.values:  # without its figures a sentence would show its placeholders
             return t(f"ui.reason.{rule}", lang, **reason.values)
     except KeyError:  # a rule (or a figure) newer than the catalogue
@@ -138,11 +148,14 @@ def refusal_text(err: PermissionDenied, lang: str) -> str:
         return str(err)
     try:
         sep = t("ui.denied.list_sep", lang)
-        tasks = sep.join(t("ui.denied.task", lang, code=TASK_CODES.get(n, n))
-                         for n in v.get("tasks") or ())
-        who = (t("ui.denied.who_owner", lang, user=v["user"], tasks=tasks)
-               if v.get("role") == Role.task_owner.value and tasks else
-               t("ui.denied.who", lang, user=v["user"], role=t(f"role.{v['role']}", lang)))
+        tasks = sep.join(
+            t("ui.denied.task", lang, code=TASK_CODES.get(n, n)) for n in v.get("tasks") or ()
+        )
+        who = (
+            t("ui.denied.who_owner", lang, user=v["user"], tasks=tasks)
+            if v.get("role") == Role.task_owner.value and tasks
+            else t("ui.denied.who", lang, user=v["user"], role=t(f"role.{v['role']}", lang))
+        )
         action = t(f"ui.action.{v['action']}", lang)
         entity, record = v.get("entity"), v.get("record")
         what = action
@@ -157,7 +170,7 @@ def refusal_text(err: PermissionDenied, lang: str) -> str:
 
 
 def _refusal_figures(values: dict[str, Any], lang: str) -> dict[str, str]:
-    """The code's own values (``access.REFUSALS``) in words of ``lang``."""
+    """Render the code's own values (``access.REFUSALS``) in words of ``lang``."""
     out: dict[str, str] = {}
     for name in ("visibility", "clearance"):
         if values.get(name):
@@ -165,8 +178,9 @@ def _refusal_figures(values: dict[str, Any], lang: str) -> dict[str, str]:
     if values.get("level"):
         out["level"] = t(f"level.{values['level']}", lang)
     if values.get("roles"):
-        out["roles"] = t("ui.denied.list_sep", lang).join(t(f"role.{r}", lang)
-                                                          for r in values["roles"])
+        out["roles"] = t("ui.denied.list_sep", lang).join(
+            t(f"role.{r}", lang) for r in values["roles"]
+        )
     return out
 
 
@@ -183,22 +197,31 @@ def projected_finish(pm: PlannedMilestone, as_of: date) -> date:
 def next_milestone(planned: Iterable[PlannedMilestone], task: int) -> PlannedMilestone | None:
     """Return the task's open milestone due first (ties: forecast, then id)."""
     open_ = [p for p in planned if p.milestone.task == task and p.milestone.open]
-    return min(open_, key=lambda p: (p.milestone.due, p.milestone.forecast, p.milestone.id),
-               default=None)
+    return min(
+        open_, key=lambda p: (p.milestone.due, p.milestone.forecast, p.milestone.id), default=None
+    )
 
 
-def open_escalations(escalations: Iterable[Escalation], task: int | None = None
-                     ) -> list[Escalation]:
+def open_escalations(
+    escalations: Iterable[Escalation], task: int | None = None
+) -> list[Escalation]:
     """Escalations not yet closed, optionally of one task."""
-    return [e for e in escalations if e.status != EscalationStatus.closed
-            and (task is None or e.task == task)]
+    return [
+        e
+        for e in escalations
+        if e.status != EscalationStatus.closed and (task is None or e.task == task)
+    ]
 
 
-def matters_awaiting(matters: Iterable[MajorMatter], task: int | None = None
-                     ) -> list[MajorMatter]:
+def matters_awaiting(matters: Iterable[MajorMatter], task: int | None = None) -> list[MajorMatter]:
     """Major matters not yet reported upward, optionally of one task."""
-    return [m for m in matters if m.status == MatterStatus.open and m.reported_at is None
-            and (task is None or m.task == task)]
+    return [
+        m
+        for m in matters
+        if m.status == MatterStatus.open
+        and m.reported_at is None
+        and (task is None or m.task == task)
+    ]
 
 
 @dataclass(frozen=True)
@@ -224,8 +247,7 @@ class Clock:
 def reporting_clock(matter: MajorMatter, now: datetime) -> Clock:
     """Return the reporting clock of ``matter`` at ``now`` (Shanghai local time)."""
     if matter.reported_at is not None:
-        return Clock((matter.report_deadline - matter.reported_at).total_seconds() / 3600,
-                     True)
+        return Clock((matter.report_deadline - matter.reported_at).total_seconds() / 3600, True)
     return Clock((matter.report_deadline - now).total_seconds() / 3600, False)
 
 
@@ -253,13 +275,15 @@ class BaselineRow:
 def _then(record: dict | None) -> tuple[date | None, date | None, date | None, str | None]:
     """Start, due, forecast and status of a baseline's milestone (``None``: not in it)."""
     r = record or {}
-    start, due, forecast = (date.fromisoformat(r[k]) if r.get(k) else None
-                            for k in ("start", "due", "forecast"))
+    start, due, forecast = (
+        date.fromisoformat(r[k]) if r.get(k) else None for k in ("start", "due", "forecast")
+    )
     return start, due, forecast, r.get("status")
 
 
-def against_baseline(planned: Sequence[PlannedMilestone], comparison: Comparison,
-                     task: int, lang: str) -> list[BaselineRow]:
+def against_baseline(
+    planned: Sequence[PlannedMilestone], comparison: Comparison, task: int, lang: str
+) -> list[BaselineRow]:
     """Return a task's milestones against a baseline, in the plan's order (then removed ones).
 
     Parameters
@@ -294,12 +318,25 @@ def against_baseline(planned: Sequence[PlannedMilestone], comparison: Comparison
             kind, then, slip = "same", (m.start, m.due, m.forecast, m.status.value), 0
         else:  # changed, or added since (no ``before``)
             kind, then, slip = c.change, _then(c.before), c.forecast_delta_days
-        rows.append(BaselineRow(m.id, title_of(m, lang), kind, *then, m.due, m.forecast,
-                                m.status.value, slip))
+        rows.append(
+            BaselineRow(
+                m.id, title_of(m, lang), kind, *then, m.due, m.forecast, m.status.value, slip
+            )
+        )
     for c in changes.values():
         if c.change == "removed" and (c.before or {}).get("task") == task:
-            rows.append(BaselineRow(c.id, c.before.get("title_zh", ""), "removed",
-                                    *_then(c.before), None, None, None, None))
+            rows.append(
+                BaselineRow(
+                    c.id,
+                    c.before.get("title_zh", ""),
+                    "removed",
+                    *_then(c.before),
+                    None,
+                    None,
+                    None,
+                    None,
+                )
+            )
     return rows
 
 
@@ -318,19 +355,42 @@ def baseline_table(rows: Sequence[BaselineRow], lang: str) -> str:
     def status(value: str | None) -> str:
         return t(f"status.{value}", lang) if value else "—"
 
-    changed = [{"id": r.id, "title": r.title,
-                "change": t(f"ui.baseline.change.{r.change}", lang),
-                "due_then": r.due_then, "due_now": r.due_now,
-                "forecast_then": r.forecast_then, "forecast_now": r.forecast_now,
-                "slip": slip_text(r.slip_days, lang),
-                "status": (status(r.status_then) if r.status_then == r.status_now
-                           else f"{status(r.status_then)} → {status(r.status_now)}")}
-               for r in rows if r.change != "same"]
-    cols = [(c, t(f"ui.baseline.{c}", lang)) for c in
-            ("id", "title", "change", "due_then", "due_now", "forecast_then",
-             "forecast_now", "slip", "status")]
-    return table(cols, changed, empty=t("ui.baseline.none_changed", lang),
-                 css="pp-table pp-baseline")
+    changed = [
+        {
+            "id": r.id,
+            "title": r.title,
+            "change": t(f"ui.baseline.change.{r.change}", lang),
+            "due_then": r.due_then,
+            "due_now": r.due_now,
+            "forecast_then": r.forecast_then,
+            "forecast_now": r.forecast_now,
+            "slip": slip_text(r.slip_days, lang),
+            "status": (
+                status(r.status_then)
+                if r.status_then == r.status_now
+                else f"{status(r.status_then)} → {status(r.status_now)}"
+            ),
+        }
+        for r in rows
+        if r.change != "same"
+    ]
+    cols = [
+        (c, t(f"ui.baseline.{c}", lang))
+        for c in (
+            "id",
+            "title",
+            "change",
+            "due_then",
+            "due_now",
+            "forecast_then",
+            "forecast_now",
+            "slip",
+            "status",
+        )
+    ]
+    return table(
+        cols, changed, empty=t("ui.baseline.none_changed", lang), css="pp-table pp-baseline"
+    )
 
 
 @dataclass(frozen=True)
@@ -350,9 +410,13 @@ class TaskSummary:
     matters: int
 
 
-def task_summaries(statuses: Sequence[TaskStatus], planned: Sequence[PlannedMilestone],
-                   escalations: Sequence[Escalation], matters: Sequence[MajorMatter],
-                   lang: str) -> list[TaskSummary]:
+def task_summaries(
+    statuses: Sequence[TaskStatus],
+    planned: Sequence[PlannedMilestone],
+    escalations: Sequence[Escalation],
+    matters: Sequence[MajorMatter],
+    lang: str,
+) -> list[TaskSummary]:
     """Return the overview's nine tiles, from what the user may see.
 
     Reasons are said in ``lang`` (:func:`reason_text`).
@@ -361,23 +425,32 @@ def task_summaries(statuses: Sequence[TaskStatus], planned: Sequence[PlannedMile
     for s in statuses:
         n = s.task.number
         nxt = next_milestone(planned, n)
-        out.append(TaskSummary(
-            number=n, code=s.task.code, title=title_of(s.task, lang), rating=s.rating,
-            trend=s.trend.value,
-            reasons=tuple(reason_text(r, lang) for r in s.reasons),
-            next_id=nxt.milestone.id if nxt else None,
-            next_title=title_of(nxt.milestone, lang) if nxt else "",
-            next_due=nxt.milestone.due if nxt else None,
-            escalations=len(open_escalations(escalations, n)),
-            matters=len(matters_awaiting(matters, n))))
+        out.append(
+            TaskSummary(
+                number=n,
+                code=s.task.code,
+                title=title_of(s.task, lang),
+                rating=s.rating,
+                trend=s.trend.value,
+                reasons=tuple(reason_text(r, lang) for r in s.reasons),
+                next_id=nxt.milestone.id if nxt else None,
+                next_title=title_of(nxt.milestone, lang) if nxt else "",
+                next_due=nxt.milestone.due if nxt else None,
+                escalations=len(open_escalations(escalations, n)),
+                matters=len(matters_awaiting(matters, n)),
+            )
+        )
     return out
 
 
 # ---------------------------------------------------------------- markup
 def task_tile(s: TaskSummary, lang: str) -> str:
     """Return a task's tile on the overview (the button to open the board is added by the view)."""
-    nxt = (f'{esc(s.next_id)} {esc(s.next_title)} · {esc(fmt_date(s.next_due))}'
-           if s.next_id else esc(t("ui.overview.no_next", lang)))
+    nxt = (
+        f"{esc(s.next_id)} {esc(s.next_title)} · {esc(fmt_date(s.next_due))}"
+        if s.next_id
+        else esc(t("ui.overview.no_next", lang))
+    )
     reasons = "".join(f"<li>{esc(r)}</li>" for r in s.reasons[:3])
     return (
         f'<div class="pp-tile" data-task="{s.number}">'
@@ -386,10 +459,11 @@ def task_tile(s: TaskSummary, lang: str) -> str:
         f'<div class="pp-tile-title">{esc(s.title)}</div>'
         f'<div class="pp-tile-row"><span>{esc(t("ui.overview.next", lang))}</span> {nxt}</div>'
         f'<div class="pp-tile-row"><span>{esc(t("ui.overview.escalations", lang))}</span> '
-        f'<b>{s.escalations}</b> · <span>{esc(t("ui.overview.matters", lang))}</span> '
-        f'<b>{s.matters}</b></div>'
+        f"<b>{s.escalations}</b> · <span>{esc(t('ui.overview.matters', lang))}</span> "
+        f"<b>{s.matters}</b></div>"
         + (f'<ul class="pp-reasons">{reasons}</ul>' if reasons else "")
-        + "</div>")
+        + "</div>"
+    )
 
 
 def status_board(planned: Sequence[PlannedMilestone], lang: str) -> str:
@@ -402,16 +476,23 @@ def status_board(planned: Sequence[PlannedMilestone], lang: str) -> str:
         body = "".join(
             f'<div class="pp-card" data-milestone="{esc(p.milestone.id)}" '
             f'style="border-left-color:{STATUS_COLOURS[status]}">'
-            f'<b>{esc(p.milestone.id)}</b> {esc(title_of(p.milestone, lang))}'
+            f"<b>{esc(p.milestone.id)}</b> {esc(title_of(p.milestone, lang))}"
             f'<div class="pp-card-meta">{esc(t("ui.field.due", lang))} '
-            f'{esc(fmt_date(p.milestone.due))} · {esc(t("ui.field.forecast", lang))} '
-            f'{esc(fmt_date(p.milestone.forecast))} · {p.milestone.percent}%'
-            + (f' · <span class="pp-slip">{esc(t("ui.board.slip", lang, days=p.slip_days))}'
-               '</span>' if p.slip_days else "")
-            + "</div></div>" for p in cards)
-        cols.append(f'<div class="pp-col"><div class="pp-col-head">'
-                    f'{esc(t("status." + status.value, lang))} ({len(cards)})</div>'
-                    f'{body}</div>')
+            f"{esc(fmt_date(p.milestone.due))} · {esc(t('ui.field.forecast', lang))} "
+            f"{esc(fmt_date(p.milestone.forecast))} · {p.milestone.percent}%"
+            + (
+                f' · <span class="pp-slip">{esc(t("ui.board.slip", lang, days=p.slip_days))}</span>'
+                if p.slip_days
+                else ""
+            )
+            + "</div></div>"
+            for p in cards
+        )
+        cols.append(
+            f'<div class="pp-col"><div class="pp-col-head">'
+            f"{esc(t('status.' + status.value, lang))} ({len(cards)})</div>"
+            f"{body}</div>"
+        )
     return f'<div class="pp-board">{"".join(cols)}</div>'
 
 
@@ -428,9 +509,16 @@ def _months(first: date, last: date) -> list[date]:
     return out
 
 
-def gantt_svg(planned: Sequence[PlannedMilestone], critical: Iterable[str], as_of: date,
-              lang: str, *, width: int = 940, baseline: Sequence[BaselineRow] = (),
-              baseline_name: str = "") -> str:
+def gantt_svg(
+    planned: Sequence[PlannedMilestone],
+    critical: Iterable[str],
+    as_of: date,
+    lang: str,
+    *,
+    width: int = 940,
+    baseline: Sequence[BaselineRow] = (),
+    baseline_name: str = "",
+) -> str:
     """Draw a Gantt chart as inline SVG.
 
     Plan (start → due) against forecast, dependencies, the critical path in red, and a
@@ -453,8 +541,10 @@ def gantt_svg(planned: Sequence[PlannedMilestone], critical: Iterable[str], as_o
     finishes = {p.milestone.id: projected_finish(p, as_of) for p in rows}
     shown = {p.milestone.id for p in rows}
     then = {r.id: r for r in baseline if r.id in shown and r.due_then and r.start_then}
-    lo = min(min(p.milestone.start for p in rows),
-             min((r.start_then for r in then.values()), default=date.max))
+    lo = min(
+        min(p.milestone.start for p in rows),
+        min((r.start_then for r in then.values()), default=date.max),
+    )
     lo -= timedelta(days=15)
     hi = max(max(p.milestone.due, finishes[p.milestone.id]) for p in rows)
     hi = max(hi, as_of, *(r.due_then for r in then.values())) + timedelta(days=30)
@@ -466,24 +556,30 @@ def gantt_svg(planned: Sequence[PlannedMilestone], critical: Iterable[str], as_o
         return round(label_w + (d - lo).days / span * plot_w, 1)
 
     height = top + row_h * len(rows) + 34
-    parts = [f'<svg class="pp-gantt" xmlns="http://www.w3.org/2000/svg" width="{width}" '
-             f'height="{height}" viewBox="0 0 {width} {height}" '
-             'font-size="12" font-family="Noto Sans CJK SC, sans-serif">',
-             '<defs><marker id="pp-arrow" viewBox="0 0 10 10" refX="9" refY="5" '
-             'markerWidth="6" markerHeight="6" orient="auto-start-reverse">'
-             '<path d="M 0 0 L 10 5 L 0 10 z" fill="#555"/></marker></defs>']
+    parts = [
+        f'<svg class="pp-gantt" xmlns="http://www.w3.org/2000/svg" width="{width}" '
+        f'height="{height}" viewBox="0 0 {width} {height}" '
+        'font-size="12" font-family="Noto Sans CJK SC, sans-serif">',
+        '<defs><marker id="pp-arrow" viewBox="0 0 10 10" refX="9" refY="5" '
+        'markerWidth="6" markerHeight="6" orient="auto-start-reverse">'
+        '<path d="M 0 0 L 10 5 L 0 10 z" fill="#555"/></marker></defs>',
+    ]
     for m in _months(lo, hi):
         xm = x(m)
         if m.month == 1 or m == _months(lo, hi)[0]:
-            parts.append(f'<line x1="{xm}" y1="{top - 6}" x2="{xm}" y2="{height - 30}" '
-                         'stroke="#b0bec5"/>'
-                         f'<text x="{xm + 3}" y="{top - 10}" fill="#37474f">{m.year}</text>')
+            parts.append(
+                f'<line x1="{xm}" y1="{top - 6}" x2="{xm}" y2="{height - 30}" '
+                'stroke="#b0bec5"/>'
+                f'<text x="{xm + 3}" y="{top - 10}" fill="#37474f">{m.year}</text>'
+            )
         elif m.month in (4, 7, 10):
             quarter = t(f"ui.board.q{(m.month - 1) // 3 + 1}", lang)
-            parts.append(f'<line x1="{xm}" y1="{top}" x2="{xm}" y2="{height - 30}" '
-                         'stroke="#eceff1"/>'
-                         f'<text x="{xm + 2}" y="{top - 10}" fill="#90a4ae" '
-                         f'font-size="10">{esc(quarter)}</text>')
+            parts.append(
+                f'<line x1="{xm}" y1="{top}" x2="{xm}" y2="{height - 30}" '
+                'stroke="#eceff1"/>'
+                f'<text x="{xm + 2}" y="{top - 10}" fill="#90a4ae" '
+                f'font-size="10">{esc(quarter)}</text>'
+            )
     ypos = {}
     for i, p in enumerate(rows):
         m = p.milestone
@@ -495,34 +591,49 @@ def gantt_svg(planned: Sequence[PlannedMilestone], critical: Iterable[str], as_o
         ext = [d for d in m.depends_on if d not in {q.milestone.id for q in rows}]
         crit_attr = ' data-critical="1"' if is_crit else ""
         bold = ' font-weight="bold"' if is_crit else ""
-        parts.append(f'<g class="pp-gantt-row" data-milestone="{esc(m.id)}"{crit_attr}>'
-                     f'<title>{esc(m.id)} {esc(label)}</title>'
-                     f'<text x="4" y="{y + 19}" fill="{CRITICAL if is_crit else "#263238"}"'
-                     f'{bold}>{esc(m.id)} {esc(short)}'
-                     + (f' <tspan fill="#78909c">← {esc(", ".join(ext))}</tspan>' if ext
-                        else "") + "</text>")
-        parts.append(f'<rect x="{x(m.start)}" y="{y + 4}" width="{max(x(m.due) - x(m.start), 2)}"'
-                     ' height="8" fill="#cfd8dc" rx="2"/>')
+        parts.append(
+            f'<g class="pp-gantt-row" data-milestone="{esc(m.id)}"{crit_attr}>'
+            f"<title>{esc(m.id)} {esc(label)}</title>"
+            f'<text x="4" y="{y + 19}" fill="{CRITICAL if is_crit else "#263238"}"'
+            f"{bold}>{esc(m.id)} {esc(short)}"
+            + (f' <tspan fill="#78909c">← {esc(", ".join(ext))}</tspan>' if ext else "")
+            + "</text>"
+        )
+        parts.append(
+            f'<rect x="{x(m.start)}" y="{y + 4}" width="{max(x(m.due) - x(m.start), 2)}"'
+            ' height="8" fill="#cfd8dc" rx="2"/>'
+        )
         fin = finishes[m.id]
         colour = STATUS_COLOURS[m.status]
         stroke = f' stroke="{CRITICAL}" stroke-width="2"' if is_crit else ""
-        parts.append(f'<rect x="{x(m.start)}" y="{y + 14}" '
-                     f'width="{max(x(fin) - x(m.start), 2)}" height="11" fill="{colour}" '
-                     f'rx="2"{stroke}/>')
-        parts.append(f'<line x1="{x(m.due)}" y1="{y + 2}" x2="{x(m.due)}" y2="{y + 27}" '
-                     'stroke="#455a64" stroke-width="1.5"/>')
+        parts.append(
+            f'<rect x="{x(m.start)}" y="{y + 14}" '
+            f'width="{max(x(fin) - x(m.start), 2)}" height="11" fill="{colour}" '
+            f'rx="2"{stroke}/>'
+        )
+        parts.append(
+            f'<line x1="{x(m.due)}" y1="{y + 2}" x2="{x(m.due)}" y2="{y + 27}" '
+            'stroke="#455a64" stroke-width="1.5"/>'
+        )
         if m.id in then:
             b = then[m.id]
             xb, yb = x(b.due_then), y + 28
-            tip = t("ui.board.baseline_mark", lang, name=baseline_name,
-                    start=fmt_date(b.start_then), due=fmt_date(b.due_then))
-            parts.append(f'<g class="pp-baseline-mark" data-due="{b.due_then.isoformat()}">'
-                         f'<title>{esc(tip)}</title>'
-                         f'<rect x="{x(b.start_then)}" y="{yb - 1}" '
-                         f'width="{max(xb - x(b.start_then), 1)}" height="2" '
-                         f'fill="{BASELINE}"/>'
-                         f'<path d="M {xb} {yb - 3.5} L {xb + 3.5} {yb} L {xb} {yb + 3.5} '
-                         f'L {xb - 3.5} {yb} z" fill="{BASELINE}"/></g>')
+            tip = t(
+                "ui.board.baseline_mark",
+                lang,
+                name=baseline_name,
+                start=fmt_date(b.start_then),
+                due=fmt_date(b.due_then),
+            )
+            parts.append(
+                f'<g class="pp-baseline-mark" data-due="{b.due_then.isoformat()}">'
+                f"<title>{esc(tip)}</title>"
+                f'<rect x="{x(b.start_then)}" y="{yb - 1}" '
+                f'width="{max(xb - x(b.start_then), 1)}" height="2" '
+                f'fill="{BASELINE}"/>'
+                f'<path d="M {xb} {yb - 3.5} L {xb + 3.5} {yb} L {xb} {yb + 3.5} '
+                f'L {xb - 3.5} {yb} z" fill="{BASELINE}"/></g>'
+            )
         parts.append("</g>")
     for p in rows:
         m = p.milestone
@@ -532,24 +643,32 @@ def gantt_svg(planned: Sequence[PlannedMilestone], critical: Iterable[str], as_o
             x1, y1 = x(finishes[dep]), ypos[dep] + 20
             x2, y2 = x(m.start), ypos[m.id] + 20
             colour = CRITICAL if dep in crit and m.id in crit else "#555"
-            parts.append(f'<path class="pp-dep" d="M {x1} {y1} C {x1 + 20} {y1}, '
-                         f'{x2 - 20} {y2}, {x2} {y2}" fill="none" stroke="{colour}" '
-                         'stroke-width="1.2" marker-end="url(#pp-arrow)"/>')
+            parts.append(
+                f'<path class="pp-dep" d="M {x1} {y1} C {x1 + 20} {y1}, '
+                f'{x2 - 20} {y2}, {x2} {y2}" fill="none" stroke="{colour}" '
+                'stroke-width="1.2" marker-end="url(#pp-arrow)"/>'
+            )
     xa = x(as_of)
-    parts.append(f'<line x1="{xa}" y1="{top - 6}" x2="{xa}" y2="{height - 30}" '
-                 'stroke="#6a1b9a" stroke-dasharray="4 3"/>'
-                 f'<text x="{xa + 3}" y="{height - 32}" fill="#6a1b9a" font-size="10">'
-                 f'{esc(t("ui.board.as_of", lang))} {as_of.isoformat()}</text>')
+    parts.append(
+        f'<line x1="{xa}" y1="{top - 6}" x2="{xa}" y2="{height - 30}" '
+        'stroke="#6a1b9a" stroke-dasharray="4 3"/>'
+        f'<text x="{xa + 3}" y="{height - 32}" fill="#6a1b9a" font-size="10">'
+        f"{esc(t('ui.board.as_of', lang))} {as_of.isoformat()}</text>"
+    )
     ly = height - 12
-    legend = [("#cfd8dc", t("ui.board.legend_plan", lang)),
-              (STATUS_COLOURS[Status.in_progress], t("ui.board.legend_forecast", lang)),
-              (CRITICAL, t("ui.board.legend_critical", lang))]
+    legend = [
+        ("#cfd8dc", t("ui.board.legend_plan", lang)),
+        (STATUS_COLOURS[Status.in_progress], t("ui.board.legend_forecast", lang)),
+        (CRITICAL, t("ui.board.legend_critical", lang)),
+    ]
     if then:
         legend.append((BASELINE, t("ui.board.legend_baseline", lang, name=baseline_name)))
     lx = label_w
     for colour, text in legend:
-        parts.append(f'<rect x="{lx}" y="{ly - 9}" width="14" height="9" fill="{colour}"/>'
-                     f'<text x="{lx + 18}" y="{ly}" fill="#37474f">{esc(text)}</text>')
+        parts.append(
+            f'<rect x="{lx}" y="{ly - 9}" width="14" height="9" fill="{colour}"/>'
+            f'<text x="{lx + 18}" y="{ly}" fill="#37474f">{esc(text)}</text>'
+        )
         lx += 28 + _text_width(text)
     parts.append("</svg>")
     return "".join(parts)
@@ -577,24 +696,36 @@ def heatmap(risks: Sequence[Risk], lang: str) -> str:
         tds = []
         for lk in range(1, 6):
             found = cells.get((lk, im), [])
-            ids = "<br>".join(f'<span title="{esc(title_of(r, lang))}">{esc(r.id)}</span>'
-                              for r in found)
-            tds.append(f'<td class="pp-heat" data-l="{lk}" data-i="{im}" '
-                       f'style="background:{_heat_colour(lk * im)}">{ids}</td>')
+            ids = "<br>".join(
+                f'<span title="{esc(title_of(r, lang))}">{esc(r.id)}</span>' for r in found
+            )
+            tds.append(
+                f'<td class="pp-heat" data-l="{lk}" data-i="{im}" '
+                f'style="background:{_heat_colour(lk * im)}">{ids}</td>'
+            )
         body.append(f"<tr><th>{im}</th>{''.join(tds)}</tr>")
-    return (f'<table class="pp-heatmap"><caption>{esc(t("ui.desk.heat_caption", lang))}'
-            f'</caption><tr><th>{esc(t("ui.desk.impact", lang))} ↓ / '
-            f'{esc(t("ui.desk.likelihood", lang))} →</th>{head}</tr>{"".join(body)}</table>')
+    return (
+        f'<table class="pp-heatmap"><caption>{esc(t("ui.desk.heat_caption", lang))}'
+        f"</caption><tr><th>{esc(t('ui.desk.impact', lang))} ↓ / "
+        f"{esc(t('ui.desk.likelihood', lang))} →</th>{head}</tr>{''.join(body)}</table>"
+    )
 
 
-def table(columns: Sequence[tuple[str, str]], rows: Sequence[dict[str, Any]],
-          *, empty: str = "—", css: str = "pp-table") -> str:
+def table(
+    columns: Sequence[tuple[str, str]],
+    rows: Sequence[dict[str, Any]],
+    *,
+    empty: str = "—",
+    css: str = "pp-table",
+) -> str:
     """Return a plain HTML table; every cell escaped. ``columns`` are ``(key, header)`` pairs."""
     if not rows:
         return f'<p class="pp-empty">{esc(empty)}</p>'
     head = "".join(f"<th>{esc(h)}</th>" for _, h in columns)
-    body = "".join("<tr>" + "".join(f"<td>{esc(_cell(r.get(k)))}</td>" for k, _ in columns)
-                   + "</tr>" for r in rows)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{esc(_cell(r.get(k)))}</td>" for k, _ in columns) + "</tr>"
+        for r in rows
+    )
     return f'<table class="{css}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
@@ -641,9 +772,34 @@ CSS = """
 .pp-empty{color:#78909c}
 """
 
-__all__ = ["BASELINE", "CSS", "BaselineRow", "Clock", "TaskSummary", "against_baseline",
-           "baseline_table", "esc", "fmt_date", "gantt_svg", "heatmap", "level_label",
-           "matters_awaiting", "next_milestone", "open_escalations", "projected_finish",
-           "rating_badge", "rating_label", "reason_text", "refusal_text",
-           "reporting_clock", "slip_text", "solver_status", "status_board", "table",
-           "task_summaries", "task_tile", "title_of", "yes_no"]
+__all__ = [
+    "BASELINE",
+    "CSS",
+    "BaselineRow",
+    "Clock",
+    "TaskSummary",
+    "against_baseline",
+    "baseline_table",
+    "esc",
+    "fmt_date",
+    "gantt_svg",
+    "heatmap",
+    "level_label",
+    "matters_awaiting",
+    "next_milestone",
+    "open_escalations",
+    "projected_finish",
+    "rating_badge",
+    "rating_label",
+    "reason_text",
+    "refusal_text",
+    "reporting_clock",
+    "slip_text",
+    "solver_status",
+    "status_board",
+    "table",
+    "task_summaries",
+    "task_tile",
+    "title_of",
+    "yes_no",
+]

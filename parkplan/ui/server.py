@@ -62,15 +62,20 @@ def unavailable_page(lang: str = "zh"):
     order = [first, *(x for x in LANGUAGES if x != first)]
     heading = " · ".join(html.escape(t("ui.db_down.title", x)) for x in order)
     body = "".join(f'<p lang="{x}">{html.escape(t("ui.db_down.body", x))}</p>' for x in order)
-    template = ("{% extends base %}\n{% block contents %}\n"
-                '<div class="parkplan-db-down" style="font-family: sans-serif; '
-                'max-width: 40em; margin: 4em auto;">'
-                f"<h2>{heading}</h2>{body}</div>\n{{% endblock %}}\n")
+    template = (
+        "{% extends base %}\n{% block contents %}\n"
+        '<div class="parkplan-db-down" style="font-family: sans-serif; '
+        'max-width: 40em; margin: 4em auto;">'
+        f"<h2>{heading}</h2>{body}</div>\n{{% endblock %}}\n"
+    )
     return pn.Template(template)
 
 
-def current_page(location: str | None = None, cookie_secret: str | None = None,
-                 clock: Callable[[], datetime] | None = None):
+def current_page(
+    location: str | None = None,
+    cookie_secret: str | None = None,
+    clock: Callable[[], datetime] | None = None,
+):
     """Build the page of the session being opened (called once per browser session).
 
     ``clock``: the app's "now" (default the real clock; see :func:`serve`).
@@ -91,13 +96,16 @@ def current_page(location: str | None = None, cookie_secret: str | None = None,
     except Exception as err:
         if not is_db_unavailable(err):
             raise
-        log.warning("new page: the database is unavailable: %s",
-                    str(err).splitlines()[0] if str(err) else type(err).__name__)
+        log.warning(
+            "new page: the database is unavailable: %s",
+            str(err).splitlines()[0] if str(err) else type(err).__name__,
+        )
         return unavailable_page(lang)
 
 
-def configure_logging(log_file: str | os.PathLike | None, *, level: int = logging.INFO,
-                      processes: int = 1) -> None:
+def configure_logging(
+    log_file: str | os.PathLike | None, *, level: int = logging.INFO, processes: int = 1
+) -> None:
     """Send parkplan's, Tornado's and Bokeh's logs to ``log_file`` (and stderr).
 
     One process: a :class:`~logging.handlers.RotatingFileHandler` (10 MiB × 5 files).
@@ -111,8 +119,11 @@ def configure_logging(log_file: str | os.PathLike | None, *, level: int = loggin
     handlers: list[logging.Handler] = [logging.StreamHandler()]
     if log_file is not None:
         if processes == 1:
-            handlers.append(logging.handlers.RotatingFileHandler(
-                log_file, maxBytes=10 * 2**20, backupCount=5, encoding="utf-8"))
+            handlers.append(
+                logging.handlers.RotatingFileHandler(
+                    log_file, maxBytes=10 * 2**20, backupCount=5, encoding="utf-8"
+                )
+            )
         else:
             handlers.append(logging.handlers.WatchedFileHandler(log_file, encoding="utf-8"))
     for name in ("parkplan", "tornado", "bokeh"):
@@ -128,10 +139,19 @@ def configure_logging(log_file: str | os.PathLike | None, *, level: int = loggin
             logger.addHandler(h)
 
 
-def serve(location: str | None, *, port: int = 5006, address: str = "127.0.0.1",
-          credentials: Credentials | None, cookie_secret: str, num_procs: int = 1,
-          origins: Sequence[str] = (), show: bool = False,
-          secure_cookies: bool = False, as_of: datetime | None = None) -> None:
+def serve(
+    location: str | None,
+    *,
+    port: int = 5006,
+    address: str = "127.0.0.1",
+    credentials: Credentials | None,
+    cookie_secret: str,
+    num_procs: int = 1,
+    origins: Sequence[str] = (),
+    show: bool = False,
+    secure_cookies: bool = False,
+    as_of: datetime | None = None,
+) -> None:
     """Start the server and block until it stops.
 
     Parameters
@@ -174,11 +194,20 @@ def serve(location: str | None, *, port: int = 5006, address: str = "127.0.0.1",
         clock = AsOfClock(as_of)
         log.warning("the app's clock starts at %s (--as-of), not the real time", as_of)
     log.info("serving %s on http://%s:%s/", location, address, port)
-    pn.serve(lambda: current_page(location, cookie_secret, clock), port=port,
-             address=address,
-             websocket_origin=allowed, show=show, start=True, title="parkplan",
-             cookie_secret=cookie_secret, num_procs=num_procs, liveness=True,
-             extra_patterns=api_patterns(location, credentials, cookie_secret), **kwargs)
+    pn.serve(
+        lambda: current_page(location, cookie_secret, clock),
+        port=port,
+        address=address,
+        websocket_origin=allowed,
+        show=show,
+        start=True,
+        title="parkplan",
+        cookie_secret=cookie_secret,
+        num_procs=num_procs,
+        liveness=True,
+        extra_patterns=api_patterns(location, credentials, cookie_secret),
+        **kwargs,
+    )
 
 
 __all__ = ["configure_logging", "current_page", "serve", "unavailable_page"]

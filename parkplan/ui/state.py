@@ -60,6 +60,7 @@ class AsOfClock:
         self._t0 = time.monotonic()
 
     def __call__(self) -> datetime:
+        """Return the fixed day plus the time elapsed since the clock started."""
         return self.start + timedelta(seconds=int(time.monotonic() - self._t0))
 
     def __repr__(self) -> str:
@@ -77,8 +78,7 @@ def parse_as_of(text: str) -> datetime:
     text = text.strip()
     try:
         if len(text) == 10:
-            return datetime.combine(date.fromisoformat(text), datetime.min.time()).replace(
-                hour=12)
+            return datetime.combine(date.fromisoformat(text), datetime.min.time()).replace(hour=12)
         return datetime.fromisoformat(text).replace(tzinfo=None, microsecond=0)
     except ValueError:
         raise ValueError(f"--as-of: {text!r} is not YYYY-MM-DD or YYYY-MM-DDTHH:MM") from None
@@ -122,8 +122,9 @@ class Services:
         if self.executor is None:
             from concurrent.futures import ThreadPoolExecutor
 
-            self.executor = ThreadPoolExecutor(max_workers=max(1, min(2, os.cpu_count() or 1)),
-                                               thread_name_prefix="parkplan-solve")
+            self.executor = ThreadPoolExecutor(
+                max_workers=max(1, min(2, os.cpu_count() or 1)), thread_name_prefix="parkplan-solve"
+            )
 
 
 def default_scenarios_dir() -> Path:
@@ -150,13 +151,17 @@ class Session(param.Parameterized):
     task = param.Integer(default=1, bounds=(1, 9), doc="Task shown on the board.")
     revision = param.Integer(default=0, doc="Bumped whenever the programme was re-read.")
     notice = param.String(default="", doc="Last message to the user (plain text).")
-    notice_kind = param.Selector(default="info",
-                                 objects=["info", "success", "warning", "danger"])
-    basemap = param.Selector(default="none", objects=list(BASEMAP_CHOICES),
-                             doc="Web tiles under the park maps (none: offline).")
-    baseline = param.String(default=None, allow_None=True,
-                            doc="Baseline the board compares with (None: the last "
-                                "stocktake before the as-of date).")
+    notice_kind = param.Selector(default="info", objects=["info", "success", "warning", "danger"])
+    basemap = param.Selector(
+        default="none",
+        objects=list(BASEMAP_CHOICES),
+        doc="Web tiles under the park maps (none: offline).",
+    )
+    baseline = param.String(
+        default=None,
+        allow_None=True,
+        doc="Baseline the board compares with (None: the last stocktake before the as-of date).",
+    )
 
     def __init__(self, services: Services, user: str | None = None, **params: Any):
         super().__init__(**params)
@@ -202,13 +207,13 @@ class Session(param.Parameterized):
         self.revision += 1
 
     def saved_baselines(self) -> list[Baseline]:
-        """The saved baselines, oldest first, without snapshots (read once per revision)."""
+        """Return the saved baselines, oldest first, without snapshots (read once per revision)."""
         if self._saved is None:
             self._saved = self.tracker.baselines()
         return self._saved
 
     def compared_baseline(self) -> Baseline | None:
-        """The baseline the board compares with, without its snapshot, or ``None``.
+        """Return the baseline the board compares with, without its snapshot, or ``None``.
 
         The one the user picked (:attr:`baseline`) while it is saved, else the last
         stocktake before :attr:`as_of` (:meth:`Tracker.last_baseline`, the trend's);
@@ -222,7 +227,7 @@ class Session(param.Parameterized):
         return saved.get(name)
 
     def comparison(self, name: str) -> Comparison:
-        """The programme as of :attr:`as_of` against baseline ``name`` (read once per revision).
+        """Return the programme as of :attr:`as_of` against baseline ``name``, read once.
 
         Records above the user's clearance are left out (:meth:`Tracker.compare_baseline`).
         """
@@ -296,8 +301,11 @@ class Session(param.Parameterized):
         the library's own words.
         """
         if isinstance(err, PermissionDenied):
-            kind, heading, text = ("danger", "ui.notice.denied",
-                                   render.refusal_text(err, self.lang))
+            kind, heading, text = (
+                "danger",
+                "ui.notice.denied",
+                render.refusal_text(err, self.lang),
+            )
         elif isinstance(err, StaleVersion):
             kind, heading, text = "warning", "ui.notice.stale", str(err)
         else:
@@ -311,18 +319,33 @@ class Session(param.Parameterized):
 
     def update_milestone(self, milestone_id: str, version: int, **changes: Any) -> Any:
         """Change a milestone as the user (see :meth:`Tracker.update_milestone`)."""
-        return self.attempt(lambda: self.tracker.update_milestone(milestone_id, version,
-                                                                  **changes),
-                            done="ui.notice.milestone_saved")
+        return self.attempt(
+            lambda: self.tracker.update_milestone(milestone_id, version, **changes),
+            done="ui.notice.milestone_saved",
+        )
 
-    def escalation_step(self, action: str, escalation_id: int, comment: str,
-                        version: int | None) -> Any:
+    def escalation_step(
+        self, action: str, escalation_id: int, comment: str, version: int | None
+    ) -> Any:
         """Acknowledge, act on or close an escalation as the user."""
-        step = {"acknowledge": self.tracker.acknowledge, "act": self.tracker.act,
-                "close": self.tracker.close}[action]
-        return self.attempt(lambda: step(escalation_id, comment, version=version),
-                            done=f"ui.notice.escalation_{action}")
+        step = {
+            "acknowledge": self.tracker.acknowledge,
+            "act": self.tracker.act,
+            "close": self.tracker.close,
+        }[action]
+        return self.attempt(
+            lambda: step(escalation_id, comment, version=version),
+            done=f"ui.notice.escalation_{action}",
+        )
 
 
-__all__ = ["BASEMAP_CHOICES", "PAGES", "SCENARIO_ROLES", "AsOfClock", "Services", "Session",
-           "default_scenarios_dir", "parse_as_of"]
+__all__ = [
+    "BASEMAP_CHOICES",
+    "PAGES",
+    "SCENARIO_ROLES",
+    "AsOfClock",
+    "Services",
+    "Session",
+    "default_scenarios_dir",
+    "parse_as_of",
+]

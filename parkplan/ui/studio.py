@@ -44,10 +44,19 @@ COPY_SUFFIX = "-copy"
 log = logging.getLogger("parkplan.ui")
 
 
-def scenario_from_form(base: Scenario, *, name: str, budget: float, horizon: tuple[int, int],
-                       weights: dict[str, float], tiers: dict[str, int],
-                       sectors: dict[str, int], fixed: str, excluded: str,
-                       lang: str = "zh") -> Scenario:
+def scenario_from_form(
+    base: Scenario,
+    *,
+    name: str,
+    budget: float,
+    horizon: tuple[int, int],
+    weights: dict[str, float],
+    tiers: dict[str, int],
+    sectors: dict[str, int],
+    fixed: str,
+    excluded: str,
+    lang: str = "zh",
+) -> Scenario:
     """Apply the form's values to ``base``: a validated copy named ``name``.
 
     Raises
@@ -57,12 +66,18 @@ def scenario_from_form(base: Scenario, *, name: str, budget: float, horizon: tup
     ValueError
         If a fixed or excluded line is not a pair.
     """
-    return base.with_changes(**{
-        "name": name, "budget": budget, "horizon": tuple(horizon),
-        "scoring.weights": dict(weights),
-        "quotas.tier": {k: int(v) for k, v in tiers.items() if v},
-        "quotas.sector": {k: int(v) for k, v in sectors.items() if v},
-        "fixed": plan.parse_pairs(fixed, lang), "excluded": plan.parse_pairs(excluded, lang)})
+    return base.with_changes(
+        **{
+            "name": name,
+            "budget": budget,
+            "horizon": tuple(horizon),
+            "scoring.weights": dict(weights),
+            "quotas.tier": {k: int(v) for k, v in tiers.items() if v},
+            "quotas.sector": {k: int(v) for k, v in sectors.items() if v},
+            "fixed": plan.parse_pairs(fixed, lang),
+            "excluded": plan.parse_pairs(excluded, lang),
+        }
+    )
 
 
 class ScenarioStudio(pn.viewable.Viewer):
@@ -87,21 +102,23 @@ class ScenarioStudio(pn.viewable.Viewer):
         self._budget = pn.widgets.FloatInput(start=0, step=1000, width=160)
         self._h0 = pn.widgets.IntInput(start=2000, end=2100, width=100)
         self._h1 = pn.widgets.IntInput(start=2000, end=2100, width=100)
-        self._weights = {k: pn.widgets.FloatInput(start=0, end=1, step=0.05, width=120)
-                         for k in WEIGHTS}
+        self._weights = {
+            k: pn.widgets.FloatInput(start=0, end=1, step=0.05, width=120) for k in WEIGHTS
+        }
         self._tiers = {k: pn.widgets.IntInput(start=0, end=100, width=165) for k in TIERS}
         self._sectors = {k: pn.widgets.IntInput(start=0, end=100, width=165) for k in SECTORS}
         self._fixed = pn.widgets.TextAreaInput(height=70, width=300)
         self._excluded = pn.widgets.TextAreaInput(height=70, width=300)
         self._explain = pn.widgets.Checkbox(value=True, css_classes=["pp-explain"])
-        self._solve = pn.widgets.Button(button_type="primary", width=160,
-                                        css_classes=["pp-solve"])
+        self._solve = pn.widgets.Button(button_type="primary", width=160, css_classes=["pp-solve"])
         self._solve.on_click(self._solve_clicked)
-        self._progress = pn.indicators.Progress(active=True, visible=False, width=300,
-                                                bar_color="primary")
+        self._progress = pn.indicators.Progress(
+            active=True, visible=False, width=300, bar_color="primary"
+        )
         self._status = pn.pane.Markdown("", css_classes=["pp-solve-status"])
-        self._yaml = pn.widgets.FileDownload(callback=self._scenario_yaml,
-                                             filename="scenario.yaml", width=200)
+        self._yaml = pn.widgets.FileDownload(
+            callback=self._scenario_yaml, filename="scenario.yaml", width=200
+        )
         self._runs = pn.widgets.Select(width=480)
         self._runs.param.watch(lambda e: setattr(self, "run_id", e.new), "value")
         self._summary = html_pane()
@@ -109,42 +126,74 @@ class ScenarioStudio(pn.viewable.Viewer):
         self._alloc = html_pane()
         self._map = html_pane(height=680, css_classes=["pp-plan-map"])
         self._downloads = {
-            "gpkg": pn.widgets.FileDownload(callback=self._gpkg, filename="plan.gpkg",
-                                            width=200),
-            "xlsx": pn.widgets.FileDownload(callback=self._xlsx, filename="plan.xlsx",
-                                            width=200),
-            "html": pn.widgets.FileDownload(callback=self._html, filename="plan.html",
-                                            width=200)}
+            "gpkg": pn.widgets.FileDownload(callback=self._gpkg, filename="plan.gpkg", width=200),
+            "xlsx": pn.widgets.FileDownload(callback=self._xlsx, filename="plan.xlsx", width=200),
+            "html": pn.widgets.FileDownload(callback=self._html, filename="plan.html", width=200),
+        }
         self._cmp_a = pn.widgets.Select(width=380)
         self._cmp_b = pn.widgets.Select(width=380)
         self._compare = pn.widgets.Button(width=140)
         self._compare.on_click(lambda _e: self._render_compare())
         self._cmp_defaults: tuple[str | None, str | None] = (None, None)
         self._comparison = html_pane()
-        self._titles = {k: pn.pane.Markdown("") for k in
-                        ("form", "weights", "quotas", "pairs", "result", "map", "compare",
-                         "explanation", "allocations", "exports")}
+        self._titles = {
+            k: pn.pane.Markdown("")
+            for k in (
+                "form",
+                "weights",
+                "quotas",
+                "pairs",
+                "result",
+                "map",
+                "compare",
+                "explanation",
+                "allocations",
+                "exports",
+            )
+        }
         form = pn.Column(
             self._titles["form"],
-            pn.Row(self._base, self._load), self._name,
+            pn.Row(self._base, self._load),
+            self._name,
             pn.Row(self._budget, self._h0, self._h1),
-            self._titles["weights"], pn.Row(*self._weights.values()),
-            self._titles["quotas"], pn.GridBox(*self._tiers.values(), ncols=3),
+            self._titles["weights"],
+            pn.Row(*self._weights.values()),
+            self._titles["quotas"],
+            pn.GridBox(*self._tiers.values(), ncols=3),
             pn.GridBox(*self._sectors.values(), ncols=3),
-            self._titles["pairs"], pn.Row(self._fixed, self._excluded),
-            pn.Row(self._explain), pn.Row(self._solve, self._yaml),
-            self._progress, self._status, NoticeBar(session=s))
+            self._titles["pairs"],
+            pn.Row(self._fixed, self._excluded),
+            pn.Row(self._explain),
+            pn.Row(self._solve, self._yaml),
+            self._progress,
+            self._status,
+            NoticeBar(session=s),
+        )
         self._form = form
         self._layout = pn.Column(
-            pn.Row(form, pn.Column(self._titles["map"], BasemapPicker(session=s), self._map,
-                                   sizing_mode="stretch_width"),
-                   sizing_mode="stretch_width"),
-            self._titles["result"], self._runs, self._summary,
+            pn.Row(
+                form,
+                pn.Column(
+                    self._titles["map"],
+                    BasemapPicker(session=s),
+                    self._map,
+                    sizing_mode="stretch_width",
+                ),
+                sizing_mode="stretch_width",
+            ),
+            self._titles["result"],
+            self._runs,
+            self._summary,
             pn.Row(*self._downloads.values()),
-            self._titles["explanation"], self._explanation,
-            self._titles["allocations"], self._alloc,
-            self._titles["compare"], pn.Row(self._cmp_a, self._cmp_b, self._compare),
-            self._comparison, sizing_mode="stretch_width")
+            self._titles["explanation"],
+            self._explanation,
+            self._titles["allocations"],
+            self._alloc,
+            self._titles["compare"],
+            pn.Row(self._cmp_a, self._cmp_b, self._compare),
+            self._comparison,
+            sizing_mode="stretch_width",
+        )
         self._scenario: Scenario | None = None
         self._list_bases(self._list_runs())
         if self._bases:
@@ -204,13 +253,17 @@ class ScenarioStudio(pn.viewable.Viewer):
         if self._scenario is None:
             raise ParkplanError(self.session.t("ui.studio.no_scenario"))
         return scenario_from_form(
-            self._scenario, name=self._name.value.strip() or self._scenario.name,
-            budget=float(self._budget.value or 0), horizon=(self._h0.value, self._h1.value),
+            self._scenario,
+            name=self._name.value.strip() or self._scenario.name,
+            budget=float(self._budget.value or 0),
+            horizon=(self._h0.value, self._h1.value),
             weights={k: float(w.value or 0) for k, w in self._weights.items()},
             tiers={k: w.value or 0 for k, w in self._tiers.items()},
             sectors={k: w.value or 0 for k, w in self._sectors.items()},
-            fixed=self._fixed.value or "", excluded=self._excluded.value or "",
-            lang=self.session.lang)
+            fixed=self._fixed.value or "",
+            excluded=self._excluded.value or "",
+            lang=self.session.lang,
+        )
 
     def _scenario_yaml(self) -> io.BytesIO:
         try:
@@ -248,12 +301,15 @@ class ScenarioStudio(pn.viewable.Viewer):
         s.notice = ""
         started = time.monotonic()
         future = s.services.executor.submit(
-            run_scenario, s.workspace, scenario, options=self.explain_options(),
-            user=s.user.name)
+            run_scenario, s.workspace, scenario, options=self.explain_options(), user=s.user.name
+        )
         try:
             while not future.done():
-                self._status.object = s.t("ui.studio.solving", name=scenario.name,
-                                          seconds=f"{time.monotonic() - started:.1f}")
+                self._status.object = s.t(
+                    "ui.studio.solving",
+                    name=scenario.name,
+                    seconds=f"{time.monotonic() - started:.1f}",
+                )
                 await asyncio.sleep(0.25)
             run = future.result()
         except (ParkplanError, ValueError) as err:
@@ -268,9 +324,12 @@ class ScenarioStudio(pn.viewable.Viewer):
             return None
         finally:
             self.running = False
-        self._status.object = s.t("ui.studio.solved", name=scenario.name,
-                                  status=render.solver_status(run.result.status, s.lang),
-                                  seconds=f"{time.monotonic() - started:.1f}")
+        self._status.object = s.t(
+            "ui.studio.solved",
+            name=scenario.name,
+            status=render.solver_status(run.result.status, s.lang),
+            seconds=f"{time.monotonic() - started:.1f}",
+        )
         s.notice_kind, s.notice = "success", s.t("ui.studio.stored", run=run.run_id)
         self._refresh_runs()
         self.run_id = run.run_id
@@ -300,8 +359,11 @@ class ScenarioStudio(pn.viewable.Viewer):
         self._list_bases(runs)  # a copy just solved becomes a base
         ids = [r.run_id for r in runs]
         chosen = (self._cmp_a.value, self._cmp_b.value)
-        options = {f"{r.run_id} · {r.scenario_name} · {render.solver_status(r.status, lang)}"
-                   + (" · ⚠" if r.stale_reason else ""): r.run_id for r in runs}
+        options = {
+            f"{r.run_id} · {r.scenario_name} · {render.solver_status(r.status, lang)}"
+            + (" · ⚠" if r.stale_reason else ""): r.run_id
+            for r in runs
+        }
         for sel in (self._runs, self._cmp_a, self._cmp_b):
             sel.options = options
         if runs:
@@ -312,7 +374,8 @@ class ScenarioStudio(pn.viewable.Viewer):
             if chosen == self._cmp_defaults:  # the user has not picked: follow the newest
                 chosen = defaults
             self._cmp_a.value, self._cmp_b.value = (
-                c if c in ids else d for c, d in zip(chosen, defaults, strict=True))
+                c if c in ids else d for c, d in zip(chosen, defaults, strict=True)
+            )
             self._cmp_defaults = defaults
         self._render_run()
 
@@ -344,14 +407,25 @@ class ScenarioStudio(pn.viewable.Viewer):
         frame = plan.allocation_frame(run, sites, cands)
         name_col = "name_en" if s.lang == "en" else "name_zh"
         tier_of = {k: v[0 if s.lang == "zh" else 1] for k, v in TIERS.items()}
-        alloc_rows = [{"year": r["year"], "cand_id": r["cand_id"], "name": r.get(name_col),
-                       "tier": tier_of.get(r.get("tier"), r.get("tier")),
-                       "site_id": r["site_id"],
-                       "park_id": r.get("park_id")} for r in frame.to_dict("records")]
+        alloc_rows = [
+            {
+                "year": r["year"],
+                "cand_id": r["cand_id"],
+                "name": r.get(name_col),
+                "tier": tier_of.get(r.get("tier"), r.get("tier")),
+                "site_id": r["site_id"],
+                "park_id": r.get("park_id"),
+            }
+            for r in frame.to_dict("records")
+        ]
         self._alloc.object = render.table(
-            [(c, s.t(f"ui.alloc.{c}")) for c in
-             ("year", "cand_id", "name", "tier", "site_id", "park_id")],
-            alloc_rows, empty=s.t("ui.empty"))
+            [
+                (c, s.t(f"ui.alloc.{c}"))
+                for c in ("year", "cand_id", "name", "tier", "site_id", "park_id")
+            ],
+            alloc_rows,
+            empty=s.t("ui.empty"),
+        )
         self._render_map(run)
 
     def _layers(self):
@@ -368,52 +442,97 @@ class ScenarioStudio(pn.viewable.Viewer):
         parts = []
         if "infeasibility" in e:
             info = e["infeasibility"]
-            parts.append(f"<h4>{render.esc(s.t('ui.explain.conflicts'))}</h4><ul>"
-                         + "".join(f"<li>{render.esc(c)}</li>" for c in info.get("conflicts", []))
-                         + "</ul>")
+            parts.append(
+                f"<h4>{render.esc(s.t('ui.explain.conflicts'))}</h4><ul>"
+                + "".join(f"<li>{render.esc(c)}</li>" for c in info.get("conflicts", []))
+                + "</ul>"
+            )
             relaxations = info.get("relaxations") or []
             if relaxations:
                 # "smallest" only when the solver proved it (runs stored before the flag
                 # existed do not say, so they are not claimed smallest either)
-                key = ("ui.explain.relaxations" if info.get("proven_smallest")
-                       else "ui.explain.relaxations_unproven")
-                parts.append(f"<h4>{render.esc(s.t(key))}</h4><ul>"
-                             + "".join(f"<li>{render.esc(r.get('text'))}</li>"
-                                       for r in relaxations) + "</ul>")
+                key = (
+                    "ui.explain.relaxations"
+                    if info.get("proven_smallest")
+                    else "ui.explain.relaxations_unproven"
+                )
+                parts.append(
+                    f"<h4>{render.esc(s.t(key))}</h4><ul>"
+                    + "".join(f"<li>{render.esc(r.get('text'))}</li>" for r in relaxations)
+                    + "</ul>"
+                )
             else:
                 parts.append(f"<p>{render.esc(s.t('ui.explain.no_relaxation'))}</p>")
         breakdown = e.get("breakdown") or {}
         if breakdown.get("by_park"):
-            rows = [{"park": p, "value": d.get("value"), "penalty": d.get("penalty"),
-                     "net": d.get("net")} for p, d in breakdown["by_park"].items()]
-            parts.append(f"<h4>{render.esc(s.t('ui.explain.by_park'))}</h4>" + render.table(
-                [(c, s.t(f"ui.explain.{c}")) for c in ("park", "value", "penalty", "net")],
-                rows))
+            rows = [
+                {
+                    "park": p,
+                    "value": d.get("value"),
+                    "penalty": d.get("penalty"),
+                    "net": d.get("net"),
+                }
+                for p, d in breakdown["by_park"].items()
+            ]
+            parts.append(
+                f"<h4>{render.esc(s.t('ui.explain.by_park'))}</h4>"
+                + render.table(
+                    [(c, s.t(f"ui.explain.{c}")) for c in ("park", "value", "penalty", "net")], rows
+                )
+            )
         if breakdown.get("by_tier"):
-            rows = [{"tier": TIERS.get(k, (k, k))[0 if s.lang == "zh" else 1], "value": v}
-                    for k, v in breakdown["by_tier"].items()]
-            parts.append(f"<h4>{render.esc(s.t('ui.explain.by_tier'))}</h4>" + render.table(
-                [("tier", s.t("ui.explain.tier")), ("value", s.t("ui.explain.value"))], rows))
-        values = sorted((v for v in e.get("space_values", []) if (v.get("value") or 0) > 1e-6),
-                        key=lambda v: -v["value"])[:5]
+            rows = [
+                {"tier": TIERS.get(k, (k, k))[0 if s.lang == "zh" else 1], "value": v}
+                for k, v in breakdown["by_tier"].items()
+            ]
+            parts.append(
+                f"<h4>{render.esc(s.t('ui.explain.by_tier'))}</h4>"
+                + render.table(
+                    [("tier", s.t("ui.explain.tier")), ("value", s.t("ui.explain.value"))], rows
+                )
+            )
+        values = sorted(
+            (v for v in e.get("space_values", []) if (v.get("value") or 0) > 1e-6),
+            key=lambda v: -v["value"],
+        )[:5]
         if values:
-            parts.append(f"<h4>{render.esc(s.t('ui.explain.space_values'))}</h4>"
-                         + render.table([(c, s.t(f"ui.explain.{c}")) for c in
-                                         ("park_id", "space_class", "value")], values))
+            parts.append(
+                f"<h4>{render.esc(s.t('ui.explain.space_values'))}</h4>"
+                + render.table(
+                    [(c, s.t(f"ui.explain.{c}")) for c in ("park_id", "space_class", "value")],
+                    values,
+                )
+            )
         alts = e.get("alternatives") or []
         if alts:
-            rows = [{"n": i, "objective": a.get("objective"),
-                     "added": ", ".join(f"{c}→{st}" for c, st in a["differs"]["added"]),
-                     "removed": ", ".join(f"{c}→{st}" for c, st in a["differs"]["removed"])}
-                    for i, a in enumerate(alts, 1)]
-            parts.append(f"<h4>{render.esc(s.t('ui.explain.alternatives'))}</h4>"
-                         + render.table([(c, s.t(f"ui.explain.{c}")) for c in
-                                         ("n", "objective", "added", "removed")], rows))
+            rows = [
+                {
+                    "n": i,
+                    "objective": a.get("objective"),
+                    "added": ", ".join(f"{c}→{st}" for c, st in a["differs"]["added"]),
+                    "removed": ", ".join(f"{c}→{st}" for c, st in a["differs"]["removed"]),
+                }
+                for i, a in enumerate(alts, 1)
+            ]
+            parts.append(
+                f"<h4>{render.esc(s.t('ui.explain.alternatives'))}</h4>"
+                + render.table(
+                    [(c, s.t(f"ui.explain.{c}")) for c in ("n", "objective", "added", "removed")],
+                    rows,
+                )
+            )
         irr = [r for r in e.get("irreplaceability") or [] if r.get("loss_max") is not None]
         if irr:
-            parts.append(f"<h4>{render.esc(s.t('ui.explain.irreplaceability'))}</h4>"
-                         + render.table([(c, s.t(f"ui.explain.{c}")) for c in
-                                         ("site_id", "park_id", "loss_min", "loss_max")], irr))
+            parts.append(
+                f"<h4>{render.esc(s.t('ui.explain.irreplaceability'))}</h4>"
+                + render.table(
+                    [
+                        (c, s.t(f"ui.explain.{c}"))
+                        for c in ("site_id", "park_id", "loss_min", "loss_max")
+                    ],
+                    irr,
+                )
+            )
         if not parts:
             return f"<p>{render.esc(e.get('note') or s.t('ui.explain.none'))}</p>"
         return "".join(parts)
@@ -429,15 +548,28 @@ class ScenarioStudio(pn.viewable.Viewer):
             s.refused(err)
             return
         ra, rb = cmp["runs"]
-        ra, rb = ({**r, "status": render.solver_status(r.get("status"), s.lang)}
-                  for r in (ra, rb))
-        rows = [{"field": s.t(f"ui.run.{k}"), "a": ra.get(k), "b": rb.get(k)}
-                for k in ("run_id", "scenario", "status", "objective", "seconds")]
-        rows += [{"field": s.t(f"ui.compare.{k}"), "a": cmp["budget_used"][0][k],
-                  "b": cmp["budget_used"][1][k]} for k in ("subsidy", "fitout", "total")]
+        ra, rb = ({**r, "status": render.solver_status(r.get("status"), s.lang)} for r in (ra, rb))
+        rows = [
+            {"field": s.t(f"ui.run.{k}"), "a": ra.get(k), "b": rb.get(k)}
+            for k in ("run_id", "scenario", "status", "objective", "seconds")
+        ]
+        rows += [
+            {
+                "field": s.t(f"ui.compare.{k}"),
+                "a": cmp["budget_used"][0][k],
+                "b": cmp["budget_used"][1][k],
+            }
+            for k in ("subsidy", "fitout", "total")
+        ]
         parks = sorted(set(cmp["by_park"][0]) | set(cmp["by_park"][1]))
-        park_rows = [{"park": p, "a": (cmp["by_park"][0].get(p) or {}).get("net"),
-                      "b": (cmp["by_park"][1].get(p) or {}).get("net")} for p in parks]
+        park_rows = [
+            {
+                "park": p,
+                "a": (cmp["by_park"][0].get(p) or {}).get("net"),
+                "b": (cmp["by_park"][1].get(p) or {}).get("net"),
+            }
+            for p in parks
+        ]
         moved = [p for p in cmp["placements"] if not p["same"]]
         a_b = [("a", s.t("ui.studio.compare_a")), ("b", s.t("ui.studio.compare_b"))]
         self._comparison.object = (
@@ -446,10 +578,13 @@ class ScenarioStudio(pn.viewable.Viewer):
             f"<div><h4>{render.esc(s.t('ui.explain.by_park'))}</h4>"
             f"{render.table([('park', ''), *a_b], park_rows)}</div>"
             f"<div><h4>{render.esc(s.t('ui.compare.differs', n=len(moved)))}</h4>"
-            + render.table([("cand_id", s.t("ui.alloc.cand_id")),
-                            ("name_zh", s.t("ui.alloc.name")), *a_b],
-                           moved, empty=s.t("ui.compare.same"))
-            + "</div></div>")
+            + render.table(
+                [("cand_id", s.t("ui.alloc.cand_id")), ("name_zh", s.t("ui.alloc.name")), *a_b],
+                moved,
+                empty=s.t("ui.compare.same"),
+            )
+            + "</div></div>"
+        )
 
     # ------------------------------------------------------------ downloads
     def _frame(self):
@@ -472,9 +607,13 @@ class ScenarioStudio(pn.viewable.Viewer):
         run = self._run()
         if run is None:
             return None
-        doc = map_document(workspace_layers(s.workspace, candidates=True), s.lang,
-                           plan=maps.load_plan(s.workspace, run.run_id),
-                           title=f"{run.scenario_name} · {run.run_id}", basemap=s.basemap)
+        doc = map_document(
+            workspace_layers(s.workspace, candidates=True),
+            s.lang,
+            plan=maps.load_plan(s.workspace, run.run_id),
+            title=f"{run.scenario_name} · {run.run_id}",
+            basemap=s.basemap,
+        )
         return io.BytesIO(doc.encode("utf-8"))
 
     # ------------------------------------------------------------- labels
@@ -495,8 +634,7 @@ class ScenarioStudio(pn.viewable.Viewer):
             w.name = SECTORS[k][0 if lang == "zh" else 1]
         self._fixed.name = s.t("ui.studio.fixed")
         self._excluded.name = s.t("ui.studio.excluded")
-        self._fixed.placeholder = self._excluded.placeholder = s.t(
-            "ui.studio.pairs_placeholder")
+        self._fixed.placeholder = self._excluded.placeholder = s.t("ui.studio.pairs_placeholder")
         self._explain.name = s.t("ui.studio.explain")
         self._solve.name = s.t("ui.studio.solve")
         self._yaml.label = s.t("ui.studio.download_yaml")

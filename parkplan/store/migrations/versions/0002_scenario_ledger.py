@@ -45,19 +45,26 @@ def upgrade() -> None:
     op.create_table(
         "scenario_allocations",
         sa.Column("fid", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("run_id", sa.Text, sa.ForeignKey("scenario_runs.run_id", ondelete="CASCADE"),
-                  nullable=False, index=True),
+        sa.Column(
+            "run_id",
+            sa.Text,
+            sa.ForeignKey("scenario_runs.run_id", ondelete="CASCADE"),
+            nullable=False,
+            index=True,
+        ),
         sa.Column("cand_id", sa.Text, nullable=False),
         sa.Column("site_id", sa.Text, nullable=False),
         sa.Column("park_id", sa.Text, nullable=False),
         sa.Column("year", sa.Integer, nullable=False),
         sa.Column("value", sa.Float, nullable=False),
-        sa.Column("geometry", GpkgGeometry("POINT") if sqlite else PostgisGeometry("POINT"),
-                  nullable=False),
+        sa.Column(
+            "geometry",
+            GpkgGeometry("POINT") if sqlite else PostgisGeometry("POINT"),
+            nullable=False,
+        ),
     )
     if sqlite:
-        gpkg.register(bind, "scenario_allocations", "POINT", "方案分配 Scenario allocations",
-                      None)
+        gpkg.register(bind, "scenario_allocations", "POINT", "方案分配 Scenario allocations", None)
 
 
 def downgrade() -> None:

@@ -52,8 +52,7 @@ def upgrade() -> None:
     op.create_table(
         "milestones",
         sa.Column("id", sa.Text, primary_key=True),
-        sa.Column("task", sa.Integer, sa.ForeignKey("tasks.number"), nullable=False,
-                  index=True),
+        sa.Column("task", sa.Integer, sa.ForeignKey("tasks.number"), nullable=False, index=True),
         sa.Column("title_zh", sa.Text, nullable=False),
         sa.Column("title_en", sa.Text, nullable=False, server_default=""),
         sa.Column("owner", sa.Text, nullable=False),
@@ -78,8 +77,9 @@ def upgrade() -> None:
     op.create_table(
         "evidence",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("milestone_id", sa.Text, sa.ForeignKey("milestones.id"), nullable=False,
-                  index=True),
+        sa.Column(
+            "milestone_id", sa.Text, sa.ForeignKey("milestones.id"), nullable=False, index=True
+        ),
         sa.Column("filename", sa.Text, nullable=False),
         sa.Column("media_type", sa.Text, nullable=False),
         sa.Column("sha256", sa.Text, nullable=False),
@@ -93,8 +93,7 @@ def upgrade() -> None:
     op.create_table(
         "kpis",
         sa.Column("id", sa.Text, primary_key=True),
-        sa.Column("task", sa.Integer, sa.ForeignKey("tasks.number"), nullable=False,
-                  index=True),
+        sa.Column("task", sa.Integer, sa.ForeignKey("tasks.number"), nullable=False, index=True),
         sa.Column("name_zh", sa.Text, nullable=False),
         sa.Column("name_en", sa.Text, nullable=False, server_default=""),
         sa.Column("unit", sa.Text, nullable=False),
@@ -120,8 +119,7 @@ def upgrade() -> None:
     op.create_table(
         "risks",
         sa.Column("id", sa.Text, primary_key=True),
-        sa.Column("task", sa.Integer, sa.ForeignKey("tasks.number"), nullable=False,
-                  index=True),
+        sa.Column("task", sa.Integer, sa.ForeignKey("tasks.number"), nullable=False, index=True),
         sa.Column("title_zh", sa.Text, nullable=False),
         sa.Column("title_en", sa.Text, nullable=False, server_default=""),
         sa.Column("cause", sa.Text, nullable=False),
@@ -159,8 +157,9 @@ def upgrade() -> None:
     op.create_table(
         "escalation_steps",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("escalation_id", sa.Integer, sa.ForeignKey("escalations.id"),
-                  nullable=False, index=True),
+        sa.Column(
+            "escalation_id", sa.Integer, sa.ForeignKey("escalations.id"), nullable=False, index=True
+        ),
         sa.Column("step", sa.Text, nullable=False),
         sa.Column("who", sa.Text, nullable=False),
         sa.Column("at", sa.DateTime, nullable=False),
@@ -235,7 +234,19 @@ def downgrade() -> None:
         op.execute("DROP TRIGGER IF EXISTS journal_no_update_delete ON journal")
         op.execute("DROP FUNCTION IF EXISTS parkplan_journal_append_only()")
     op.drop_index("ix_journal_entity", "journal")
-    for table in ("journal", "baselines", "major_matters", "escalation_steps", "escalations",
-                  "risks", "kpi_actuals", "kpis", "evidence", "milestone_dependencies",
-                  "milestones", "tasks", "users"):
+    for table in (
+        "journal",
+        "baselines",
+        "major_matters",
+        "escalation_steps",
+        "escalations",
+        "risks",
+        "kpi_actuals",
+        "kpis",
+        "evidence",
+        "milestone_dependencies",
+        "milestones",
+        "tasks",
+        "users",
+    ):
         op.drop_table(table)

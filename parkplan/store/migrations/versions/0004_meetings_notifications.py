@@ -39,8 +39,9 @@ def upgrade() -> None:
         "meeting_actions",
         sa.Column("meeting_id", sa.Integer, sa.ForeignKey("meetings.id"), primary_key=True),
         sa.Column("position", sa.Integer, primary_key=True, autoincrement=False),
-        sa.Column("milestone_id", sa.Text, sa.ForeignKey("milestones.id"), nullable=False,
-                  unique=True),
+        sa.Column(
+            "milestone_id", sa.Text, sa.ForeignKey("milestones.id"), nullable=False, unique=True
+        ),
     )
     op.create_table(
         "notification_outbox",
@@ -64,8 +65,10 @@ def upgrade() -> None:
         sa.Column("sent_at", sa.DateTime),
         sa.Column("last_error", sa.Text, nullable=False, server_default=""),
         sa.UniqueConstraint("event_key", "channel", name="uq_outbox_event_channel"),
-        sa.CheckConstraint("status IN ('pending', 'retry', 'sending', 'sent', 'failed', "
-                           "'uncertain')", name="ck_outbox_status"),
+        sa.CheckConstraint(
+            "status IN ('pending', 'retry', 'sending', 'sent', 'failed', 'uncertain')",
+            name="ck_outbox_status",
+        ),
     )
     op.create_index("ix_outbox_due", "notification_outbox", ["status", "next_attempt_at"])
 
