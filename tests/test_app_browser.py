@@ -205,9 +205,11 @@ def test_owner_updates_a_milestone_and_the_rating_changes(app_url):
         cell = milestone_row(page, "M3-2").locator('[tabulator-field="forecast"]')
         assert cell.inner_text() == "2027-01-15"
         # below the Gantt and the baseline's changes, the table starts below the fold:
-        # scroll first, as a person would (Tabulator redraws its rows as it scrolls into
-        # view, and a double-click that scrolls lands its second click on a new cell)
-        cell.scroll_into_view_if_needed()
+        # scroll the table first, as a person would. Tabulator redraws its rows as they
+        # scroll into view, so the cell is looked up afresh once the table has settled
+        # (a double-click that scrolls lands its second click on a new cell).
+        page.locator(".pp-milestones").scroll_into_view_if_needed()
+        page.locator(".pp-milestones .tabulator-row").first.wait_for(state="visible")
         page.wait_for_timeout(300)
         cell.dblclick()
         editor = cell.locator("input")
