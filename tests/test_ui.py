@@ -478,7 +478,8 @@ def test_studio_refuses_bad_forms_and_other_roles(services):
 
 def test_plan_map_escapes_names_and_stays_offline(services):
     from parkplan.maps import Plan
-    from parkplan.ui.mapview import iframe, map_document, workspace_layers
+    from parkplan.services.maps import workspace_layers
+    from parkplan.ui.mapview import iframe, map_document
 
     layers = workspace_layers(services.workspace, candidates=True)
     cands = layers["candidates"]

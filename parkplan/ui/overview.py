@@ -3,7 +3,7 @@
 Each tile shows the task's rating and trend, its next milestone, open escalations and
 major matters awaiting report; its button opens the task's board. The map draws the
 adopted siting plan when there is one, on the basemap the user picks (none by default). A
-button downloads the one-page leader brief (:func:`parkplan.reports.brief.write_brief`) as
+button downloads the one-page leader brief (:func:`parkplan.services.briefs.write_brief`) as
 the user sees it; the PDF is rendered in the server's executor, off the event loop, so
 other sessions carry on meanwhile.
 """
@@ -19,18 +19,19 @@ from pathlib import Path
 import panel as pn
 import param
 
+from parkplan.services.maps import adopted_run
 from parkplan.ui import render
 from parkplan.ui.common import BasemapPicker, NoticeBar, html_pane, session_map
-from parkplan.ui.mapview import MapCache, adopted_run, iframe
+from parkplan.ui.mapview import MapCache, iframe
 from parkplan.ui.state import Session
 
 log = logging.getLogger("parkplan.ui")
 
 
 def brief_writer():
-    """Return :func:`parkplan.reports.brief.write_brief`, or ``None`` where it is missing."""
+    """Return :func:`parkplan.services.briefs.write_brief`, or ``None`` where it is missing."""
     try:
-        from parkplan.reports.brief import write_brief
+        from parkplan.services.briefs import write_brief
     except ImportError:
         return None
     return write_brief

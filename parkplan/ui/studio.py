@@ -24,15 +24,15 @@ import time
 import panel as pn
 import param
 
-from parkplan import maps
 from parkplan.errors import ParkplanError
 from parkplan.layers import SECTORS, TIERS
 from parkplan.planning import ExplainOptions, compare_runs, run_scenario
+from parkplan.services.maps import load_plan, workspace_layers
 from parkplan.siting.scenario import Scenario
 from parkplan.store import ledger
 from parkplan.ui import plan, render
 from parkplan.ui.common import BasemapPicker, NoticeBar, html_pane, session_map
-from parkplan.ui.mapview import MapCache, iframe, map_document, workspace_layers
+from parkplan.ui.mapview import MapCache, iframe, map_document
 from parkplan.ui.state import Session
 
 WEIGHTS = ("proximity", "agglomeration", "access")
@@ -610,7 +610,7 @@ class ScenarioStudio(pn.viewable.Viewer):
         doc = map_document(
             workspace_layers(s.workspace, candidates=True),
             s.lang,
-            plan=maps.load_plan(s.workspace, run.run_id),
+            plan=load_plan(s.workspace, run.run_id),
             title=f"{run.scenario_name} · {run.run_id}",
             basemap=s.basemap,
         )
