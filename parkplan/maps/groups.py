@@ -18,7 +18,7 @@ import pandas as pd
 from folium.map import FeatureGroup
 from markupsafe import Markup
 
-from parkplan.layers import SPACE_CLASSES, TIERS
+from parkplan.layers import SPACE_CLASSES, TIERS, code_label
 from parkplan.maps.elements import DataLayer
 from parkplan.maps.geometry import column, features, geometry, points_xy, simplify_districts
 from parkplan.maps.plan import Plan, percent, utilisation_class
@@ -217,10 +217,9 @@ def site_group(
 
 def _tier(code: Any, t: Text) -> tuple[Markup | str, str | None]:
     """Return a tier's label (first, second language), or the raw code and ``None``."""
-    tier = TIERS.get(str(code))
-    if not tier:
+    if str(code) not in TIERS:
         return esc(code), None
-    return t.ordered(*tier)
+    return t.ordered(code_label("tier", str(code), "zh"), code_label("tier", str(code), "en"))
 
 
 def _placed_row(cand: Mapping, when: int, t: Text) -> dict:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import panel as pn
 import param
+from markupsafe import Markup
 
 from parkplan.tracker.model import TASK_CODES, EscalationStatus, Level
 from parkplan.tracker.service import Tracker
@@ -115,7 +116,7 @@ class Desk(pn.viewable.Viewer):
             f"{self.session.t('ui.esc_status.' + e.status.value)} · {e.message[:40]}"
         )
 
-    def _queue_html(self) -> str:
+    def _queue_html(self) -> Markup:
         s = self.session
         parts = []
         cols = [
@@ -144,11 +145,13 @@ class Desk(pn.viewable.Viewer):
                 for e in items
             ]
             parts.append(
-                f'<h4 data-level="{level.value}">'
-                f"{render.esc(render.level_label(level, s.lang))} ({len(rows)})</h4>"
-                + render.table(cols, rows, empty=s.t("ui.empty"))
+                render.section(
+                    f"{render.level_label(level, s.lang)} ({len(rows)})",
+                    table=render.table(cols, rows, empty=s.t("ui.empty")),
+                    level=level.value,
+                )
             )
-        return "".join(parts)
+        return render.sections(parts)
 
     def _matters_html(self) -> str:
         s = self.session

@@ -14,7 +14,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from markupsafe import Markup
+
 from parkplan.i18n import t
+from parkplan.templating import render
 from parkplan.tracker.access import PermissionDenied
 from parkplan.tracker.model import (
     TASK_CODES,
@@ -56,6 +59,28 @@ BOARD_ORDER = (
 CRITICAL = "#c62828"
 #: The baseline's plan on the Gantt (a thin bar ending in a diamond at its due date).
 BASELINE = "#00838f"
+
+
+def page(name: str, **context: Any) -> Markup:
+    """Render the view template ``name`` (``parkplan/ui/templates``), values autoescaped."""
+    return render("parkplan.ui", name, **context)
+
+
+def section(
+    heading: str | None = None,
+    *,
+    items: Sequence[Any] | None = None,
+    text: str | None = None,
+    table: Markup | None = None,
+    level: str | None = None,
+) -> dict[str, Any]:
+    """Return one section for ``sections.html.j2``: a heading and a list, text or table."""
+    return {"heading": heading, "entries": items, "text": text, "table": table, "level": level}
+
+
+def sections(parts: Sequence[dict[str, Any]], none: str = "") -> Markup:
+    """Render headed sections (:func:`section`); ``none`` is said when there are none."""
+    return page("sections.html.j2", sections=parts, none=none)
 
 
 def esc(value: Any) -> str:
@@ -717,16 +742,11 @@ def table(
     *,
     empty: str = "—",
     css: str = "pp-table",
-) -> str:
+) -> Markup:
     """Return a plain HTML table; every cell escaped. ``columns`` are ``(key, header)`` pairs."""
-    if not rows:
-        return f'<p class="pp-empty">{esc(empty)}</p>'
-    head = "".join(f"<th>{esc(h)}</th>" for _, h in columns)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{esc(_cell(r.get(k)))}</td>" for k, _ in columns) + "</tr>"
-        for r in rows
-    )
-    return f'<table class="{css}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    body = [[_cell(r.get(k)) for k, _ in columns] for r in rows]
+    head = [h for _, h in columns]
+    return page("table.html.j2", head=head, body=body, empty=empty, css=css)
 
 
 def _cell(value: Any) -> str:
@@ -788,9 +808,12 @@ __all__ = [
     "matters_awaiting",
     "next_milestone",
     "open_escalations",
+    "page",
     "projected_finish",
     "rating_badge",
     "rating_label",
+    "section",
+    "sections",
     "reason_text",
     "refusal_text",
     "reporting_clock",
