@@ -23,6 +23,7 @@ from parkplan.store import Workspace
 from parkplan.tracker.seed import DEMO_DATE
 from parkplan.tracker.service import Tracker
 from parkplan.ui import auth, render
+from parkplan.ui.gantt import gantt_svg
 from parkplan.ui.state import Services, Session
 
 pn = pytest.importorskip("panel")
@@ -152,12 +153,12 @@ def test_gantt_board_and_tiles_escape_names(ws):
     prog = Tracker(ws, "owner3", clock=_clock).programme(DEMO_DATE)
     planned = [p for p in prog.milestones if p.milestone.task == 3]
     for markup in (
-        render.gantt_svg(planned, prog.critical_path, DEMO_DATE, "zh"),
+        gantt_svg(planned, prog.critical_path, DEMO_DATE, "zh"),
         render.status_board(planned, "zh"),
     ):
         assert "<script>" not in markup and "<img" not in markup
         assert "&lt;script&gt;" in markup
-    svg = render.gantt_svg(planned, ["M3-2"], DEMO_DATE, "zh")
+    svg = gantt_svg(planned, ["M3-2"], DEMO_DATE, "zh")
     assert svg.count('data-critical="1"') == 1 and svg.count('class="pp-dep"') == 3
     summaries = render.task_summaries(
         prog.statuses, prog.milestones, prog.escalations, prog.matters, "zh"
@@ -194,15 +195,13 @@ def test_the_gantt_and_a_table_show_the_task_against_a_baseline(ws):
     m1 = by_id["M3-1"]  # unchanged: the baseline's dates are its own
     assert (m1.change, m1.due_then, m1.slip_days) == ("same", date(2026, 9, 30), 0)
     assert by_id["M3-5"].change == "added" and by_id["M3-5"].due_then is None
-    svg = render.gantt_svg(
+    svg = gantt_svg(
         planned, prog.critical_path, DEMO_DATE, "zh", baseline=rows, baseline_name="w47"
     )
     assert svg.count('class="pp-baseline-mark"') == 4  # none for the added milestone
     assert 'data-due="2026-12-31"' in svg and "基线计划（w47）" in svg
     assert "基线 w47：2026-10-01 开始，2026-12-31 截止" in svg
-    assert 'class="pp-baseline-mark"' not in render.gantt_svg(
-        planned, prog.critical_path, DEMO_DATE, "zh"
-    )
+    assert 'class="pp-baseline-mark"' not in gantt_svg(planned, prog.critical_path, DEMO_DATE, "zh")
     changed = render.baseline_table(rows, "zh")
     assert "推迟 26 天" in changed and "进行中 → 受阻" in changed and "新增" in changed
     assert "M3-1" not in changed and "M3-4" not in changed
@@ -812,9 +811,9 @@ def test_labels_come_from_the_catalogue(services):
         plan.parse_pairs("C0001 S0001\nC0002", "zh")
     prog = Tracker(services.workspace, "office", clock=_clock).programme(DEMO_DATE)
     planned = [p for p in prog.milestones if p.milestone.task == 3]
-    svg = render.gantt_svg(planned, prog.critical_path, DEMO_DATE, "zh")
+    svg = gantt_svg(planned, prog.critical_path, DEMO_DATE, "zh")
     assert "季度" in svg and ">Q2<" not in svg
-    assert ">Q2<" in render.gantt_svg(planned, prog.critical_path, DEMO_DATE, "en")
+    assert ">Q2<" in gantt_svg(planned, prog.critical_path, DEMO_DATE, "en")
     captured = []
     original = pn.Template
     try:

@@ -15,7 +15,6 @@ internet, not from the app.
 
 from __future__ import annotations
 
-import html
 import os
 from collections.abc import Mapping
 
@@ -24,6 +23,7 @@ import geopandas as gpd
 from parkplan import maps
 from parkplan.services.maps import load_plan, workspace_layers
 from parkplan.store import Workspace
+from parkplan.ui.render import page
 
 
 def available_basemaps() -> list[str]:
@@ -71,12 +71,7 @@ def map_document(
 
 def iframe(document: str, *, height: int = 560, name: str = "park-map") -> str:
     """Embed a map document as ``<iframe srcdoc>`` (attribute-escaped)."""
-    return (
-        f'<iframe class="pp-map" name="{html.escape(name)}" title="{html.escape(name)}" '
-        f'srcdoc="{html.escape(document, quote=True)}" '
-        f'style="width:100%;height:{height}px;border:1px solid #d8dee6;border-radius:6px">'
-        "</iframe>"
-    )
+    return page("iframe.html.j2", name=name, document=document, height=height)
 
 
 class MapCache:

@@ -147,10 +147,10 @@ class Overview(pn.viewable.Viewer):
         s = self.session
         run = adopted_run(s.workspace)
         if run is None:
-            self._plan_note.object = f"<p>{render.esc(s.t('ui.overview.no_plan'))}</p>"
+            self._plan_note.object = render.note(s.t("ui.overview.no_plan"))
         else:
             plan = f"{run.scenario_name} · {run.run_id}"
-            self._plan_note.object = f"<p>{render.esc(s.t('ui.overview.plan', plan=plan))}</p>"
+            self._plan_note.object = render.note(s.t("ui.overview.plan", plan=plan))
         doc = session_map(s, self.maps, run_id=run.run_id if run else None)
         key = (s.lang, id(doc))
         if self._map_key != key:

@@ -233,7 +233,7 @@ class ScenarioStudio(pn.viewable.Viewer):
         for d in self._downloads.values():
             d.disabled = run is None
         if run is None:
-            self._summary.object = render.sections([render.section(text=s.t("ui.studio.no_run"))])
+            self._summary.object = render.note(s.t("ui.studio.no_run"))
             self._explanation.object = self._alloc.object = ""
             self._map.object = iframe(session_map(s, self.maps), height=660, name="plan-map")
             return
