@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import math
 import os
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -44,6 +43,7 @@ from parkplan.crs import METRIC_CRS
 from parkplan.errors import ParkplanError
 from parkplan.i18n import t
 from parkplan.reports.common import atomic_path, duration, one_line
+from parkplan.reports.typeset import fit, width_em, wrap
 
 __all__ = ["FONT_FAMILY", "TOP_ESCALATIONS", "TOP_MATTERS", "Brief", "render_pdf"]
 
@@ -95,57 +95,6 @@ def _check_font() -> None:
         ) from None
 
 
-def _width_em(text: str) -> float:
-    """Approximate width of ``text`` in em: CJK and full-width 1, the rest about 0.56."""
-    return sum(1.0 if unicodedata.east_asian_width(ch) in "WF" else 0.56 for ch in text)
-
-
-def _fit(text: str, width_mm: float, size_pt: float) -> str:
-    """Shorten ``text`` with "…" to fit ``width_mm`` at ``size_pt``."""
-    em_mm = size_pt * 25.4 / 72
-    if _width_em(text) * em_mm <= width_mm:
-        return text
-    out = ""
-    for ch in text:
-        if (_width_em(out + ch) + 1) * em_mm > width_mm:
-            break
-        out += ch
-    return out.rstrip() + "…"
-
-
-def _wrap(text: str, width_mm: float, size_pt: float, max_lines: int = 4) -> list[str]:
-    """Break ``text`` into lines of at most ``width_mm`` (CJK breaks anywhere, words whole)."""
-    em_mm = size_pt * 25.4 / 72
-    lines, line = [], ""
-    for token in _tokens(text):
-        if line and _width_em(line + token) * em_mm > width_mm and token not in _NO_LINE_START:
-            lines.append(line.rstrip())
-            line = token.lstrip()
-        else:
-            line += token
-    if line.strip():
-        lines.append(line.rstrip())
-    if len(lines) > max_lines:
-        lines = [*lines[: max_lines - 1], _fit(" ".join(lines[max_lines - 1 :]), width_mm, size_pt)]
-    return lines
-
-
-#: Characters a line may not start with (closing punctuation stays on the line before).
-_NO_LINE_START = frozenset("，。：；、）！？,.:;)!?")
-
-
-def _tokens(text: str) -> list[str]:
-    """Split into CJK characters and space-led Latin words (break points for wrapping)."""
-    out: list[str] = []
-    for ch in text:
-        wide = unicodedata.east_asian_width(ch) in "WF"
-        if wide or not out or ch == " " or unicodedata.east_asian_width(out[-1][-1]) in "WF":
-            out.append(ch)
-        else:
-            out[-1] += ch
-    return out
-
-
 class _Page:
     """An A4 figure with a millimetre grid (origin top left) for text and boxes."""
 
@@ -171,7 +120,7 @@ class _Page:
         width: float | None = None,
     ) -> None:
         if width is not None:
-            s = _fit(s, width, size)
+            s = fit(s, width, size)
         self.ax.text(
             x, y, s, fontsize=size, color=color, fontweight=weight, ha=ha, va=va, parse_math=False
         )
@@ -208,7 +157,7 @@ class _Page:
         zh = t(key, "zh", **values)
         self.text(_MARGIN, y, zh, 10.5, weight="bold")
         self.text(
-            _MARGIN + _width_em(zh) * 10.5 * 25.4 / 72 + 2.5,
+            _MARGIN + width_em(zh) * 10.5 * 25.4 / 72 + 2.5,
             y,
             t(key, "en", **values),
             7,
@@ -378,9 +327,9 @@ def _park_labels(ax: Any, parks: gpd.GeoDataFrame) -> None:
         while any(abs(y - py) < step and abs(x - px) < (x1 - x0) * 0.2 for px, py in placed):
             y -= step
         placed.append((x, y))
-        label = _fit(label, 40, 6)
+        label = fit(label, 40, 6)
         ha = "left"
-        if x + _width_em(label) * 6 * 25.4 / 72 * metres_per_mm > x1:  # would leave the map
+        if x + width_em(label) * 6 * 25.4 / 72 * metres_per_mm > x1:  # would leave the map
             x, ha = c.x - (x1 - x0) * 0.012, "right"
         ax.text(
             x,
@@ -426,19 +375,19 @@ def _side_panel(page: _Page, brief: Brief, x: float, y: float, width: float) -> 
         page.text(x + 4.5, yy, text_zh, 7)
         if text_en:
             page.text(
-                x + 4.5 + _width_em(text_zh) * 7 * 25.4 / 72 + 1.5,
+                x + 4.5 + width_em(text_zh) * 7 * 25.4 / 72 + 1.5,
                 yy,
                 text_en,
                 5.8,
                 color=_GREY,
-                width=width - 6 - _width_em(text_zh) * 7 * 25.4 / 72,
+                width=width - 6 - width_em(text_zh) * 7 * 25.4 / 72,
             )
 
     park = maps.COLOURS["parks"]
     page.box(x + 0.3, y - 2.6, 3, 2.6, fill=park + "33", edge=park)
     page.text(x + 4.5, y, t("map.layer.parks", "zh"), 7)
     page.text(
-        x + 4.5 + _width_em(t("map.layer.parks", "zh")) * 7 * 25.4 / 72 + 1.5,
+        x + 4.5 + width_em(t("map.layer.parks", "zh")) * 7 * 25.4 / 72 + 1.5,
         y,
         t("map.layer.parks", "en"),
         5.8,
@@ -454,7 +403,7 @@ def _side_panel(page: _Page, brief: Brief, x: float, y: float, width: float) -> 
             t("map.layer.sites", "en"),
         )
         y += 7
-        for line in _wrap(t("brief.map.no_plan", "zh"), width, 7.5):
+        for line in wrap(t("brief.map.no_plan", "zh"), width, 7.5):
             page.text(x, y, line, 7.5, color=_GREY)
             y += 3.6
         return
@@ -476,7 +425,7 @@ def _side_panel(page: _Page, brief: Brief, x: float, y: float, width: float) -> 
     if p is None:
         return
     mean = "—" if p["mean"] is None else f"{p['mean'] * 100:.0f}%"
-    for line in _wrap(
+    for line in wrap(
         t(
             "brief.map.plan",
             "zh",
@@ -492,7 +441,7 @@ def _side_panel(page: _Page, brief: Brief, x: float, y: float, width: float) -> 
         page.text(x, y, line, 7.5)
         y += 3.7
     y += 1
-    for line in _wrap(
+    for line in wrap(
         t(
             "brief.map.plan",
             "en",
