@@ -27,60 +27,29 @@ from parkplan.i18n import Language, t
 
 #: Sector codes (labels: :func:`code_label`). Policy 二（三）（五）（六） and the 2+3+6+6
 #: industries.
-SECTORS: tuple[str, ...] = (
-    "ic",
-    "ai",
-    "biomed",
-    "medical_devices",
-    "aerospace",
-    "auto_nev",
-    "new_materials",
-    "electronics",
-    "green_low_carbon",
-    "consumer_goods",
-    "equipment",
+SECTORS: tuple[str, ...] = tuple(
+    "ic ai biomed medical_devices aerospace auto_nev new_materials electronics"
+    " green_low_carbon consumer_goods equipment".split()
 )
 
 #: Candidate tiers, as in the siting contract.
-TIERS: tuple[str, ...] = (
-    "international_major",
-    "national_qi_centre",
-    "local_champion",
-    "specialist",
-    "startup",
+TIERS: tuple[str, ...] = tuple(
+    "international_major national_qi_centre local_champion specialist startup".split()
 )
 
 #: Recruitment stages, in order.
-STAGES: tuple[str, ...] = (
-    "identified",
-    "contacted",
-    "mou",
-    "signed",
-    "landed",
-)
+STAGES: tuple[str, ...] = ("identified", "contacted", "mou", "signed", "landed")
 
 #: Kinds of existing institution.
-INSTITUTION_TYPES: tuple[str, ...] = (
-    "international_tic",
-    "national_qi_centre",
-    "state_tic",
-    "private_tic",
-    "research_lab",
+INSTITUTION_TYPES: tuple[str, ...] = tuple(
+    "international_tic national_qi_centre state_tic private_tic research_lab".split()
 )
 
 #: Accreditation and qualification marks.
-ACCREDITATIONS: tuple[str, ...] = (
-    "CNAS",
-    "CMA",
-)
+ACCREDITATIONS: tuple[str, ...] = ("CNAS", "CMA")
 
 #: Transport access points.
-TRANSPORT_MODES: tuple[str, ...] = (
-    "metro",
-    "rail",
-    "airport",
-    "port",
-)
+TRANSPORT_MODES: tuple[str, ...] = ("metro", "rail", "airport", "port")
 
 #: The code lists by kind, as :func:`code_label` names them.
 CODES: dict[str, tuple[str, ...]] = {
@@ -99,16 +68,10 @@ def code_label(kind: str, code: str, lang: Language = "zh") -> str:
     Parameters
     ----------
     kind : str
-        A key of :data:`CODES`: ``"sector"``, ``"tier"``, ``"stage"``,
-        ``"institution_type"``, ``"accreditation"`` or ``"transport_mode"``.
+        A key of :data:`CODES` (``"sector"``, ``"tier"``, ``"stage"``, ...).
     code : str
-        A code of that kind, e.g. ``"ic"``.
+        A code of that kind, e.g. ``"ic"``; a code it does not know is returned as it is.
     lang : {"zh", "en"}
-
-    Returns
-    -------
-    str
-        The label; the code itself when it is not one of ``kind``'s codes.
     """
     if code not in CODES[kind]:
         return str(code)
