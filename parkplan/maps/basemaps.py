@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import folium
 
+from parkplan.i18n import t
 from parkplan.maps.text import Text
 
 __all__ = ["BASEMAPS", "TIANDITU_KEY_ENV", "Basemap", "resolve_basemap", "tile_layers"]
@@ -102,7 +103,9 @@ def resolve_basemap(
         return None
     key = _BASEMAP_ALIASES.get(key, key)
     if key not in BASEMAPS:
-        raise ValueError(f"unknown basemap {name!r}; choose none, " + ", ".join(BASEMAPS))
+        raise ValueError(
+            t("map.error.unknown_basemap", "en", name=repr(name), choices=", ".join(BASEMAPS))
+        )
     return BASEMAPS[key]
 
 
@@ -118,11 +121,9 @@ def tile_layers(spec: Basemap, key: str | None, language: str) -> list[folium.Ti
     if spec.needs_key:
         key = key or os.environ.get(TIANDITU_KEY_ENV)
         if not key:
-            raise ValueError(
-                f"the {spec.name} basemap needs an access key: pass it or set {TIANDITU_KEY_ENV}"
-            )
+            raise ValueError(t("map.error.needs_key", "en", name=spec.name, env=TIANDITU_KEY_ENV))
         if not re.fullmatch(r"[A-Za-z0-9]{8,64}", key):
-            raise ValueError(f"{spec.name} key must be 8-64 letters and digits")
+            raise ValueError(t("map.error.bad_key", "en", name=spec.name))
     attribution = Text(language).html(spec.attribution)
     return [
         folium.TileLayer(

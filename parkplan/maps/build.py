@@ -14,6 +14,7 @@ from folium.map import FitBounds, LayerControl
 from markupsafe import Markup
 
 from parkplan import crs as pp_crs
+from parkplan.i18n import t
 from parkplan.maps.basemaps import Basemap, resolve_basemap, tile_layers
 from parkplan.maps.elements import Legend, MapSetup, OfflineFigure, Overlay
 from parkplan.maps.geometry import bounds, is_illustrative, prepare, records
@@ -156,11 +157,11 @@ def _tiles(
 
 def _check_arguments(layers: Mapping[str, Any], language: str) -> None:
     if language not in ("zh", "en"):
-        raise ValueError(f"language must be 'zh' or 'en', not {language!r}")
+        raise ValueError(t("map.error.language", "en", value=repr(language)))
     unknown = sorted(set(layers) - set(LAYER_KEYS) - set(DATA_KEYS))
     if unknown:
         warnings.warn(
-            f"park_map ignores unknown layer(s) {unknown}; known: {list(LAYER_KEYS)}",
+            t("map.warn.unknown_layers", "en", unknown=unknown, known=list(LAYER_KEYS)),
             stacklevel=3,
         )
 
@@ -171,7 +172,7 @@ def _utilisation(
     if plan is None or data["sites"] is None:
         return None
     if candidates is None:
-        raise ValueError("a plan needs the 'candidates' layer (space needs and names)")
+        raise ValueError(t("map.error.needs_candidates", "en"))
     return site_utilisation(data["sites"], candidates, plan.allocation)
 
 

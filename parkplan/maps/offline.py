@@ -9,6 +9,8 @@ from pathlib import Path
 
 import folium
 
+from parkplan.i18n import t
+
 __all__ = ["external_references", "save_offline"]
 
 
@@ -87,9 +89,8 @@ def save_offline(m: folium.Map, path: str | PathLike[str]) -> Path:
     document = m.get_root().render()
     external = external_references(document)
     if external:
-        raise ValueError(
-            "map is not self-contained; it references: " + ", ".join(sorted(set(external)))
-        )
+        refs = ", ".join(sorted(set(external)))
+        raise ValueError(t("map.error.not_offline", "en", refs=refs))
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(document, encoding="utf-8")

@@ -129,8 +129,8 @@ def site_utilisation(
     if not known.all():
         missing = alloc.loc[~known, ["cand_id", "site_id"]].astype(str).agg("→".join, axis=1)
         warnings.warn(
-            f"plan allocations left out, site or candidate not in the layers: "
-            f"{', '.join(missing.head(5))}" + (" …" if len(missing) > 5 else ""),
+            label("map.warn.left_out", "en", pairs=", ".join(missing.head(5)))
+            + (" …" if len(missing) > 5 else ""),
             stacklevel=2,
         )
         alloc = alloc[known]

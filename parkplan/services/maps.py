@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from parkplan.errors import ParkplanError
+from parkplan.i18n import t
 from parkplan.maps import LAYER_KEYS, Plan
 from parkplan.store import ledger
 
@@ -46,7 +47,7 @@ def load_plan(workspace: Workspace, run_id: str | None = None) -> Plan | None:
     if run_id is not None:
         run = ledger.get_run(workspace, run_id)
         if run.status not in PLANNED:
-            raise ParkplanError(f"run {run.run_id} has no plan (status {run.status})")
+            raise ParkplanError(t("map.error.no_plan", "en", run=run.run_id, status=run.status))
         return Plan.from_run(run)
     runs = [r for r in ledger.list_runs(workspace) if r.status in PLANNED]
     adopted = [r for r in runs if r.adopted]

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 import geopandas as gpd
 
 from parkplan import maps
+from parkplan.i18n import t
 from parkplan.services.maps import load_plan, workspace_layers
 from parkplan.store import Workspace
 from parkplan.ui.render import page
@@ -65,7 +66,8 @@ def map_document(
     document = m.get_root().render()
     external = maps.external_references(document)
     if external:
-        raise ValueError("map is not self-contained: " + ", ".join(sorted(set(external))))
+        refs = ", ".join(sorted(set(external)))
+        raise ValueError(t("map.error.not_offline", "en", refs=refs))
     return document
 
 
