@@ -15,7 +15,7 @@ from markupsafe import Markup
 
 from parkplan.i18n import t
 from parkplan.tracker.model import Status
-from parkplan.tracker.service import PlannedMilestone
+from parkplan.tracker.queries import PlannedMilestone
 from parkplan.ui.render import (
     STATUS_COLOURS,
     BaselineRow,
