@@ -19,6 +19,7 @@ import pandas as pd
 import panel as pn
 import param
 from bokeh.models.widgets.tables import DateEditor, IntEditor, SelectEditor, StringEditor
+from markupsafe import Markup
 
 from parkplan.tracker.model import Baseline, Status
 from parkplan.ui import render
@@ -234,7 +235,7 @@ class TaskBoard(pn.viewable.Viewer):
                 number=s.task,
                 code=status.task.code,
                 title=render.title_of(status.task, lang),
-                badge=render.rating_badge(status.rating, lang),
+                badge=Markup(render.rating_badge(status.rating, lang)),
                 trend=s.t("ui.trend." + status.trend.value),
                 lead=status.task.lead_unit,
                 reasons=[render.reason_text(r, lang) for r in status.reasons],

@@ -16,7 +16,7 @@ from parkplan.ui.state import Session
 __all__ = ["RunComparison", "comparison_html"]
 
 
-def comparison_html(cmp: dict, lang: str) -> Markup:
+def comparison_html(cmp: dict, lang: str) -> str:
     """Render :func:`parkplan.planning.compare_runs`'s result as three tables side by side."""
     ra, rb = ({**r, "status": render.solver_status(r.get("status"), lang)} for r in cmp["runs"])
     rows = [
@@ -44,6 +44,7 @@ def comparison_html(cmp: dict, lang: str) -> Markup:
             render.table([*who, *a_b], moved, empty=t("ui.compare.same", lang)),
         ),
     ]
+    parts = [(heading, Markup(html)) for heading, html in parts]  # rendered here: safe
     return render.page("compare.html.j2", parts=parts)
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import panel as pn
 import param
-from markupsafe import Markup
 
 from parkplan.tracker.commands.escalations import STEPS
 from parkplan.tracker.model import TASK_CODES, EscalationStatus, Level
@@ -116,7 +115,7 @@ class Desk(pn.viewable.Viewer):
             f"{self.session.t('ui.esc_status.' + e.status.value)} · {e.message[:40]}"
         )
 
-    def _queue_html(self) -> Markup:
+    def _queue_html(self) -> str:
         s = self.session
         parts = []
         cols = [

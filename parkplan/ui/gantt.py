@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from markupsafe import Markup
-
 from parkplan.i18n import t
 from parkplan.tracker.model import Status
 from parkplan.tracker.queries import PlannedMilestone
@@ -147,7 +145,7 @@ def gantt_svg(
     width: int = 940,
     baseline: Sequence[BaselineRow] = (),
     baseline_name: str = "",
-) -> Markup:
+) -> str:
     """Draw a Gantt chart as inline SVG (``templates/gantt.svg.j2``).
 
     Plan (start → due) against forecast, dependencies, the critical path in red, and a

@@ -18,7 +18,6 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 import yaml
-from markupsafe import Markup
 
 from parkplan.i18n import t
 from parkplan.layers import code_label
@@ -269,7 +268,7 @@ def _pairs(pairs: Iterable[Iterable[str]]) -> str:
     return ", ".join(f"{c}→{s}" for c, s in pairs)
 
 
-def explanation_html(explanation: dict | None, lang: str) -> Markup:
+def explanation_html(explanation: dict | None, lang: str) -> str:
     """Render a run's explanation (``RunRecord.explanation``) as headed sections.
 
     Conflicts and relaxations of an infeasible run, value by park and tier, the most

@@ -60,9 +60,14 @@ BOARD_ORDER = (
 )
 
 
-def page(template: str, /, **context: Any) -> Markup:
-    """Render the view template ``template`` (``parkplan/ui/templates``), values autoescaped."""
-    return render("parkplan.ui", template, **context)
+def page(template: str, /, **context: Any) -> str:
+    """Render the view template ``template`` (``parkplan/ui/templates``), values autoescaped.
+
+    Returns a plain ``str``, as Panel's HTML pane wants (it escapes a
+    :class:`~markupsafe.Markup` twice); a fragment passed into another template is marked
+    safe with ``Markup`` there.
+    """
+    return str(render("parkplan.ui", template, **context))
 
 
 def section(
@@ -70,19 +75,28 @@ def section(
     *,
     items: Sequence[Any] | None = None,
     text: str | None = None,
-    table: Markup | None = None,
+    table: str | None = None,
     level: str | None = None,
 ) -> dict[str, Any]:
-    """Return one section for ``sections.html.j2``: a heading and a list, text or table."""
-    return {"heading": heading, "entries": items, "text": text, "table": table, "level": level}
+    """Return one section for ``sections.html.j2``: a heading and a list, text or table.
+
+    ``table`` is markup made by :func:`table`.
+    """
+    return {
+        "heading": heading,
+        "entries": items,
+        "text": text,
+        "table": Markup(table) if table else None,
+        "level": level,
+    }
 
 
-def sections(parts: Sequence[dict[str, Any]], none: str = "") -> Markup:
+def sections(parts: Sequence[dict[str, Any]], none: str = "") -> str:
     """Render headed sections (:func:`section`); ``none`` is said when there are none."""
     return page("sections.html.j2", sections=parts, none=none)
 
 
-def note(text: str, *, css: str = "", **data: Any) -> Markup:
+def note(text: str, *, css: str = "", **data: Any) -> str:
     """Return ``<p class=css data-…>text</p>``, escaped (``data`` become ``data-`` attributes)."""
     return page("note.html.j2", text=text, css=css, data=data)
 
@@ -104,7 +118,7 @@ def rating_label(rating: Rating | str, lang: str) -> str:
     return t(f"rating.{Rating(rating).value}", lang)
 
 
-def rating_badge(rating: Rating | str, lang: str) -> Markup:
+def rating_badge(rating: Rating | str, lang: str) -> str:
     """Return a coloured badge naming a rating."""
     r = Rating(rating)
     bg, fg = RATING_COLOURS[r]
@@ -375,7 +389,7 @@ def slip_text(days: int | None, lang: str) -> str:
     return t("ui.baseline.later" if days > 0 else "ui.baseline.earlier", lang, days=abs(days))
 
 
-def baseline_table(rows: Sequence[BaselineRow], lang: str) -> Markup:
+def baseline_table(rows: Sequence[BaselineRow], lang: str) -> str:
     """Return the table of what changed since the baseline (unchanged milestones left out)."""
 
     def status(value: str | None) -> str:
@@ -470,13 +484,13 @@ def task_summaries(
 
 
 # ---------------------------------------------------------------- markup
-def task_tile(s: TaskSummary, lang: str) -> Markup:
+def task_tile(s: TaskSummary, lang: str) -> str:
     """Return a task's tile on the overview (the button to open the board is added by the view)."""
     labels = {k: t(f"ui.overview.{k}", lang) for k in ("next", "no_next", "escalations", "matters")}
     return page(
         "task_tile.html.j2",
         s=s,
-        badge=rating_badge(s.rating, lang),
+        badge=Markup(rating_badge(s.rating, lang)),
         trend=t("ui.trend." + s.trend, lang),
         next_due=fmt_date(s.next_due),
         reasons=s.reasons[:3],
@@ -484,7 +498,7 @@ def task_tile(s: TaskSummary, lang: str) -> Markup:
     )
 
 
-def status_board(planned: Sequence[PlannedMilestone], lang: str) -> Markup:
+def status_board(planned: Sequence[PlannedMilestone], lang: str) -> str:
     """Milestones as a board: one column per status, one card per milestone."""
     columns = []
     for status in BOARD_ORDER:
@@ -522,7 +536,7 @@ def _heat_colour(score: int) -> str:
     return "#c5e1a5"
 
 
-def heatmap(risks: Sequence[Risk], lang: str) -> Markup:
+def heatmap(risks: Sequence[Risk], lang: str) -> str:
     """Open risks on a 5×5 grid: likelihood across, impact up; each cell lists risk ids."""
     cells: dict[tuple[int, int], list[Risk]] = {}
     for r in risks:
@@ -559,7 +573,7 @@ def table(
     *,
     empty: str = "—",
     css: str = "pp-table",
-) -> Markup:
+) -> str:
     """Return a plain HTML table; every cell escaped. ``columns`` are ``(key, header)`` pairs."""
     body = [[_cell(r.get(k)) for k, _ in columns] for r in rows]
     head = [h for _, h in columns]
