@@ -21,15 +21,14 @@ from parkplan.errors import InputError
 from parkplan.i18n import catalogue, t
 from parkplan.reports import (
     IsoWeek,
-    build_stocktake,
     matter_report_data,
     parse_week,
     render_html,
     render_pdf,
     stocktake_data,
-    write_major_matter_docx,
 )
 from parkplan.reports.common import matter_clock
+from parkplan.services.reports import build_stocktake, write_major_matter_docx
 from parkplan.store import Workspace
 from parkplan.tracker import NotFound, Tracker
 from parkplan.tracker.model import EscalationStatus, Level, MajorMatter, Visibility

@@ -69,7 +69,8 @@ def stocktake(
     workspace: WorkspaceOption = None,
 ):
     """Write the weekly stocktake: stocktake-YYYY-Www.html and .pdf."""
-    from parkplan.reports.stocktake import IsoWeek, parse_week, write_stocktake
+    from parkplan.reports.stocktake import IsoWeek, parse_week
+    from parkplan.services.reports import write_stocktake
     from parkplan.tracker import Tracker
 
     with Workspace.open(workspace) as ws:
@@ -109,7 +110,7 @@ def major_matter(
     workspace: WorkspaceOption = None,
 ):
     """Write the 专报 (special report) of major matter ID in Word."""
-    from parkplan.reports.major_matter import write_major_matter_docx
+    from parkplan.services.reports import write_major_matter_docx
     from parkplan.tracker import Tracker
 
     out = docx or Path(f"major-matter-{matter_id}.docx")

@@ -8,7 +8,8 @@ manner of a Chinese official document (GB/T 9704: A4, 37/35/28/26 mm margins, 16
 a fixed 28 pt line, 黑体 headings): every run names its East Asian font explicitly in
 ``w:rFonts/@w:eastAsia`` (and the document defaults drop the theme fonts, which would
 otherwise win), with ``w:lang/@w:eastAsia = zh-CN``, so Word shows the Chinese in 宋体/黑体
-rather than a Latin fallback. :func:`write_major_matter_docx` reads the matter through a
+rather than a Latin fallback. :func:`parkplan.services.reports.write_major_matter_docx` reads
+the matter through a
 :class:`~parkplan.tracker.Tracker`: a matter above the reader's clearance reads as not
 found, exactly like an unknown id (the tracker never tells the two apart).
 """
@@ -308,39 +309,10 @@ def write_docx(data: dict[str, Any], path: str | os.PathLike) -> Path:
     return path
 
 
-def write_major_matter_docx(
-    tracker: Any, matter_id: int, path: str | os.PathLike, *, unit: str | None = None
-) -> Path:
-    """Write the 专报 of major matter ``matter_id``, as ``tracker``'s user sees it.
-
-    Parameters
-    ----------
-    tracker : Tracker
-    matter_id : int
-    path : path
-        The .docx to write.
-    unit : str, optional
-        The reporting unit; default the user's unit, else the task-force office.
-
-    Raises
-    ------
-    NotFound
-        If there is no such matter or the user may not see it (nothing is written).
-    """
-    matter = tracker.matter(matter_id)
-    task = tracker.task(matter.task) if matter.task is not None else None
-    unit = unit or tracker.user.unit or t("report.matter.default_unit", "zh")
-    data = matter_report_data(
-        matter, task, now=tracker.clock(), unit=unit, national_tasks=tracker.rules.national_tasks
-    )
-    return write_docx(data, path)
-
-
 __all__ = [
     "BODY_FONT",
     "HEADING_FONT",
     "LATIN_FONT",
     "matter_report_data",
     "write_docx",
-    "write_major_matter_docx",
 ]

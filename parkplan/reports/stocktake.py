@@ -15,10 +15,9 @@ Three steps, each testable alone:
    it used (Noto Sans CJK, CFF OpenType). Every fetch is refused, so a report can never
    reach the network or the file system.
 
-:func:`build_stocktake` reads the programme through a :class:`~parkplan.tracker.Tracker`
-(the reader's clearance applies) and picks the baseline for the trend: the newest one saved
-as of a day before the week began (the previous stocktake). :func:`write_stocktake` writes
-``stocktake-2026-W48.html`` and ``.pdf``.
+:func:`write_files` writes ``stocktake-2026-W48.html`` and ``.pdf``. Reading the programme
+through a :class:`~parkplan.tracker.Tracker` (the reader's clearance applies) and picking the
+trend's baseline is :func:`parkplan.services.reports.build_stocktake`.
 
 **Dates.** A week's stocktake is as of its Sunday, or today while the week is under way;
 "done this week" is a milestone done with its finish date (``forecast``) in the week up to
@@ -29,7 +28,6 @@ at ``now`` (by default the end of the as-of day).
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 from dataclasses import dataclass
@@ -43,7 +41,6 @@ from parkplan.errors import InputError, ParkplanError, Problem
 from parkplan.i18n import LANGUAGES, Language, t
 from parkplan.reports.common import atomic_path, duration, matter_clock
 from parkplan.templating import render
-from parkplan.tracker import rating
 from parkplan.tracker.model import (
     TASK_CODES,
     EscalationStatus,
@@ -368,57 +365,6 @@ def stocktake_data(
     }
 
 
-def build_stocktake(
-    tracker: Any, week: str | IsoWeek, *, as_of: date | None = None, now: datetime | None = None
-) -> dict[str, Any]:
-    """Read the programme through ``tracker`` and gather the stocktake of ``week``.
-
-    Parameters
-    ----------
-    tracker : Tracker
-        Acting as the reader; records above their clearance are left out.
-    week : str or IsoWeek
-    as_of : date, optional
-        Default: the week's Sunday, or today while the week is under way.
-    now : datetime, optional
-        When to read the major matters' clock; default the tracker's clock, but not after
-        the end of the as-of day.
-
-    Returns
-    -------
-    dict
-        See :func:`stocktake_data`. The trend is taken against the newest baseline saved as
-        of a day before the week began (the previous stocktake), else ``new``.
-
-    Raises
-    ------
-    InputError
-        For a malformed week, a week that has not begun, or an as-of date outside the week.
-    """
-    week = parse_week(week)
-    today = tracker.clock().date()
-    if as_of is None:
-        if today < week.monday:
-            raise InputError(
-                [Problem("--week", None, None, f"week {week} has not begun (today is {today})")]
-            )
-        as_of = min(week.sunday, today)
-    end_of_day = datetime.combine(as_of, time(23, 59, 59))
-    now = now or min(tracker.clock(), end_of_day)
-    programme = tracker.programme(as_of)
-    last = tracker.last_baseline(week.monday)
-    if last is not None:
-        statuses = tuple(tracker.task_statuses(as_of, against=last.name))
-    else:
-        statuses = tuple(
-            dataclasses.replace(s, trend=rating.Trend.new, baseline=None)
-            for s in programme.statuses
-        )
-    programme = dataclasses.replace(programme, statuses=statuses)
-    note = tracker.workspace.get_meta("illustrative")
-    return stocktake_data(programme, week, now=now, reader=tracker.user, note=note)
-
-
 # ---------------------------------------------------------------------- HTML
 def _css_string(text: str) -> Markup:
     """Quote ``text`` as a CSS string that cannot end the ``<style>`` element."""
@@ -502,23 +448,20 @@ def render_pdf(html: str, path: str | os.PathLike) -> Path:
     return path
 
 
-def write_stocktake(
-    tracker: Any,
-    week: str | IsoWeek,
+def write_files(
+    data: dict[str, Any],
     out_dir: str | os.PathLike = ".",
     *,
     lang: Language = "zh",
-    as_of: date | None = None,
     pdf: bool = True,
 ) -> tuple[Path, Path | None]:
-    """Write ``stocktake-<week>.html`` (and ``.pdf``) into ``out_dir``.
+    """Write the stocktake ``data`` as ``stocktake-<week>.html`` (and ``.pdf``) in ``out_dir``.
 
     Returns
     -------
     (Path, Path or None)
         The HTML file and the PDF (``None`` when ``pdf`` is false).
     """
-    data = build_stocktake(tracker, week, as_of=as_of)
     html = render_html(data, lang)
     out = Path(out_dir)
     stem = f"stocktake-{data['week']}"
@@ -533,10 +476,9 @@ __all__ = [
     "DUE_WINDOW_DAYS",
     "FONT_STACK",
     "IsoWeek",
-    "build_stocktake",
     "parse_week",
     "render_html",
     "render_pdf",
     "stocktake_data",
-    "write_stocktake",
+    "write_files",
 ]
