@@ -39,6 +39,7 @@ from parkplan.maps.text import (
     escape,
     is_missing,
     num,
+    safe,
     snippets,
     year,
 )
@@ -56,13 +57,13 @@ __all__ = [
 ]
 
 
-def name_index(recs: list[dict], key: str, t: Text) -> dict[str, Markup]:
+def name_index(recs: list[dict], key: str, t: Text) -> dict[str, str]:
     """``{str(record[key]): "中文名 / English name"}`` (escaped) for lookups in popups."""
     return {str(r[key]): t.name_inline(r) for r in recs if not is_missing(r.get(key))}
 
 
-def _lookup(index: Mapping[str, Markup], key: Any) -> Markup:
-    return Markup(MISSING) if is_missing(key) else index.get(str(key), escape(str(key)))
+def _lookup(index: Mapping[str, str], key: Any) -> str:
+    return MISSING if is_missing(key) else index.get(str(key), escape(str(key)))
 
 
 def _group(name: str, *layers: DataLayer) -> FeatureGroup:
@@ -87,7 +88,7 @@ def district_group(
         gdf, [{"t": t.name_inline(r)} for r in recs], simplify_districts(gdf.geometry)
     )
     # District names as text on the map, at a point guaranteed inside each polygon.
-    labels = [{"l": snippets().district_label(*t.names(r))} for r in recs]
+    labels = [{"l": snippets().district_label(*safe(*t.names(r)))} for r in recs]
     points = list(gdf.geometry.representative_point())
     return _group(
         name,
@@ -101,16 +102,16 @@ def park_group(
     recs: list[dict],
     name: str,
     t: Text,
-    district_names: Mapping[str, Markup],
+    district_names: Mapping[str, str],
 ) -> FeatureGroup:
     """Return park outlines with a popup naming the park and its district."""
     props = []
     for r in recs:
         rows = [
-            (t.html("map.field.park_id"), esc(r.get("park_id"))),
-            (t.html("map.field.district"), _lookup(district_names, r.get("district_adcode"))),
+            safe(t.html("map.field.park_id"), esc(r.get("park_id"))),
+            safe(t.html("map.field.district"), _lookup(district_names, r.get("district_adcode"))),
         ]
-        props.append({"p": snippets().popup(*t.names(r), rows), "t": t.name_inline(r)})
+        props.append({"p": snippets().popup(*safe(*t.names(r)), rows), "t": t.name_inline(r)})
     style = {"color": COLOURS["parks"], "weight": 2, "fillOpacity": 0.2}
     return _group(name, DataLayer(features(gdf, props), {"pane": "ppParks", "style": style}))
 
@@ -165,15 +166,15 @@ def _utilisation_styles() -> list[dict]:
     ]
 
 
-def _plan_cells(u: pd.Series, k: int, not_used: Markup) -> list[Markup]:
+def _plan_cells(u: pd.Series, k: int, not_used: str) -> list[str]:
     """Return a site's utilisation, space used of capacity and organisations placed."""
     capacity = num(u["capacity_m2"], SQM)
     if k == 0:
-        return [not_used, Markup("0 / ") + capacity, Markup("0")]
+        return [not_used, f"0 / {capacity}", "0"]
     return [
-        escape(percent(u["utilisation"])),
-        num(u["used_m2"]) + " / " + capacity,
-        Markup(int(u["placed"])),
+        percent(u["utilisation"]),
+        f"{num(u['used_m2'])} / {capacity}",
+        str(int(u["placed"])),
     ]
 
 
@@ -182,11 +183,11 @@ def site_group(
     recs: list[dict],
     name: str,
     t: Text,
-    park_names: Mapping[str, Markup],
+    park_names: Mapping[str, str],
     util: pd.DataFrame | None,
 ) -> FeatureGroup:
     """Return the sites; with ``util`` (a plan's use) coloured by utilisation class."""
-    cost_unit = " " + t.label("map.unit.cost", " (") + ")"
+    cost_unit = " " + t.html("map.unit.cost", " (") + ")"
     cells = [
         [
             esc(r.get("site_id")),
@@ -218,12 +219,12 @@ def site_group(
 def _tier(code: Any, t: Text) -> tuple[Markup | str, str | None]:
     """Return a tier's label (first, second language), or the raw code and ``None``."""
     if str(code) not in TIERS:
-        return esc(code), None
+        return Markup(esc(code)), None
     return t.ordered(code_label("tier", str(code), "zh"), code_label("tier", str(code), "en"))
 
 
 def _placed_row(cand: Mapping, when: int, t: Text) -> dict:
-    first, second = t.names(cand)
+    first, second = safe(*t.names(cand))
     tier_first, tier_second = _tier(cand.get("tier"), t)
     need = sum(float(cand[k]) for k in SPACE_CLASSES if not is_missing(cand.get(k)))
     return {
@@ -232,7 +233,7 @@ def _placed_row(cand: Mapping, when: int, t: Text) -> dict:
         "tier_first": tier_first,
         "tier_second": tier_second,
         "year": when,
-        "need": num(need, SQM),
+        "need": Markup(num(need, SQM)),
     }
 
 
@@ -269,8 +270,8 @@ def allocation_group(
         count = t.label("map.note.organisations", " · ", n=len(placed))
         props = {
             "b": snippets().badge(len(placed)),
-            "t": t.name_inline(r) + ": " + count,
-            "p": snippets().allocation_popup(*t.names(r), plan_line, heads, rows),
+            "t": f"{t.name_inline(r)}: {escape(count)}",
+            "p": snippets().allocation_popup(*safe(*t.names(r)), plan_line, heads, rows),
         }
         feats.append({"type": "Feature", "geometry": geometry(geom), "properties": props})
     layer = DataLayer(
@@ -289,7 +290,7 @@ def _point_group(
     recs: list[dict],
     name: str,
     t: Text,
-    cells_of: Callable[[Mapping], list[Markup]],
+    cells_of: Callable[[Mapping], list[str]],
     heads: list[str],
     style: dict,
     options: dict,
@@ -302,7 +303,7 @@ def _point_group(
 def institution_group(gdf: gpd.GeoDataFrame, recs: list[dict], name: str, t: Text) -> FeatureGroup:
     """Return the existing TIC institutions: type, sectors, accreditation, headcount."""
 
-    def cells(r: Mapping) -> list[Markup]:
+    def cells(r: Mapping) -> list[str]:
         return [
             esc(r.get("inst_type")),
             codes(r.get("sectors")),
@@ -336,7 +337,7 @@ def cluster_radii(recs: list[dict]) -> list[float] | None:
 def cluster_group(gdf: gpd.GeoDataFrame, recs: list[dict], name: str, t: Text) -> FeatureGroup:
     """Return the industry clusters, sized by weight (area ∝ weight)."""
 
-    def cells(r: Mapping) -> list[Markup]:
+    def cells(r: Mapping) -> list[str]:
         return [esc(r.get("sector")), esc(r.get("weight"))]
 
     style = dict(_point_style(COLOURS["clusters"]), fillOpacity=0.6)

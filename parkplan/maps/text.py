@@ -1,7 +1,9 @@
 """Bilingual, escaped text of the park map: names, figures and catalogue labels.
 
 Every value taken from the data is escaped here (:func:`escape`) before it reaches a
-popup, tooltip or label, so a name such as ``<script>...`` shows as text.
+popup, tooltip or label, so a name such as ``<script>...`` shows as text. The helpers
+return escaped ``str`` (point layers carry 10,000s of cells as JSON); a fragment handed to
+a template is marked safe with :func:`safe`.
 Labels come from the translation catalogue (``parkplan/i18n/maps.yaml``).
 """
 
@@ -23,9 +25,9 @@ MISSING = "—"
 SQM = " m²"
 
 
-def escape(text: str) -> Markup:
-    """Return ``text`` HTML-escaped, quotes as named entities (``&quot;``), as Markup."""
-    return Markup(html.escape(text))
+def escape(text: str) -> str:
+    """Return ``text`` HTML-escaped, quotes as named entities (``&quot;``)."""
+    return html.escape(text)
 
 
 def is_missing(value: Any) -> bool:
@@ -38,41 +40,50 @@ def is_missing(value: Any) -> bool:
         return False
 
 
-def esc(value: Any) -> Markup:
+def esc(value: Any) -> str:
     """Return ``value`` escaped, or "—" when it is missing or blank."""
     if is_missing(value) or str(value).strip() == "":
-        return Markup(MISSING)
+        return MISSING
     return escape(str(value))
 
 
-def num(value: Any, unit: str = "") -> Markup:
-    """Return a number with thousands separators (one decimal unless whole) and ``unit``."""
+def num(value: Any, unit: str = "") -> str:
+    """Return a number with thousands separators (one decimal unless whole) and ``unit``.
+
+    ``unit`` is HTML (already escaped); digits need no escaping, so a column of 10,000
+    figures costs one format each.
+    """
     if is_missing(value):
-        return Markup(MISSING)
+        return MISSING
     try:
         x = float(value)
     except (TypeError, ValueError):
         return escape(str(value))
     text = f"{x:,.0f}" if x == int(x) else f"{x:,.1f}"
-    return escape(text + unit)
+    return text + unit
 
 
-def year(value: Any) -> Markup:
+def year(value: Any) -> str:
     """Return a year as an integer, "—" when missing."""
     if is_missing(value):
-        return Markup(MISSING)
+        return MISSING
     try:
-        return Markup(int(float(value)))
+        return str(int(float(value)))
     except (TypeError, ValueError):
         return escape(str(value))
 
 
-def codes(value: Any) -> Markup:
+def codes(value: Any) -> str:
     """Render a ``;``-list as ``"A, B, C"``, escaped."""
     if is_missing(value):
-        return Markup(MISSING)
+        return MISSING
     parts = [p.strip() for p in str(value).split(";") if p.strip()]
-    return escape(", ".join(parts)) if parts else Markup(MISSING)
+    return escape(", ".join(parts)) if parts else MISSING
+
+
+def safe(*fragments: str) -> tuple[Markup, ...]:
+    """Mark fragments escaped here (:func:`esc`, :meth:`Text.names`) safe for a template."""
+    return tuple(Markup(f) for f in fragments)
 
 
 def snippets() -> Any:
@@ -100,7 +111,7 @@ class Text:
         """Return a catalogue label in both languages (plain text)."""
         return self.pair(label(key, "zh", **values), label(key, "en", **values), sep)
 
-    def html(self, key: str, sep: str = " ", **values: Any) -> Markup:
+    def html(self, key: str, sep: str = " ", **values: Any) -> str:
         """Return a catalogue label in both languages, HTML-escaped."""
         return escape(self.label(key, sep, **values))
 
@@ -112,14 +123,14 @@ class Text:
         """Return a catalogue label as HTML, the second language small below."""
         return snippets().stacked(*self.ordered(label(key, "zh"), label(key, "en")))
 
-    def names(self, row: Mapping) -> tuple[Markup, Markup]:
+    def names(self, row: Mapping) -> tuple[str, str]:
         """Return the escaped ``(primary, secondary)`` names of a record."""
         first, second = self.ordered(row.get("name_zh"), row.get("name_en"))
         if is_missing(first) or not str(first).strip():
             first, second = second, None
-        return esc(first), (Markup("") if is_missing(second) else esc(second))
+        return esc(first), ("" if is_missing(second) else esc(second))
 
-    def name_inline(self, row: Mapping) -> Markup:
+    def name_inline(self, row: Mapping) -> str:
         """Return ``"primary / secondary"`` (escaped), or the primary name alone."""
         first, second = self.names(row)
-        return first + " / " + second if second else first
+        return f"{first} / {second}" if second else first
