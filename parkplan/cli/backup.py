@@ -7,17 +7,15 @@ from typing import Annotated
 
 import typer
 
-from parkplan.cli import WorkspaceOption, _user_errors, app
+from parkplan.cli.options import WorkspaceOption, out_option
 
 
 def _size(n: int) -> str:
     return f"{n / 2**20:,.1f} MiB" if n >= 2**20 else f"{n / 1024:,.0f} KiB"
 
 
-@app.command("backup")
-@_user_errors
 def backup_(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Backup file to write")],
+    out: Annotated[Path, out_option("Backup file to write")],
     force: Annotated[bool, typer.Option(help="Replace an existing file at --out.")] = False,
     workspace: WorkspaceOption = None,
 ):
@@ -31,8 +29,6 @@ def backup_(
     )
 
 
-@app.command("restore")
-@_user_errors
 def restore_(
     path: Annotated[Path, typer.Argument(help="Backup file written by 'parkplan backup'")],
     force: Annotated[bool, typer.Option(help="Replace the workspace already there.")] = False,

@@ -8,12 +8,9 @@ from typing import Annotated
 
 import typer
 
-from parkplan.cli import WorkspaceOption, _user_errors, app
-from parkplan.errors import ParkplanError
+from parkplan.cli.options import WorkspaceOption
 
 
-@app.command("serve")
-@_user_errors
 def serve(
     workspace: WorkspaceOption = None,
     port: Annotated[int, typer.Option("--port", "-p", help="Port to listen on.")] = 5006,
@@ -76,8 +73,9 @@ def serve(
         str | None,
         typer.Option(
             "--as-of",
-            metavar="YYYY-MM-DD[THH:MM]",
-            help="Run the app's clock from this moment (Shanghai time; a date alone is "
+            metavar="DATE",
+            help="Run the app's clock from this moment, YYYY-MM-DD[THH:MM] (Shanghai time; "
+            "a date alone is "
             "taken at 12:00) instead of the real time: ratings, the as-of date and "
             "change stamps follow it, and every page says so. For demonstrations "
             "and tests; default the real clock.",
@@ -86,6 +84,7 @@ def serve(
     show: Annotated[bool, typer.Option("--show", help="Open a browser.")] = False,
 ):
     """Serve the app: overview, task boards, escalation desk, scenario studio (应用)."""
+    from parkplan.errors import ParkplanError
     from parkplan.ui.auth import cookie_secret_from_env, load_credentials
     from parkplan.ui.server import configure_logging
     from parkplan.ui.server import serve as run_server
@@ -131,8 +130,6 @@ def serve(
     )
 
 
-@app.command("hash-password")
-@_user_errors
 def hash_password(
     user: Annotated[str, typer.Argument(help="User name (a tracker user).")],
     credentials: Annotated[
@@ -145,6 +142,7 @@ def hash_password(
     ] = None,
 ):
     """Ask for a password and print its hash, or store it in a credentials file."""
+    from parkplan.errors import ParkplanError
     from parkplan.ui.auth import hash_password as make_hash
 
     password = typer.prompt(f"password for {user}", hide_input=True, confirmation_prompt=True)

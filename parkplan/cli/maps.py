@@ -1,4 +1,4 @@
-"""Map and brief commands: ``parkplan map`` (one HTML file), ``parkplan brief`` (one PDF page)."""
+"""``parkplan map``: the park map as one self-contained HTML file."""
 
 from __future__ import annotations
 
@@ -8,10 +8,7 @@ from typing import Annotated
 
 import typer
 
-from parkplan.cli import AsOfOption, AsOption, WorkspaceOption, _user_errors, app
-from parkplan.cli.tracker import _date
-from parkplan.errors import ParkplanError
-from parkplan.store import Workspace
+from parkplan.cli.options import LangOption, Language, WorkspaceOption, out_option, renamed
 
 
 class BasemapChoice(StrEnum):
@@ -23,34 +20,24 @@ class BasemapChoice(StrEnum):
     amap = "amap"
 
 
-class Language(StrEnum):
-    """Which language comes first."""
-
-    zh = "zh"
-    en = "en"
-
-
 RunOption = Annotated[
     str | None,
     typer.Option(
         "--run",
         metavar="RUN_ID",
-        help="Stored siting run to draw: id, unique prefix or scenario name (default: the "
-        "adopted plan, else the latest)",
+        help="Stored siting run to draw: id, unique prefix or scenario name [default: the "
+        "adopted plan, else the latest]",
     ),
 ]
-NoPlanOption = Annotated[bool, typer.Option("--no-plan", help="Draw no plan.")]
 
 #: Layers ``parkplan map`` reads.
 MAP_LAYERS = ("districts", "parks", "sites", "institutions", "clusters", "candidates")
 
 
-@app.command("map")
-@_user_errors
 def map_(
-    out: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write")],
+    out: Annotated[Path, out_option("HTML file to write")],
     run: RunOption = None,
-    no_plan: NoPlanOption = False,
+    no_plan: Annotated[bool, typer.Option("--no-plan", help="Draw no plan.")] = False,
     basemap: Annotated[
         BasemapChoice, typer.Option(help="Web tiles under the map; 'none' keeps it fully offline")
     ] = BasemapChoice.none,
@@ -63,11 +50,14 @@ def map_(
         ),
     ] = None,
     title: Annotated[str | None, typer.Option(help="Title shown on the map")] = None,
-    language: Annotated[Language, typer.Option(help="Language shown first")] = Language.zh,
+    lang: LangOption = Language.zh,
+    language: Annotated[Language | None, renamed("--language", "--lang")] = None,
     workspace: WorkspaceOption = None,
 ):
     """Write the park map as one self-contained HTML file (opens from file://, no network)."""
+    from parkplan.errors import ParkplanError
     from parkplan.maps import load_plan, park_map, save_offline
+    from parkplan.store import Workspace
 
     with Workspace.open(workspace) as ws:
         layers = {name: ws.read_layer(name) for name in MAP_LAYERS}
@@ -79,7 +69,7 @@ def map_(
             basemap=basemap.value,
             tianditu_key=tianditu_key,
             title=title,
-            language=language.value,
+            language=(language or lang).value,
         )
     except ValueError as err:
         raise ParkplanError(str(err)) from None
@@ -90,20 +80,3 @@ def map_(
         typer.echo(
             f"note: the {basemap.value} basemap loads tiles from the network when the map is opened"
         )
-
-
-@app.command("brief")
-@_user_errors
-def brief(
-    out: Annotated[Path, typer.Option("--out", "-o", help="PDF file to write")],
-    user: AsOption = None,
-    as_of: AsOfOption = None,
-    run: RunOption = None,
-    workspace: WorkspaceOption = None,
-):
-    """Write the leader brief: one A4 page in Chinese (map, nine ratings, escalations)."""
-    from parkplan.reports.brief import write_brief
-
-    with Workspace.open(workspace) as ws:
-        path = write_brief(ws, out, user=user, as_of=_date(as_of, "--as-of"), run_id=run)
-    typer.echo(f"wrote {path} ({path.stat().st_size / 1024:,.0f} KiB)")
