@@ -16,7 +16,6 @@ import logging
 from collections.abc import Callable
 from typing import Annotated, Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -46,7 +45,7 @@ from parkplan.errors import ParkplanError
 class ParkplanGroup(TyperGroup):
     """The top-level group: runs a command and reports a user's mistake without a traceback."""
 
-    def invoke(self, ctx: click.Context):
+    def invoke(self, ctx: typer.Context):
         """Run the command; a :class:`ParkplanError` becomes a message and exit status 2."""
         try:
             return super().invoke(ctx)
@@ -54,7 +53,7 @@ class ParkplanGroup(TyperGroup):
             typer.echo(f"parkplan: error: {err}", err=True)
             raise typer.Exit(2) from None
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
+    def list_commands(self, ctx: typer.Context) -> list[str]:
         """Return the commands in the order of :data:`COMMANDS` (typer puts groups last)."""
         return [name for name, _ in COMMANDS if name in self.commands]
 

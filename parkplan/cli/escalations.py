@@ -11,8 +11,10 @@ from parkplan.cli.options import (
     AsOption,
     FormatOption,
     OutputFormat,
+    UntilOption,
     WorkspaceOption,
     open_tracker,
+    parse_date,
     parse_moment,
     print_json,
 )
@@ -50,12 +52,14 @@ def escalate(
 def escalations_list(
     status: Annotated[str | None, typer.Option(help="open, acknowledged, acted or closed")] = None,
     output: FormatOption = OutputFormat.table,
+    as_of: UntilOption = None,
     user: AsOption = None,
     workspace: WorkspaceOption = None,
 ):
-    """List escalations with their level, status and steps."""
+    """List escalations with their level, status and steps (--as-of: those raised by then)."""
+    day = parse_date(as_of, "--as-of")
     with open_tracker(workspace, user) as tr:
-        found = tr.escalations(status=status)
+        found = [e for e in tr.escalations(status=status) if day is None or e.as_of <= day]
     if output == OutputFormat.json:
         return print_json(found)
     for e in found:

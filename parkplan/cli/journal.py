@@ -10,8 +10,10 @@ from parkplan.cli.options import (
     AsOption,
     FormatOption,
     OutputFormat,
+    UntilOption,
     WorkspaceOption,
     open_tracker,
+    parse_date,
     print_json,
 )
 
@@ -23,12 +25,14 @@ def journal(
     ] = None,
     record_id: Annotated[str | None, typer.Option("--id")] = None,
     output: FormatOption = OutputFormat.table,
+    as_of: UntilOption = None,
     user: AsOption = None,
     workspace: WorkspaceOption = None,
 ):
-    """Show the audit trail (who changed what, when; append-only)."""
+    """Show the audit trail (who changed what, when; append-only; --as-of: up to that day)."""
+    day = parse_date(as_of, "--as-of")
     with open_tracker(workspace, user) as tr:
-        entries = tr.journal(entity, record_id)
+        entries = [e for e in tr.journal(entity, record_id) if day is None or e.at.date() <= day]
     if output == OutputFormat.json:
         return print_json(entries)
     for e in entries:

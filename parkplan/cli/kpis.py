@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 import typer
@@ -10,11 +11,13 @@ from parkplan.cli.options import (
     AsOption,
     FormatOption,
     OutputFormat,
+    UntilOption,
     VersionOption,
     WorkspaceOption,
     cut,
     given,
     open_tracker,
+    parse_date,
     print_json,
     task_option,
 )
@@ -26,12 +29,16 @@ app = typer.Typer(help="Key indicators (指标) and their actuals.", no_args_is_
 def kpis_list(
     task: Annotated[int | None, task_option()] = None,
     output: FormatOption = OutputFormat.table,
+    as_of: UntilOption = None,
     user: AsOption = None,
     workspace: WorkspaceOption = None,
 ):
-    """List KPIs with target and latest actual."""
+    """List KPIs with target and latest actual (with --as-of, the latest by that day)."""
+    day = parse_date(as_of, "--as-of")
     with open_tracker(workspace, user) as tr:
         kpis = tr.kpis(task)
+    if day is not None:
+        kpis = [replace(k, actuals=tuple(a for a in k.actuals if a.on <= day)) for k in kpis]
     if output == OutputFormat.json:
         return print_json(kpis)
     for k in kpis:

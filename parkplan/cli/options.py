@@ -68,6 +68,15 @@ AsOfOption = Annotated[
         help="Date to rate and compute slip at, YYYY-MM-DD [default: today]",
     ),
 ]
+UntilOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        metavar="DATE",
+        help="The records as they stood at the end of this day, YYYY-MM-DD "
+        "[default: all, up to now]",
+    ),
+]
 FormatOption = Annotated[OutputFormat, typer.Option("--format", help="table or json")]
 LangOption = Annotated[
     Language, typer.Option("--lang", help="zh: Chinese first, English second; en: English first")

@@ -10,11 +10,13 @@ from parkplan.cli.options import (
     AsOption,
     FormatOption,
     OutputFormat,
+    UntilOption,
     VersionOption,
     WorkspaceOption,
     cut,
     given,
     open_tracker,
+    parse_date,
     print_json,
     task_option,
 )
@@ -26,12 +28,14 @@ app = typer.Typer(help="Risk register (风险).", no_args_is_help=True)
 def risks_list(
     task: Annotated[int | None, task_option()] = None,
     output: FormatOption = OutputFormat.table,
+    as_of: UntilOption = None,
     user: AsOption = None,
     workspace: WorkspaceOption = None,
 ):
-    """List the risk register: score, cadence, next review."""
+    """List the risk register: score, cadence, next review (--as-of: those opened by then)."""
+    day = parse_date(as_of, "--as-of")
     with open_tracker(workspace, user) as tr:
-        risks = tr.risks(task)
+        risks = [r for r in tr.risks(task) if day is None or r.opened_on <= day]
     if output == OutputFormat.json:
         return print_json(risks)
     typer.echo(f"{'id':<7}{'v':>3}  {'L×I':<6}{'score':>5}  {'next review':<12}{'status':<8}title")
