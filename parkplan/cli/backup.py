@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from parkplan.cli.options import WorkspaceOption, out_option
+from parkplan.cli.options import WorkspaceOption, out_option, say
 
 
 def _size(n: int) -> str:
@@ -24,9 +24,7 @@ def backup_(
 
     info = backup(workspace, out, force=force)
     what = f"schema {info.schema} of {info.location}" if info.schema else info.location
-    typer.echo(
-        f"backed up {what} to {info.path} ({_size(info.size)}, schema revision {info.revision})"
-    )
+    say("cli.backup.done", what=what, path=info.path, size=_size(info.size), rev=info.revision)
 
 
 def restore_(
@@ -39,9 +37,6 @@ def restore_(
 
     info = restore(path, workspace, force=force)
     what = f"schema {info.schema} of {info.location}" if info.schema else info.location
-    typer.echo(f"restored {what} from {info.path} (schema revision {info.revision})")
+    say("cli.restore.done", what=what, path=info.path, rev=info.revision)
     if not info.current:
-        typer.echo(
-            "the restored workspace's schema is not this parkplan's: run "
-            f"'parkplan db upgrade --workspace {info.location}'"
-        )
+        say("cli.restore.upgrade", location=info.location)

@@ -15,6 +15,7 @@ from parkplan.cli.options import (
     open_tracker,
     parse_date,
     print_json,
+    say,
 )
 
 app = typer.Typer(help="Named baselines (基线) and comparisons.", no_args_is_help=True)
@@ -30,9 +31,12 @@ def baseline_save(
     """Save the programme as it is now under NAME (e.g. stocktake-2026-W48)."""
     with open_tracker(workspace, user) as tr:
         b = tr.save_baseline(name, parse_date(as_of, "--as-of"))
-    typer.echo(
-        f"saved baseline {b.name} as of {b.as_of}: "
-        f"{len(b.snapshot['milestones'])} milestones, {len(b.snapshot['risks'])} risks"
+    say(
+        "cli.baseline.saved",
+        name=b.name,
+        as_of=b.as_of,
+        milestones=len(b.snapshot["milestones"]),
+        risks=len(b.snapshot["risks"]),
     )
 
 

@@ -17,6 +17,7 @@ from parkplan.cli.options import (
     parse_date,
     parse_moment,
     print_json,
+    say,
 )
 
 app = typer.Typer(
@@ -45,7 +46,7 @@ def escalate(
         return print_json(run)
     for e in run.created:
         typer.echo(f"#{e.id} [{e.level.value}] {e.message}")
-    typer.echo(f"{len(run.created)} new escalations, {run.already} already open or handled")
+    say("cli.escalate.done", new=len(run.created), already=run.already)
 
 
 @app.command("list")
@@ -80,7 +81,7 @@ def _step(
 ) -> None:
     with open_tracker(workspace, user) as tr:
         e = getattr(tr, action)(escalation_id, comment, version=version)
-    typer.echo(f"escalation #{e.id} is {e.status.value} (version {e.version})")
+    say("cli.escalation.step", id=e.id, status=e.status.value, version=e.version)
 
 
 _StepVersion = Annotated[

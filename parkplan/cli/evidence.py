@@ -14,6 +14,7 @@ from parkplan.cli.options import (
     WorkspaceOption,
     open_tracker,
     print_json,
+    say,
 )
 
 app = typer.Typer(help="Evidence files (佐证材料) kept in the workspace.", no_args_is_help=True)
@@ -30,9 +31,13 @@ def evidence_add(
     """Keep a file in the workspace as evidence of a milestone."""
     with open_tracker(workspace, user) as tr:
         ev = tr.add_evidence(milestone_id, file, note=note)
-    typer.echo(
-        f"kept {ev.filename} as evidence #{ev.id} of {milestone_id} "
-        f"({ev.size} bytes, sha256 {ev.sha256})"
+    say(
+        "cli.evidence.kept",
+        file=ev.filename,
+        id=ev.id,
+        milestone=milestone_id,
+        size=ev.size,
+        sha256=ev.sha256,
     )
 
 

@@ -19,6 +19,7 @@ from parkplan.cli.options import (
     open_tracker,
     parse_date,
     print_json,
+    say,
     task_option,
 )
 
@@ -81,7 +82,7 @@ def kpis_add(
     )
     with open_tracker(workspace, user) as tr:
         k = tr.add_kpi(task=task, name_zh=name_zh, unit=unit, id=kpi_id, **fields)
-    typer.echo(f"added KPI {k.id} (version {k.version})")
+    say("cli.kpi.added", id=k.id, version=k.version)
 
 
 @app.command("update")
@@ -115,7 +116,7 @@ def kpis_update(
     )
     with open_tracker(workspace, user) as tr:
         k = tr.update_kpi(kpi_id, version, **changes)
-    typer.echo(f"updated KPI {k.id} (now version {k.version})")
+    say("cli.kpi.updated", id=k.id, version=k.version)
 
 
 @app.command("record")
@@ -130,4 +131,4 @@ def kpis_record(
     """Record a KPI's value on a date."""
     with open_tracker(workspace, user) as tr:
         a = tr.add_kpi_actual(kpi_id, on, value, note)
-    typer.echo(f"recorded {a.kpi_id} = {a.value:g} on {a.on}")
+    say("cli.kpi.recorded", id=a.kpi_id, value=f"{a.value:g}", on=a.on)

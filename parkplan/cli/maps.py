@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from parkplan.cli.options import LangOption, Language, WorkspaceOption, out_option, renamed
+from parkplan.cli.options import LangOption, Language, WorkspaceOption, out_option, renamed, say
 
 
 class BasemapChoice(StrEnum):
@@ -74,9 +74,10 @@ def map_(
     except ValueError as err:
         raise ParkplanError(str(err)) from None
     save_offline(m, out)
-    drawn = f"plan {plan.label()}" if plan else "no plan"
-    typer.echo(f"wrote {out} ({out.stat().st_size / 1024:,.0f} KiB, {drawn})")
+    kib = f"{out.stat().st_size / 1024:,.0f}"
+    if plan:
+        say("cli.map.wrote_plan", path=out, kib=kib, plan=plan.label())
+    else:
+        say("cli.map.wrote", path=out, kib=kib)
     if basemap is not BasemapChoice.none:
-        typer.echo(
-            f"note: the {basemap.value} basemap loads tiles from the network when the map is opened"
-        )
+        say("cli.map.online", basemap=basemap.value)

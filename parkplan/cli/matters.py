@@ -17,6 +17,7 @@ from parkplan.cli.options import (
     open_tracker,
     parse_moment,
     print_json,
+    say,
     task_option,
 )
 
@@ -68,7 +69,7 @@ def matters_add(
             task=task,
             visibility=visibility,
         )
-    typer.echo(f"opened major matter #{m.id}: report by {m.report_deadline:%Y-%m-%d %H:%M}")
+    say("cli.matter.opened", id=m.id, deadline=f"{m.report_deadline:%Y-%m-%d %H:%M}")
 
 
 @app.command("report-done")
@@ -86,9 +87,7 @@ def matters_report_done(
         when = datetime.combine(when, datetime.min.time())
     with open_tracker(workspace, user) as tr:
         m = tr.report_matter(matter_id, version, to=to, at=when)
-    typer.echo(
-        f"major matter #{m.id} reported to {m.reported_to} at {m.reported_at:%Y-%m-%d %H:%M}"
-    )
+    say("cli.matter.reported", id=m.id, to=m.reported_to, at=f"{m.reported_at:%Y-%m-%d %H:%M}")
 
 
 @app.command("update")
@@ -119,7 +118,7 @@ def matters_update(
     )
     with open_tracker(workspace, user) as tr:
         m = tr.update_matter(matter_id, version, **changes)
-    typer.echo(f"updated major matter #{m.id} (now version {m.version})")
+    say("cli.matter.updated", id=m.id, version=m.version)
 
 
 @app.command("close")
@@ -132,4 +131,4 @@ def matters_close(
     """Close a major matter once it has been reported."""
     with open_tracker(workspace, user) as tr:
         m = tr.close_matter(matter_id, version)
-    typer.echo(f"major matter #{m.id} is closed (version {m.version})")
+    say("cli.matter.closed", id=m.id, version=m.version)

@@ -12,9 +12,11 @@ from parkplan.cli.options import (
     FormatOption,
     OutputFormat,
     WorkspaceOption,
+    check_task,
     cut,
     open_tracker,
     parse_date,
+    say,
     task_option,
 )
 from parkplan.i18n import both
@@ -25,15 +27,11 @@ app = typer.Typer(help="Task-force meetings (会商研判) and their actions.", 
 def _action(text: str) -> dict:
     parts = [p.strip() for p in text.split(";", 3)]
     if len(parts) != 4 or not all(parts):
-        raise typer.BadParameter(
-            f"{text!r}: give TASK;OWNER;DUE;WHAT, e.g. "
-            "'3;认证监督管理处;2026-12-15;出具方案编制指引'",
-            param_hint="--action",
-        )
+        raise typer.BadParameter(both("cli.meeting.action_form", text=text), param_hint="--action")
     task, owner, due, what = parts
     if not task.isdigit():
-        raise typer.BadParameter(f"{task!r} is not a task number", param_hint="--action")
-    return {"task": int(task), "owner": owner, "due": due, "title_zh": what}
+        raise typer.BadParameter(both("cli.error.not_tasks", value=task), param_hint="--action")
+    return {"task": check_task(int(task), "--action"), "owner": owner, "due": due, "title_zh": what}
 
 
 @app.command("add")
@@ -70,10 +68,10 @@ def meetings_add(
             convened_by=convened_by,
             visibility=visibility,
         )
-    typer.echo(
-        f"recorded meeting #{m.id} of {m.held_on}"
-        + (f"; actions on the boards: {', '.join(m.actions)}" if m.actions else "")
-    )
+    if m.actions:
+        say("cli.meeting.recorded_actions", id=m.id, on=m.held_on, actions=", ".join(m.actions))
+    else:
+        say("cli.meeting.recorded", id=m.id, on=m.held_on)
 
 
 @app.command("list")

@@ -24,6 +24,7 @@ from parkplan.cli.options import (
     parse_date,
     parse_ids,
     print_json,
+    say,
     task_option,
 )
 
@@ -93,7 +94,7 @@ def milestones_add(
             id=milestone_id,
             **fields,
         )
-    typer.echo(f"added milestone {m.id} (version {m.version})")
+    say("cli.milestone.added", id=m.id, version=m.version)
 
 
 @app.command("update")
@@ -136,7 +137,7 @@ def milestones_update(
     )
     with open_tracker(workspace, user) as tr:
         m = tr.update_milestone(milestone_id, version, **changes)
-    typer.echo(f"updated milestone {m.id} (now version {m.version})")
+    say("cli.milestone.updated", id=m.id, version=m.version)
 
 
 @app.command("export-xlsx")
@@ -151,10 +152,7 @@ def milestones_export_xlsx(
 
     with open_tracker(workspace, user) as tr:
         export_xlsx(tr, file, task or None)
-    typer.echo(
-        f"wrote {file} (sheets milestones, risks; edit, then "
-        f"'parkplan milestones import-xlsx {file.name}')"
-    )
+    say("cli.xlsx.wrote", file=file, name=file.name)
 
 
 @app.command("import-xlsx")
@@ -187,6 +185,6 @@ def milestones_import_xlsx(
         raise typer.Exit(2)
     n = len(changes.changes)
     if apply:
-        typer.echo(f"applied {n} record changes in one transaction")
+        say("cli.xlsx.applied", n=n)
     else:
-        typer.echo(f"{n} record changes; nothing written (add --apply to write them)")
+        say("cli.xlsx.preview", n=n)

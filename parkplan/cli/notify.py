@@ -17,6 +17,7 @@ from parkplan.cli.options import (
     open_tracker,
     parse_moment,
     print_json,
+    say,
 )
 
 outbox_app = typer.Typer(
@@ -58,13 +59,16 @@ def notify(
                 indent=2,
             )
         )
-    typer.echo(f"queued {len(queued.queued)} new messages ({queued.already} already queued)")
+    say("cli.notify.queued", n=len(queued.queued), already=queued.already)
     for reason in report.skipped_channels.values():
-        typer.echo(f"skipped {reason}", err=True)
+        say("cli.notify.skipped", reason=reason, err=True)
     if send:
-        typer.echo(
-            f"sent {len(report.sent)}, retrying {len(report.retrying)}, failed "
-            f"{len(report.failed)}, uncertain {len(report.uncertain)}"
+        say(
+            "cli.notify.sent",
+            sent=len(report.sent),
+            retrying=len(report.retrying),
+            failed=len(report.failed),
+            uncertain=len(report.uncertain),
         )
     for row in report.failed + report.uncertain:
         typer.echo(f"#{row.id} {row.channel} {row.status}: {row.last_error}", err=True)
@@ -109,4 +113,4 @@ def outbox_requeue(
 
     with open_tracker(workspace, user) as tr:
         row = nt.requeue(tr.workspace, outbox_id, user=tr.user)
-    typer.echo(f"outbox message #{row.id} will be sent by the next 'parkplan notify'")
+    say("cli.outbox.requeued", id=row.id)

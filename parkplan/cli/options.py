@@ -87,17 +87,15 @@ VersionOption = Annotated[
 ]
 
 
-def out_option(help: str, *, default_text: str | None = None) -> Any:
+def out_option(help: str) -> Any:
     """Return the ``-o/--out FILE`` option of a command that writes a file.
 
     Parameters
     ----------
     help : str
         What the file is.
-    default_text : str, optional
-        Shown as ``[default: ...]`` when the option may be left out.
     """
-    return typer.Option("--out", "-o", metavar="FILE", help=help, show_default=default_text)
+    return typer.Option("--out", "-o", metavar="FILE", help=help)
 
 
 def task_option(help: str = "Only this task (1–9)") -> Any:
@@ -227,6 +225,21 @@ def open_tracker(workspace: str | None, user: str | None) -> Iterator[Tracker]:
 
     with Workspace.open(workspace) as ws:
         yield Tracker(ws, user)
+
+
+def say(key: str, *, err: bool = False, **values: Any) -> None:
+    """Print the catalogue's message ``key``, Chinese first, then English.
+
+    Parameters
+    ----------
+    key : str
+        A ``cli.*`` key of :mod:`parkplan.i18n`.
+    err : bool
+        Print to standard error (notes and warnings) instead of standard output.
+    **values
+        The message's fields.
+    """
+    typer.echo(both(key, **values), err=err)
 
 
 def print_json(items: Any) -> None:

@@ -23,6 +23,7 @@ from parkplan.cli.options import (
     out_option,
     parse_date,
     renamed,
+    say,
 )
 
 app = typer.Typer(
@@ -45,7 +46,7 @@ def brief(
 
     with Workspace.open(workspace) as ws:
         path = write_brief(ws, out, user=user, as_of=parse_date(as_of, "--as-of"), run_id=run)
-    typer.echo(f"wrote {path} ({path.stat().st_size / 1024:,.0f} KiB)")
+    say("cli.wrote_size", path=path, kib=f"{path.stat().st_size / 1024:,.0f}")
 
 
 @app.command("stocktake")
@@ -98,12 +99,12 @@ def stocktake(
             as_of=day,
             pdf=not no_pdf,
         )
-        typer.echo(f"wrote {html}")
+        say("cli.wrote", path=html)
         if pdf:
-            typer.echo(f"wrote {pdf}")
+            say("cli.wrote", path=pdf)
         if save_baseline:
             b = tracker.save_baseline(baseline, day or min(iso.sunday, tracker.clock().date()))
-            typer.echo(f"saved baseline {b.name} as of {b.as_of}")
+            say("cli.stocktake.baseline", name=b.name, as_of=b.as_of)
 
 
 @app.command("major-matter")
@@ -132,4 +133,4 @@ def major_matter(
     target = either(out, docx, Path(f"major-matter-{matter_id}.docx"))
     with open_tracker(workspace, user) as tracker:
         path = write_major_matter_docx(tracker, matter_id, target, unit=unit)
-    typer.echo(f"wrote {path}")
+    say("cli.wrote", path=path)

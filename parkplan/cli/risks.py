@@ -18,6 +18,7 @@ from parkplan.cli.options import (
     open_tracker,
     parse_date,
     print_json,
+    say,
     task_option,
 )
 
@@ -81,10 +82,7 @@ def risks_add(
             id=risk_id,
             **fields,
         )
-    typer.echo(
-        f"added risk {r.id}: score {r.score}, review every {r.cadence_days} days, "
-        f"next {r.next_review}"
-    )
+    say("cli.risk.added", id=r.id, score=r.score, days=r.cadence_days, next=r.next_review)
 
 
 @app.command("update")
@@ -115,7 +113,4 @@ def risks_update(
     )
     with open_tracker(workspace, user) as tr:
         r = tr.update_risk(risk_id, version, **changes)
-    typer.echo(
-        f"updated risk {r.id} (now version {r.version}): score {r.score}, "
-        f"next review {r.next_review}"
-    )
+    say("cli.risk.updated", id=r.id, version=r.version, score=r.score, next=r.next_review)

@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from parkplan.cli.options import WorkspaceOption
+from parkplan.cli.options import WorkspaceOption, say
+from parkplan.i18n import both
 
 
 def serve(
@@ -91,10 +92,7 @@ def serve(
     from parkplan.ui.state import parse_as_of
 
     if credentials is None and not no_auth:
-        raise ParkplanError(
-            "give --credentials FILE (the demo's: data/demo-credentials.json) "
-            "or --no-auth to serve read-only public records"
-        )
+        raise ParkplanError(both("cli.serve.credentials"))
     try:
         start = parse_as_of(as_of) if as_of is not None else None
     except ValueError as err:
@@ -102,21 +100,13 @@ def serve(
     creds = load_credentials(credentials) if credentials is not None else None
     secret, from_env = cookie_secret_from_env(cookie_secret_env)
     if not from_env and creds is not None:
-        typer.echo(
-            f"parkplan: ${cookie_secret_env} is not set: using a random cookie secret; "
-            "sign-ins end when the server stops",
-            err=True,
-        )
+        say("cli.serve.random_secret", var=cookie_secret_env, err=True)
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)
     configure_logging(log_file, processes=num_procs)
     if start is not None:
-        typer.echo(
-            f"parkplan: the app's clock starts at {start:%Y-%m-%d %H:%M} (--as-of), "
-            "not the real time",
-            err=True,
-        )
-    typer.echo(f"parkplan: serving on http://{address}:{port}/ (Ctrl-C stops)", err=True)
+        say("cli.serve.clock", start=f"{start:%Y-%m-%d %H:%M}", err=True)
+    say("cli.serve.serving", url=f"http://{address}:{port}/", err=True)
     run_server(
         workspace,
         port=port,
@@ -145,9 +135,11 @@ def hash_password(
     from parkplan.errors import ParkplanError
     from parkplan.ui.auth import hash_password as make_hash
 
-    password = typer.prompt(f"password for {user}", hide_input=True, confirmation_prompt=True)
+    password = typer.prompt(
+        both("cli.password.prompt", user=user), hide_input=True, confirmation_prompt=True
+    )
     if len(password) < 10:
-        raise ParkplanError("use a password of at least 10 characters")
+        raise ParkplanError(both("cli.password.short"))
     encoded = make_hash(password)
     if credentials is None:
         typer.echo(json.dumps({user: {"password_hash": encoded}}, indent=2))
@@ -158,4 +150,4 @@ def hash_password(
     data.setdefault("users", {})[user] = {"password_hash": encoded}
     credentials.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     credentials.chmod(0o600)
-    typer.echo(f"stored a password hash for {user} in {credentials}")
+    say("cli.password.stored", user=user, file=credentials)

@@ -19,6 +19,7 @@ from parkplan.cli.options import (
     parse_ids,
     print_json,
 )
+from parkplan.i18n import both, t
 
 app = typer.Typer(help="The nine pilot tasks (重点任务).", no_args_is_help=True)
 
@@ -36,12 +37,14 @@ def tasks_list(
     if output == OutputFormat.json:
         return print_json(statuses)
     for s in statuses:
-        t = s.task
-        typer.echo(f"{t.code} v{t.version} {t.title_zh}  [{s.rating.label}, {s.trend.value}]")
+        task = s.task
         typer.echo(
-            f"    牵头 {t.lead_unit}; 配合 {'、'.join(t.co_units)}"
-            + ("  (proposed)" if t.proposed else "")
+            f"{task.code} v{task.version} {task.title_zh}  [{s.rating.label}, {s.trend.value}]"
         )
+        # The units are named in Chinese only, so their line is Chinese too.
+        units = t("cli.tasks.units", lead=task.lead_unit, co="、".join(task.co_units))
+        proposed = f"  ({both('cli.tasks.proposed', sep=' ')})" if task.proposed else ""
+        typer.echo(f"    {units}{proposed}")
 
 
 @app.command("update")

@@ -16,6 +16,7 @@ from parkplan.cli.options import (
     open_tracker,
     parse_tasks,
     print_json,
+    say,
 )
 
 app = typer.Typer(help="Users, roles and clearance (用户).", no_args_is_help=True)
@@ -61,7 +62,7 @@ def users_add(
         u = tr.add_user(
             name, role, tasks=numbers, clearance=clearance, display_name=display_name, unit=unit
         )
-    typer.echo(f"added user {u.name} ({u.role.value}, clearance {u.clearance.value})")
+    say("cli.user.added", name=u.name, role=u.role.value, clearance=u.clearance.value)
 
 
 @app.command("update")
@@ -95,7 +96,10 @@ def users_update(
     )
     with open_tracker(workspace, user) as tr:
         u = tr.update_user(name, version, **changes)
-    typer.echo(
-        f"updated user {u.name} (now version {u.version}): {u.role.value}, clearance "
-        f"{u.clearance.value}" + ("" if u.active else ", deactivated")
+    say(
+        "cli.user.updated" if u.active else "cli.user.updated_inactive",
+        name=u.name,
+        version=u.version,
+        role=u.role.value,
+        clearance=u.clearance.value,
     )

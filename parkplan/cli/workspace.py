@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from parkplan.cli.options import FormatOption, OutputFormat, WorkspaceOption
+from parkplan.cli.options import FormatOption, OutputFormat, WorkspaceOption, say
 
 db_app = typer.Typer(help="Workspace schema (数据库结构).", no_args_is_help=True)
 
@@ -41,14 +41,14 @@ def init(
         except WorkspaceError:
             pass
         else:
-            typer.echo(f"{location} already holds a workspace; keeping it")
+            say("cli.init.kept", location=location)
             return
     with create_workspace(location, demo=demo) as ws:
         counts = {info.name: info.features for info in ws.describe()}
     summary = ", ".join(f"{name} {n}" for name, n in counts.items())
-    typer.echo(f"created {location}: {summary}")
+    say("cli.init.created", location=location, summary=summary)
     if demo:
-        typer.echo("示意数据 · the demo's parks, sites, institutions and candidates are invented")
+        say("cli.init.illustrative")
 
 
 def import_(
@@ -81,7 +81,7 @@ def import_(
         n = import_layer(
             ws, layer, file, crs=crs, encoding=encoding, source_layer=source_layer, append=append
         )
-    typer.echo(f"imported {n} {layer} records from {file} into {resolve_location(workspace)}")
+    say("cli.imported", n=n, layer=layer, file=file, location=resolve_location(workspace))
 
 
 def export(
@@ -95,7 +95,7 @@ def export(
 
     with Workspace.open(workspace) as ws:
         n = export_layer(ws, layer, file)
-    typer.echo(f"exported {n} {layer} records to {file}")
+    say("cli.exported", n=n, layer=layer, file=file)
 
 
 def list_layers(
@@ -140,4 +140,4 @@ def db_upgrade(workspace: WorkspaceOption = None):
 
     with Workspace.open(workspace, check_schema=False) as ws:
         before, after = ws.upgrade()
-    typer.echo(f"schema {before or '(none)'} -> {after}")
+    say("cli.db.upgraded", before=before or "(none)", after=after)
