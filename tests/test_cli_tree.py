@@ -157,3 +157,16 @@ def test_help_imports_no_heavy_library(args):
     assert imported & set(HEAVY) == set()
     stores = [line for line in proc.stderr.splitlines() if "parkplan.store" in line]
     assert stores == []
+
+
+@pytest.mark.parametrize(
+    "args", [["journal"], ["risks", "list"], ["kpis", "list", "--format", "json"]]
+)
+def test_as_of_lists_the_records_as_they_stood(demo_gpkg, args):
+    def listing(*extra):
+        result = runner.invoke(app, [*args, *extra, "--as", "convenor", "-w", str(demo_gpkg)])
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    now, long_ago = listing(), listing("--as-of", "2000-01-01")
+    assert now.strip() and len(long_ago) < len(now)

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from parkplan.cli.options import LangOption, Language, WorkspaceOption, out_option, renamed, say
+from parkplan.cli.options import (
+    LangOption,
+    Language,
+    WorkspaceOption,
+    out_option,
+    parse_date,
+    renamed,
+    say,
+)
+
+if TYPE_CHECKING:
+    from parkplan.store import Workspace
 
 
 class BasemapChoice(StrEnum):
@@ -34,6 +46,19 @@ RunOption = Annotated[
 MAP_LAYERS = ("districts", "parks", "sites", "institutions", "clusters", "candidates")
 
 
+def _run_as_of(workspace: Workspace, day: date) -> str | None:
+    """Return the run a map of ``day`` draws: adopted if recorded by then, else the newest."""
+    from parkplan.store import ledger
+
+    runs = [
+        r
+        for r in ledger.list_runs(workspace)
+        if r.status in ("optimal", "feasible") and r.created_at[:10] <= day.isoformat()
+    ]
+    chosen = next((r for r in runs if r.adopted), runs[0] if runs else None)
+    return chosen.run_id if chosen is not None else None
+
+
 def map_(
     out: Annotated[Path, out_option("HTML file to write")],
     run: RunOption = None,
@@ -50,6 +75,16 @@ def map_(
         ),
     ] = None,
     title: Annotated[str | None, typer.Option(help="Title shown on the map")] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            metavar="DATE",
+            help="Draw the plan as it stood at the end of this day, YYYY-MM-DD: the adopted "
+            "run if it was recorded by then, else the newest run recorded by then "
+            "[default: now]",
+        ),
+    ] = None,
     lang: LangOption = Language.zh,
     language: Annotated[Language | None, renamed("--language", "--lang")] = None,
     workspace: WorkspaceOption = None,
@@ -59,8 +94,12 @@ def map_(
     from parkplan.maps import load_plan, park_map, save_offline
     from parkplan.store import Workspace
 
+    day = parse_date(as_of, "--as-of")
     with Workspace.open(workspace) as ws:
         layers = {name: ws.read_layer(name) for name in MAP_LAYERS}
+        if day is not None and run is None and not no_plan:
+            run = _run_as_of(ws, day)
+            no_plan = run is None
         plan = None if no_plan else load_plan(ws, run)
     try:
         m = park_map(
