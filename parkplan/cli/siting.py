@@ -234,35 +234,33 @@ def scenarios_compare(
 def _print_comparison(cmp: dict) -> None:
     a, b = cmp["runs"]
     typer.echo(f"{'':<22}{'A ' + a['run_id']:<30}{'B ' + b['run_id']:<30}")
-    typer.echo(f"{'scenario':<22}{a['scenario']:<30}{b['scenario']:<30}")
-    typer.echo(f"{'status':<22}{a['status']:<30}{b['status']:<30}")
-    typer.echo(f"{'objective':<22}{_num(a['objective']):<30}{_num(b['objective']):<30}")
+    for key in ("scenario", "status"):
+        typer.echo(f"{_label('cli.compare.' + key):<22}{a[key]:<30}{b[key]:<30}")
+    objective = _label("cli.compare.objective")
+    typer.echo(f"{objective:<22}{_num(a['objective']):<30}{_num(b['objective']):<30}")
     ba, bb = cmp["budget_used"]
-    typer.echo(f"{'budget used 万元':<22}{_money(ba['total']):<30}{_money(bb['total']):<30}")
-    for key, title in (
-        ("by_park", "objective by park"),
-        ("by_tier", "objective by tier"),
-        ("by_sector", "objective by sector"),
-    ):
-        typer.echo(title)
+    budget = _label("cli.compare.budget")
+    typer.echo(f"{budget:<22}{_money(ba['total']):<30}{_money(bb['total']):<30}")
+    for key in ("by_park", "by_tier", "by_sector"):
+        typer.echo(_label(f"cli.compare.{key}"))
         left, right = cmp[key]
         for name in sorted(set(left) | set(right)):
             lv, rv = left.get(name), right.get(name)
             lv = lv["net"] if isinstance(lv, dict) else lv
             rv = rv["net"] if isinstance(rv, dict) else rv
             typer.echo(f"  {name:<20}{_num(lv):<30}{_num(rv):<30}")
-    typer.echo("space used per park (m²: office / lab / heavy / hazard)")
+    typer.echo(_label("cli.compare.space"))
     sa, sb = cmp["space_by_park"]
     for park in sorted(set(sa) | set(sb)):
         typer.echo(f"  {park:<20}{_space(sa.get(park)):<30}{_space(sb.get(park)):<30}")
     changed = [p for p in cmp["placements"] if not p["same"]]
-    typer.echo(f"placements that differ: {len(changed)}")
+    typer.echo(f"{_label('cli.compare.differ')}: {len(changed)}")
     for p in changed:
         typer.echo(
             f"  {p['cand_id']:<8}{p['name_zh'][:14]:<16}{p['a'] or '-':<10}→ {p['b'] or '-'}"
         )
     for note in cmp["notes"]:
-        typer.echo(f"note: {note}")
+        typer.echo(f"{_label('cli.compare.note')}: {note}")
 
 
 def _num(v) -> str:
