@@ -91,7 +91,8 @@ def map_(
 ):
     """Write the park map as one self-contained HTML file (opens from file://, no network)."""
     from parkplan.errors import ParkplanError
-    from parkplan.maps import load_plan, park_map, save_offline
+    from parkplan.maps import park_map, save_offline
+    from parkplan.services.maps import load_plan
     from parkplan.store import Workspace
 
     day = parse_date(as_of, "--as-of")

@@ -41,7 +41,7 @@ def brief(
     workspace: WorkspaceOption = None,
 ):
     """Write the leader brief: one A4 page in Chinese (map, nine ratings, escalations)."""
-    from parkplan.reports.brief import write_brief
+    from parkplan.services.briefs import write_brief
     from parkplan.store import Workspace
 
     with Workspace.open(workspace) as ws:
