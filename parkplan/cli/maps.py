@@ -42,18 +42,16 @@ RunOption = Annotated[
     ),
 ]
 
-#: Layers ``parkplan map`` reads.
-MAP_LAYERS = ("districts", "parks", "sites", "institutions", "clusters", "candidates")
-
 
 def _run_as_of(workspace: Workspace, day: date) -> str | None:
     """Return the run a map of ``day`` draws: adopted if recorded by then, else the newest."""
+    from parkplan.services.maps import PLANNED
     from parkplan.store import ledger
 
     runs = [
         r
         for r in ledger.list_runs(workspace)
-        if r.status in ("optimal", "feasible") and r.created_at[:10] <= day.isoformat()
+        if r.status in PLANNED and r.created_at[:10] <= day.isoformat()
     ]
     chosen = next((r for r in runs if r.adopted), runs[0] if runs else None)
     return chosen.run_id if chosen is not None else None
@@ -92,12 +90,12 @@ def map_(
     """Write the park map as one self-contained HTML file (opens from file://, no network)."""
     from parkplan.errors import ParkplanError
     from parkplan.maps import park_map, save_offline
-    from parkplan.services.maps import load_plan
+    from parkplan.services.maps import load_plan, workspace_layers
     from parkplan.store import Workspace
 
     day = parse_date(as_of, "--as-of")
     with Workspace.open(workspace) as ws:
-        layers = {name: ws.read_layer(name) for name in MAP_LAYERS}
+        layers = workspace_layers(ws, candidates=True)
         if day is not None and run is None and not no_plan:
             run = _run_as_of(ws, day)
             no_plan = run is None
