@@ -17,19 +17,22 @@ import os
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
-import numpy as np
-import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine, event
 
-from parkplan import layers
 from parkplan.errors import WorkspaceError
 from parkplan.store import gpkg
-from parkplan.store.geometry import GpkgGeometry, PostgisGeometry
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# The layer schemas (pandera), pandas and geopandas are imported by the methods that read or
+# write layers: opening a workspace for the tracker's tables alone (``parkplan tasks list``)
+# then takes no second of imports.
 
 ENV_VAR = "PARKPLAN_WORKSPACE"
 DEFAULT_LOCATION = "parkplan.gpkg"
@@ -83,7 +86,7 @@ def postgres_engine(location: str, **options: Any) -> Engine:
     except sa.exc.OperationalError as err:
         engine.dispose()
         raise WorkspaceError(
-            f"cannot connect to {_redact(location)}: {str(err.orig).strip()}"
+            f"cannot connect to {redact_url(location)}: {str(err.orig).strip()}"
         ) from None
     return engine
 
@@ -216,11 +219,11 @@ class Workspace:
                         "SELECT 1 FROM pg_extension WHERE extname = 'postgis'"
                     ).first():
                         raise WorkspaceError(
-                            f"{_redact(location)}: the PostGIS extension is not installed; "
+                            f"{redact_url(location)}: the PostGIS extension is not installed; "
                             "run CREATE EXTENSION postgis as a superuser"
                         )
                     if migrate.current_revision(conn) is not None:
-                        raise WorkspaceError(f"{_redact(location)} already holds a workspace")
+                        raise WorkspaceError(f"{redact_url(location)} already holds a workspace")
                     migrate.upgrade(conn)
                 if populate is not None:
                     populate(ws)
@@ -311,6 +314,9 @@ class Workspace:
     # ------------------------------------------------------------------ layers
     def layer_table(self, name: str) -> sa.Table:
         """Return the SQLAlchemy table of layer ``name`` for this workspace's database."""
+        from parkplan import layers
+        from parkplan.store.geometry import GpkgGeometry, PostgisGeometry
+
         if name in self._metadata.tables:
             return self._metadata.tables[name]
         kinds = {"str": sa.Text, "int": sa.Integer, "float": sa.Float}
@@ -346,6 +352,11 @@ class Workspace:
             Columns as in the layer's schema; a GeoDataFrame in EPSG:4326 for spatial
             layers.
         """
+        import geopandas as gpd
+        import pandas as pd
+
+        from parkplan import layers
+
         layers.layer_model(name)
         with _use(self, conn) as c:
             if not self.has_layer(name, c):
@@ -388,9 +399,11 @@ class Workspace:
             return
         for name, frame in frames.items():
             self._write_layer(conn, name, frame, append)
-        self.set_meta("layers_changed_at", pd.Timestamp.now(tz="UTC").isoformat(), conn)
+        self.set_meta("layers_changed_at", datetime.now(UTC).isoformat(), conn)
 
     def _write_layer(self, conn: Connection, name: str, frame: pd.DataFrame, append: bool) -> None:
+        from parkplan import layers
+
         table = self.layer_table(name)
         gtype = layers.geometry_type(name)
         exists = self.has_layer(name, conn)
@@ -433,6 +446,7 @@ class Workspace:
 
         Area is measured in :data:`parkplan.crs.METRIC_CRS`.
         """
+        from parkplan import layers
         from parkplan.crs import METRIC_CRS
 
         infos = []
@@ -479,6 +493,11 @@ def _use(ws: Workspace, conn: Connection | None) -> Iterator[Connection]:
 
 
 def _records(frame: pd.DataFrame, name: str) -> list[dict]:
+    import numpy as np
+    import pandas as pd
+
+    from parkplan import layers
+
     names = [c.name for c in layers.columns(name)]
     data = pd.DataFrame(frame[names]).astype(object)
     data = data.where(pd.notna(data), None)
@@ -494,12 +513,19 @@ def _records(frame: pd.DataFrame, name: str) -> list[dict]:
     return records
 
 
-def _redact(url: str) -> str:
-    """Hide a password in a database URL shown to users."""
+def redact_url(url: str) -> str:
+    """Return ``url`` with its password hidden, to show to users (a path comes back as it is)."""
     try:
         return sa.engine.make_url(url).render_as_string(hide_password=True)
     except sa.exc.ArgumentError:
         return url
 
 
-__all__ = ["LayerInfo", "Workspace", "is_database_url", "resolve_location"]
+__all__ = [
+    "LayerInfo",
+    "Workspace",
+    "is_database_url",
+    "postgres_engine",
+    "redact_url",
+    "resolve_location",
+]
