@@ -1,6 +1,6 @@
 """Siting: which candidate organisation goes to which site, and when.
 
-The model's contract is ``/work/shared/spec/siting-model.md``: :mod:`.scoring` turns layers
+The model's contract is ``docs/siting-contract.md``: :mod:`.scoring` turns layers
 into suitability scores, :mod:`.scenario` reads scenario files and builds instances,
 :mod:`.instance` holds the contract's data and JSON file, :mod:`.model` solves it and writes
 the result file, :mod:`.explain` explains a plan, :mod:`.sweep` solves grids of scenarios.

@@ -3,7 +3,7 @@
 An instance is everything the siting model needs, resolved to arrays and ids: the horizon,
 the money, the quotas, the fixed and excluded pairs, the sites, the candidates and the
 suitability scores ``a[c, s]``. It is written and read in the contract's format
-``parkplan-siting-instance/1`` (``docs``: ``/work/shared/spec/siting-model.md``), so that any
+``parkplan-siting-instance/1`` (see ``docs/siting-contract.md``), so that any
 instance can be exported, re-solved and checked by a program that knows nothing of parkplan.
 
 Reading is in two steps. :func:`instance_from_dict` checks the *shape* of the file (keys,

@@ -1,6 +1,6 @@
 r"""The siting model: a :class:`SitingInstance` in, a contract result out.
 
-The contract (``/work/shared/spec/siting-model.md``) writes the model with a variable
+The contract (``docs/siting-contract.md``) writes the model with a variable
 :math:`x_{c,s,t}` per candidate, site and year and a space constraint per site, class and
 year. :class:`SitingModel` solves a smaller model with exactly the same optimum; the class
 docstring gives it and proves the equivalence. :func:`evaluate` and :func:`check_feasible`
