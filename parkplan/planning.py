@@ -19,8 +19,9 @@ import yaml
 from parkplan import layers
 from parkplan.errors import SitingError
 from parkplan.siting import explain
+from parkplan.siting.contract import SitingResult
 from parkplan.siting.instance import SitingInstance
-from parkplan.siting.model import SitingModel, SitingResult
+from parkplan.siting.model import SitingModel
 from parkplan.siting.scenario import Scenario, build_instance, parse_scenario
 from parkplan.siting.scoring import ScoreMatrix, suitability
 from parkplan.store import Workspace, ledger

@@ -291,12 +291,12 @@ def test_relaxation_stopped_at_the_time_limit_is_not_called_smallest(demo_frames
     """HiGHS stopping at its time limit with an incumbent, which PuLP calls optimal."""
     import highspy
 
-    from parkplan.siting import model
+    from parkplan.siting import solvers
 
     def at_time_limit(prob):
         h = prob.solverModel
         info = h.getInfo()
-        return model.highs_outcome(
+        return solvers.highs_outcome(
             highspy.HighsModelStatus.kTimeLimit,
             int(info.primal_solution_status),
             float(info.mip_dual_bound),
@@ -304,7 +304,7 @@ def test_relaxation_stopped_at_the_time_limit_is_not_called_smallest(demo_frames
             version="test",
         )
 
-    monkeypatch.setattr(model, "_highs_outcome", at_time_limit)
+    monkeypatch.setattr(solvers, "read_highs_outcome", at_time_limit)
     inst = small_instance(demo_frames, budget=3000, quotas={"tier": {"international_major": 3}})
     info = ex.explain_infeasible(inst)
     assert info["relaxations"] and not info["proven_smallest"]

@@ -34,7 +34,7 @@ from parkplan.siting import (
     validate,
     write_instance,
 )
-from parkplan.siting.model import DEFAULT_GAP, cbc_outcome, contract_status, highs_outcome
+from parkplan.siting.solvers import DEFAULT_GAP, cbc_outcome, contract_status, highs_outcome
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)

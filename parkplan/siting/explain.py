@@ -18,8 +18,10 @@ import numpy as np
 import pulp
 
 from parkplan.layers import SPACE_CLASSES
+from parkplan.siting.formulation import allowed_pairs
 from parkplan.siting.instance import SitingInstance
-from parkplan.siting.model import SitingModel, allowed_pairs, solve_problem
+from parkplan.siting.model import SitingModel
+from parkplan.siting.solvers import solve_problem
 
 Allocation = list[tuple[str, str, int]]
 
@@ -377,7 +379,7 @@ def explain_infeasible(
     placed (too little space at the site, or a start after the horizon) are reported as
     they are.
 
-    Both stages are solved through :func:`~parkplan.siting.model.solve_problem`, so a
+    Both stages are solved through :func:`~parkplan.siting.solvers.solve_problem`, so a
     stage stopped by ``time_limit`` is told apart from a proven optimum exactly as in the
     siting model; the relaxation is then still one that makes the scenario feasible, but
     is not claimed to be the smallest.
