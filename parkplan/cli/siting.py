@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from parkplan.cli import AsOption, OutputFormat, WorkspaceOption, _user_errors, app
 from parkplan.errors import SitingError
 from parkplan.store import Workspace
+
+if TYPE_CHECKING:
+    from parkplan.siting.explanation import Explanation
 
 scenarios_app = typer.Typer(help="The scenario ledger (方案台账).", no_args_is_help=True)
 app.add_typer(scenarios_app, name="scenarios")
@@ -61,8 +64,10 @@ def solve(
         _print_result(model.result, inst)
         if explain and model.result.status == "infeasible":
             from parkplan.siting.explain import explain_infeasible
+            from parkplan.siting.explanation import Explanation
 
-            _print_explanation({"infeasibility": explain_infeasible(inst, solver or "highs")})
+            info = explain_infeasible(inst, solver or "highs")
+            print_explanation(Explanation(infeasibility=info))
         return
     sc = load_scenario(scenario)
     options = (
@@ -83,7 +88,7 @@ def solve(
         + (f"run {run.run_id}" if run.recorded else "not recorded 未记入台账")
     )
     _print_result(run.result, run.instance)
-    _print_explanation(run.explanation)
+    print_explanation(run.explanation)
     if not run.recorded:
         typer.echo(
             "parkplan: note: this run was not recorded in the scenario ledger (no user "
@@ -104,7 +109,7 @@ def _print_result(result, inst) -> None:
         gap = f"{result.gap:.2e}" if result.gap is not None else "n/a"
         bound = f"{result.bound:.4f}" if result.bound is not None else "n/a"
         typer.echo(f"目标值 objective: {result.objective:.4f}   bound: {bound}   gap: {gap}")
-        spent = budget_use(inst, result.allocation)["total"]
+        spent = budget_use(inst, result.allocation).total
         typer.echo(
             f"招引 recruited: {len(result.allocation)} of {len(inst.cand_ids)} "
             f"candidates into {len({s for _, s, _ in result.allocation})} sites; budget "
@@ -114,44 +119,52 @@ def _print_result(result, inst) -> None:
         typer.echo(f"原因 why: {result.message}")
 
 
-def _print_explanation(explanation: dict) -> None:
-    if "infeasibility" in explanation:
-        info = explanation["infeasibility"]
-        typer.echo("冲突 conflicting constraints: " + "; ".join(info["conflicts"]))
-        if info["relaxations"]:
+def print_explanation(explanation: Explanation) -> None:
+    """Print a solve's explanation: its conflicts and relaxations, or the plan's figures.
+
+    Parameters
+    ----------
+    explanation : Explanation
+    """
+    from parkplan.i18n import both
+
+    info = explanation.infeasibility
+    if info is not None:
+        typer.echo("冲突 conflicting constraints: " + "; ".join(info.conflicts))
+        if info.relaxations:
             typer.echo(
                 "最小放宽 smallest relaxation that makes it feasible:"
-                if info.get("proven_smallest")
+                if info.proven_smallest
                 else "放宽 a relaxation that makes it feasible, not proven smallest:"
             )
-        for r in info["relaxations"]:
-            typer.echo(f"  - {r['text']}")
-        if info.get("note"):
-            typer.echo(f"  ({info['note']})")
+        for r in info.relaxations:
+            typer.echo(f"  - {both(r.label, **r.values)}")
+        if info.note:
+            typer.echo(f"  ({both(info.note_label)})")
         return
-    breakdown = explanation.get("breakdown")
+    breakdown = explanation.breakdown
     if breakdown:
-        parks = ", ".join(f"{p} {d['net']:.1f}" for p, d in breakdown["by_park"].items())
-        tiers = ", ".join(f"{t} {v:.1f}" for t, v in breakdown["by_tier"].items())
+        parks = ", ".join(f"{p} {d.net:.1f}" for p, d in breakdown.by_park.items())
+        tiers = ", ".join(f"{t} {v:.1f}" for t, v in breakdown.by_tier.items())
         typer.echo(f"按园区 by park: {parks}")
         typer.echo(f"按层级 by tier: {tiers}")
-    values = [v for v in explanation.get("space_values", []) if v["value"] > 1e-6]
+    values = [v for v in explanation.space_values or [] if v.value > 1e-6]
     if values:
-        top = sorted(values, key=lambda v: -v["value"])[:5]
+        top = sorted(values, key=lambda v: -v.value)[:5]
         typer.echo(
             "每增加1000 m² 的价值 value of +1,000 m²: "
-            + ", ".join(f"{v['park_id']} {v['space_class']} {v['value']:.2f}" for v in top)
+            + ", ".join(f"{v.park_id} {v.space_class} {v.value:.2f}" for v in top)
         )
-    for n, alt in enumerate(explanation.get("alternatives", []), 1):
+    for n, alt in enumerate(explanation.alternatives or [], 1):
         typer.echo(
-            f"备选方案 alternative {n}: objective {alt['objective']:.4f}, "
-            f"{len(alt['differs']['added'])} placements differ"
+            f"备选方案 alternative {n}: objective {alt.objective:.4f}, "
+            f"{len(alt.added)} placements differ"
         )
-    for row in explanation.get("irreplaceability", []):
-        if row["loss_max"] is not None:
+    for row in explanation.irreplaceability or []:
+        if row.loss_max is not None:
             typer.echo(
-                f"不可替代性 without {row['site_id']} ({row['park_id']}): objective "
-                f"−{row['loss_min']:.2f}…−{row['loss_max']:.2f}"
+                f"不可替代性 without {row.site_id} ({row.park_id}): objective "
+                f"−{row.loss_min:.2f}…−{row.loss_max:.2f}"
             )
 
 

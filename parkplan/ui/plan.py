@@ -20,6 +20,7 @@ import pandas as pd
 import yaml
 
 from parkplan.i18n import t
+from parkplan.siting.explanation import Explanation
 from parkplan.siting.scenario import Scenario, load_scenario, parse_scenario
 from parkplan.store.ledger import RunRecord
 from parkplan.ui.render import solver_status, yes_no
@@ -214,7 +215,8 @@ def to_xlsx(run: RunRecord, frame: gpd.GeoDataFrame, lang: str = "zh") -> bytes:
     table = _no_formulas(pd.DataFrame(frame.drop(columns="geometry")))
     table["lon"] = frame.geometry.x.round(6)
     table["lat"] = frame.geometry.y.round(6)
-    by_park = ((run.explanation or {}).get("breakdown") or {}).get("by_park", {})
+    breakdown = Explanation.from_dict(run.explanation).breakdown
+    by_park = breakdown.to_dict()["by_park"] if breakdown else {}
     with pd.ExcelWriter(buf, engine="openpyxl") as xl:
         summary = _no_formulas(pd.DataFrame(summary_rows(run, lang))).rename(
             columns={"key": t("ui.xlsx.field", lang), "value": t("ui.xlsx.value", lang)}

@@ -20,6 +20,7 @@ import asyncio
 import io
 import logging
 import time
+from dataclasses import asdict
 
 import panel as pn
 import param
@@ -28,6 +29,7 @@ from parkplan import maps
 from parkplan.errors import ParkplanError
 from parkplan.layers import SECTORS, TIERS
 from parkplan.planning import ExplainOptions, compare_runs, run_scenario
+from parkplan.siting.explanation import Explanation
 from parkplan.siting.scenario import Scenario
 from parkplan.store import ledger
 from parkplan.ui import plan, render
@@ -438,41 +440,35 @@ class ScenarioStudio(pn.viewable.Viewer):
 
     def _explanation_html(self, run) -> str:
         s = self.session
-        e = run.explanation or {}
+        e = Explanation.from_dict(run.explanation)
         parts = []
-        if "infeasibility" in e:
-            info = e["infeasibility"]
+        info = e.infeasibility
+        if info is not None:
             parts.append(
                 f"<h4>{render.esc(s.t('ui.explain.conflicts'))}</h4><ul>"
-                + "".join(f"<li>{render.esc(c)}</li>" for c in info.get("conflicts", []))
+                + "".join(f"<li>{render.esc(c)}</li>" for c in info.conflicts)
                 + "</ul>"
             )
-            relaxations = info.get("relaxations") or []
-            if relaxations:
+            if info.relaxations:
                 # "smallest" only when the solver proved it (runs stored before the flag
                 # existed do not say, so they are not claimed smallest either)
                 key = (
                     "ui.explain.relaxations"
-                    if info.get("proven_smallest")
+                    if info.proven_smallest
                     else "ui.explain.relaxations_unproven"
                 )
                 parts.append(
                     f"<h4>{render.esc(s.t(key))}</h4><ul>"
-                    + "".join(f"<li>{render.esc(r.get('text'))}</li>" for r in relaxations)
+                    + "".join(f"<li>{render.esc(r.text(s.lang))}</li>" for r in info.relaxations)
                     + "</ul>"
                 )
             else:
                 parts.append(f"<p>{render.esc(s.t('ui.explain.no_relaxation'))}</p>")
-        breakdown = e.get("breakdown") or {}
-        if breakdown.get("by_park"):
+        breakdown = e.breakdown
+        if breakdown and breakdown.by_park:
             rows = [
-                {
-                    "park": p,
-                    "value": d.get("value"),
-                    "penalty": d.get("penalty"),
-                    "net": d.get("net"),
-                }
-                for p, d in breakdown["by_park"].items()
+                {"park": p, "value": d.value, "penalty": d.penalty, "net": d.net}
+                for p, d in breakdown.by_park.items()
             ]
             parts.append(
                 f"<h4>{render.esc(s.t('ui.explain.by_park'))}</h4>"
@@ -480,10 +476,10 @@ class ScenarioStudio(pn.viewable.Viewer):
                     [(c, s.t(f"ui.explain.{c}")) for c in ("park", "value", "penalty", "net")], rows
                 )
             )
-        if breakdown.get("by_tier"):
+        if breakdown and breakdown.by_tier:
             rows = [
                 {"tier": TIERS.get(k, (k, k))[0 if s.lang == "zh" else 1], "value": v}
-                for k, v in breakdown["by_tier"].items()
+                for k, v in breakdown.by_tier.items()
             ]
             parts.append(
                 f"<h4>{render.esc(s.t('ui.explain.by_tier'))}</h4>"
@@ -492,7 +488,7 @@ class ScenarioStudio(pn.viewable.Viewer):
                 )
             )
         values = sorted(
-            (v for v in e.get("space_values", []) if (v.get("value") or 0) > 1e-6),
+            (asdict(v) for v in e.space_values or [] if v.value > 1e-6),
             key=lambda v: -v["value"],
         )[:5]
         if values:
@@ -503,14 +499,14 @@ class ScenarioStudio(pn.viewable.Viewer):
                     values,
                 )
             )
-        alts = e.get("alternatives") or []
+        alts = e.alternatives or []
         if alts:
             rows = [
                 {
                     "n": i,
-                    "objective": a.get("objective"),
-                    "added": ", ".join(f"{c}→{st}" for c, st in a["differs"]["added"]),
-                    "removed": ", ".join(f"{c}→{st}" for c, st in a["differs"]["removed"]),
+                    "objective": a.objective,
+                    "added": ", ".join(f"{c}→{st}" for c, st in a.added),
+                    "removed": ", ".join(f"{c}→{st}" for c, st in a.removed),
                 }
                 for i, a in enumerate(alts, 1)
             ]
@@ -521,7 +517,7 @@ class ScenarioStudio(pn.viewable.Viewer):
                     rows,
                 )
             )
-        irr = [r for r in e.get("irreplaceability") or [] if r.get("loss_max") is not None]
+        irr = [asdict(r) for r in e.irreplaceability or [] if r.loss_max is not None]
         if irr:
             parts.append(
                 f"<h4>{render.esc(s.t('ui.explain.irreplaceability'))}</h4>"
@@ -534,7 +530,7 @@ class ScenarioStudio(pn.viewable.Viewer):
                 )
             )
         if not parts:
-            return f"<p>{render.esc(e.get('note') or s.t('ui.explain.none'))}</p>"
+            return f"<p>{render.esc(e.note or s.t('ui.explain.none'))}</p>"
         return "".join(parts)
 
     def _render_compare(self) -> None:
