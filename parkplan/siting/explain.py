@@ -389,13 +389,14 @@ def explain_infeasible(
     cidx = {c: i for i, c in enumerate(inst.cand_ids)}
     sidx = {s: j for j, s in enumerate(inst.site_ids)}
     fixed = [(cidx[c], sidx[s]) for c, s in inst.fixed]
+    ready = inst.candidates["ready_year"].to_numpy()
+    avail = inst.sites["available_from"].to_numpy()
     for i, j in fixed:
         # Let the fixed candidate be considered at its site even where space forbids it,
-        # so that a space relaxation can be proposed; the horizon stays a hard conflict.
-        allowed[i, j] = allowed[i, j] or not any(
-            txt.startswith(f"fixed pair ({inst.cand_ids[i]}, {inst.site_ids[j]}): the earliest")
-            for txt in conflicts
-        )
+        # so that a space relaxation can be proposed; a pair that fits but can only start
+        # after the horizon stays a hard conflict.
+        too_late = bool((need[i] <= cap[j]).all()) and max(ready[i], avail[j]) > inst.horizon[-1]
+        allowed[i, j] = allowed[i, j] or not too_late
     pairs = [(int(i), int(j)) for i, j in np.argwhere(allowed)]
     sites_used = sorted({j for _, j in pairs})
 
