@@ -16,7 +16,7 @@ credentials file of PBKDF2 hashes, or the app's signed ``user`` cookie (set by s
 at ``/login``). Nobody authenticated: 401. Served with ``--no-auth``, requests read as the
 anonymous user (public records only; every change refused).
 
-Errors map to status codes: :class:`~parkplan.tracker.service.StaleVersion` 409,
+Errors map to status codes: :class:`~parkplan.tracker.repository.StaleVersion` 409,
 :class:`~parkplan.tracker.access.PermissionDenied` 403,
 :class:`~parkplan.tracker.access.NotFound` 404, :class:`~parkplan.errors.InputError` and
 malformed bodies 400, the database unreachable 503 (``Retry-After``). The body is always
@@ -52,7 +52,8 @@ import tornado.web
 from parkplan.errors import InputError, ParkplanError
 from parkplan.store import Workspace
 from parkplan.tracker.access import NotFound, PermissionDenied
-from parkplan.tracker.service import StaleVersion, Tracker
+from parkplan.tracker.repository import StaleVersion
+from parkplan.tracker.service import Tracker
 
 log = logging.getLogger("parkplan.api")
 
