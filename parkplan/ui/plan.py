@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +20,11 @@ import pandas as pd
 import yaml
 
 from parkplan.i18n import t
-from parkplan.siting.explanation import Explanation
+from parkplan.layers import code_label
+from parkplan.siting.explanation import Explanation, Infeasibility
 from parkplan.siting.scenario import Scenario, load_scenario, parse_scenario
 from parkplan.store.ledger import RunRecord
-from parkplan.ui.render import solver_status, yes_no
+from parkplan.ui.render import section, sections, solver_status, table, yes_no
 
 
 def scenario_files(folder: Path) -> dict[str, Path]:
@@ -242,3 +243,71 @@ __all__ = [
     "to_gpkg",
     "to_xlsx",
 ]
+
+
+def _relaxation_sections(info: Infeasibility, lang: str) -> list[dict[str, Any]]:
+    """Return the conflicts of an infeasible run and the relaxations that make it feasible."""
+    out = [section(t("ui.explain.conflicts", lang), items=list(info.conflicts))]
+    if not info.relaxations:
+        return [*out, section(text=t("ui.explain.no_relaxation", lang))]
+    # "smallest" only when the solver proved it (runs stored before the flag existed do
+    # not say, so they are not claimed smallest either)
+    key = "ui.explain.relaxations" if info.proven_smallest else "ui.explain.relaxations_unproven"
+    return [*out, section(t(key, lang), items=[r.text(lang) for r in info.relaxations])]
+
+
+def _table_section(key: str, columns: Iterable[str], rows: list[dict], lang: str) -> dict[str, Any]:
+    cols = [(c, t(f"ui.explain.{c}", lang)) for c in columns]
+    return section(t(f"ui.explain.{key}", lang), table=table(cols, rows))
+
+
+def _pairs(pairs: Iterable[Iterable[str]]) -> str:
+    return ", ".join(f"{c}→{s}" for c, s in pairs)
+
+
+def explanation_html(explanation: dict | None, lang: str) -> str:
+    """Render a run's explanation (``RunRecord.explanation``) as headed sections.
+
+    Conflicts and relaxations of an infeasible run, value by park and tier, the most
+    valuable space, alternative plans and the sites hardest to replace.
+    """
+    e = Explanation.from_dict(explanation)
+    parts = []
+    if e.infeasibility is not None:
+        parts += _relaxation_sections(e.infeasibility, lang)
+    breakdown = e.breakdown
+    if breakdown and breakdown.by_park:
+        rows = [
+            {"park": p, "value": d.value, "penalty": d.penalty, "net": d.net}
+            for p, d in breakdown.by_park.items()
+        ]
+        parts.append(_table_section("by_park", ("park", "value", "penalty", "net"), rows, lang))
+    if breakdown and breakdown.by_tier:
+        rows = [
+            {"tier": code_label("tier", k, lang), "value": v} for k, v in breakdown.by_tier.items()
+        ]
+        parts.append(_table_section("by_tier", ("tier", "value"), rows, lang))
+    values = sorted(
+        (asdict(v) for v in e.space_values or [] if v.value > 1e-6), key=lambda v: -v["value"]
+    )[:5]
+    if values:
+        cols = ("park_id", "space_class", "value")
+        parts.append(_table_section("space_values", cols, values, lang))
+    if e.alternatives:
+        rows = [
+            {
+                "n": i,
+                "objective": a.objective,
+                "added": _pairs(a.added),
+                "removed": _pairs(a.removed),
+            }
+            for i, a in enumerate(e.alternatives, 1)
+        ]
+        parts.append(
+            _table_section("alternatives", ("n", "objective", "added", "removed"), rows, lang)
+        )
+    irr = [asdict(r) for r in e.irreplaceability or [] if r.loss_max is not None]
+    if irr:
+        cols = ("site_id", "park_id", "loss_min", "loss_max")
+        parts.append(_table_section("irreplaceability", cols, irr, lang))
+    return sections(parts, none=e.note or t("ui.explain.none", lang))
