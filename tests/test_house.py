@@ -77,7 +77,6 @@ PENDING: dict[str, set[str]] = {
     },
     "module_lines": {
         "parkplan/cli/tracker.py",
-        "parkplan/siting/model.py",
         "parkplan/tracker/excel.py",
         "parkplan/tracker/notify.py",
         "parkplan/tracker/seed.py",
@@ -98,18 +97,10 @@ PENDING: dict[str, set[str]] = {
         "parkplan/cli/tracker_extra.py imports parkplan.cli.tracker._moment",
         "parkplan/cli/tracker_extra.py imports parkplan.cli.tracker._tracker",
         "parkplan/cli/workspace.py imports parkplan.cli._user_errors",
-        "parkplan/siting/scenario.py imports parkplan.siting.instance._listing",
         "parkplan/tracker/meetings.py imports parkplan.tracker.model._visibility",
         "parkplan/tracker/notify.py imports parkplan.tracker.model._visibility",
     },
-    "outside_paths": {
-        "benchmarks/siting.py",
-        "models/MODEL.md",
-        "parkplan/siting/__init__.py",
-        "parkplan/siting/instance.py",
-        "parkplan/siting/model.py",
-        "parkplan/siting/scoring.py",
-    },
+    "outside_paths": set(),
 }
 
 
