@@ -17,12 +17,13 @@ import pandas as pd
 import pytest
 
 from parkplan.i18n import catalogue, t
+from parkplan.identity.credentials import load_credentials
 from parkplan.maps import external_references
 from parkplan.siting.scenario import load_scenario
 from parkplan.store import Workspace
 from parkplan.tracker.seed import DEMO_DATE
 from parkplan.tracker.service import Tracker
-from parkplan.ui import auth, render
+from parkplan.ui import render
 from parkplan.ui.state import Services, Session
 
 pn = pytest.importorskip("panel")
@@ -67,74 +68,6 @@ def services(ws, tmp_path):
 
 def session(services, user, **kw) -> Session:
     return Session(services, user, **kw)
-
-
-# ------------------------------------------------------------------ sign-in
-def test_password_hashes_verify_and_never_store_plaintext():
-    encoded = auth.hash_password("correct horse", iterations=1000)
-    assert encoded.startswith("pbkdf2_sha256$1000$") and "correct horse" not in encoded
-    assert auth.verify_password("correct horse", encoded)
-    assert not auth.verify_password("wrong horse", encoded)
-    assert not auth.verify_password("x", "plaintext")
-    assert auth.hash_password("a", iterations=1000) != auth.hash_password("a", iterations=1000)
-
-
-def test_credentials_file_refuses_plaintext(tmp_path):
-    bad = tmp_path / "creds.json"
-    bad.write_text(json.dumps({"users": {"owner3": {"password": "owner3-demo"}}}))
-    with pytest.raises(auth.ParkplanError, match="never stores plaintext"):
-        auth.load_credentials(bad)
-    with pytest.raises(auth.ParkplanError, match="cannot read"):
-        auth.load_credentials(tmp_path / "missing.json")
-
-
-def test_demo_credentials_file_is_reproducible_and_documented():
-    shipped = json.loads((ROOT / "data" / "demo-credentials.json").read_text("utf-8"))
-    assert shipped == auth.demo_credentials()
-    creds = auth.load_credentials(ROOT / "data" / "demo-credentials.json")
-    assert set(creds.hashes) == set(auth.DEMO_USERS)
-    assert creds.verify("owner3", "owner3-demo")
-    assert not creds.verify("owner3", "viewer-demo")
-    assert not creds.verify("nobody", "nobody-demo")
-
-
-def test_signed_in_user_reads_the_signed_cookie_only():
-    from tornado.web import create_signed_value
-
-    secret = "s" * 40
-    cookie = create_signed_value(secret, "user", "owner3").decode()
-    assert auth.signed_in_user({"user": cookie}, secret) == "owner3"
-    assert auth.signed_in_user({"user": cookie}, "t" * 40) is None
-    assert auth.signed_in_user({"user": "owner3"}, secret) is None
-    assert auth.signed_in_user({"is_guest": "1"}, secret) is None
-
-
-def test_cookie_secret_from_environment(monkeypatch):
-    monkeypatch.delenv("PP_TEST_SECRET", raising=False)
-    secret, from_env = auth.cookie_secret_from_env("PP_TEST_SECRET")
-    assert len(secret) >= 32 and not from_env
-    monkeypatch.setenv("PP_TEST_SECRET", "short")
-    with pytest.raises(auth.ParkplanError, match="too short"):
-        auth.cookie_secret_from_env("PP_TEST_SECRET")
-    monkeypatch.setenv("PP_TEST_SECRET", "k" * 40)
-    assert auth.cookie_secret_from_env("PP_TEST_SECRET") == ("k" * 40, True)
-
-
-def test_login_page_is_self_contained_and_bilingual():
-    page = auth.login_page("./login", error=True)
-    assert external_references(page) == []
-    assert "登录" in page and "Sign in" in page and "login-error" in page
-    assert external_references(auth.logout_page("./login")) == []
-
-
-def test_auth_provider_handlers_verify_hashes():
-    creds = auth.Credentials({"owner3": auth.hash_password("pw", iterations=1000)})
-    provider = auth.auth_provider(creds)
-    handler = provider.login_handler
-    assert handler.credentials is creds
-    fake = SimpleNamespace(credentials=creds)
-    assert handler._validate(fake, "owner3", "pw")
-    assert not handler._validate(fake, "owner3", "nope")
 
 
 # ------------------------------------------------------------------ render
@@ -506,7 +439,7 @@ def test_serve_needs_credentials_or_no_auth(tmp_path, demo_gpkg):
         input="a long password\na long password\n",
     )
     assert result.exit_code == 0, result.output
-    assert auth.load_credentials(creds).verify("owner3", "a long password")
+    assert load_credentials(creds).verify("owner3", "a long password")
 
 
 # ------------------------------------------------------------ the audit's fixes

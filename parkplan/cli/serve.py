@@ -86,7 +86,8 @@ def serve(
     show: Annotated[bool, typer.Option("--show", help="Open a browser.")] = False,
 ):
     """Serve the app: overview, task boards, escalation desk, scenario studio (应用)."""
-    from parkplan.ui.auth import cookie_secret_from_env, load_credentials
+    from parkplan.identity.credentials import load_credentials
+    from parkplan.ui.auth import cookie_secret_from_env
     from parkplan.ui.server import configure_logging
     from parkplan.ui.server import serve as run_server
     from parkplan.ui.state import parse_as_of
@@ -145,7 +146,7 @@ def hash_password(
     ] = None,
 ):
     """Ask for a password and print its hash, or store it in a credentials file."""
-    from parkplan.ui.auth import hash_password as make_hash
+    from parkplan.identity.passwords import hash_password as make_hash
 
     password = typer.prompt(f"password for {user}", hide_input=True, confirmation_prompt=True)
     if len(password) < 10:
