@@ -11,7 +11,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from parkplan import planning
+from parkplan.services import planning
 from parkplan.cli import app
 from parkplan.errors import SitingError
 from parkplan.siting import (

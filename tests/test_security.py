@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import parkplan
-from parkplan import planning
+from parkplan.services import planning
 from parkplan.errors import InputError
 from parkplan.siting.scenario import parse_scenario
 from parkplan.store import Workspace

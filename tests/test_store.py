@@ -13,7 +13,7 @@ import pytest
 import shapely
 
 from parkplan import layers
-from parkplan.demo import create_workspace
+from parkplan.services.demo import create_workspace
 from parkplan.errors import WorkspaceError
 from parkplan.store import Workspace
 from tests.conftest import snapshot

@@ -682,7 +682,7 @@ def test_refusals_carry_a_code_and_the_values_of_their_sentence(case):
 
 
 def test_every_refusal_of_check_write_has_a_code():
-    # planning_role is parkplan.planning's refusal, not check_write's
+    # planning_role is parkplan.services.planning's refusal, not check_write's
     assert {c[3] for c in REFUSED} | {"planning_role"} == set(access.REFUSALS)
 
 

@@ -825,7 +825,7 @@ def test_studio_reports_any_solver_error_and_keeps_the_comparison(services, monk
 
 
 def test_basemaps_and_the_adopted_plan_on_the_overview(services, monkeypatch):
-    from parkplan.planning import adopt_run
+    from parkplan.services.planning import adopt_run
     from parkplan.ui.mapview import available_basemaps
     from parkplan.ui.overview import Overview
     from parkplan.ui.studio import ScenarioStudio

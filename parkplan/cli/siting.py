@@ -47,7 +47,7 @@ def solve(
     The run is recorded in the scenario ledger when a user with a planning role is given
     (--as or PARKPLAN_USER); anyone else may still solve, and the run is not recorded.
     """
-    from parkplan import planning
+    from parkplan.services import planning
     from parkplan.siting import SitingModel, read_instance, write_instance
     from parkplan.siting.scenario import load_scenario
 
@@ -185,7 +185,7 @@ def scenarios_compare(
     workspace: WorkspaceOption = None,
 ):
     """Compare two runs (ids, id prefixes or scenario names) side by side."""
-    from parkplan.planning import compare_runs
+    from parkplan.services.planning import compare_runs
 
     with Workspace.open(workspace) as ws:
         cmp = compare_runs(ws, first, second)
@@ -241,7 +241,7 @@ def _space(d) -> str:
 @_user_errors
 def scenarios_adopt(run: str, as_user: AsOption = None, workspace: WorkspaceOption = None):
     """Adopt a run as the plan (task （八）'s KPIs report from it)."""
-    from parkplan.planning import adopt_run
+    from parkplan.services.planning import adopt_run
 
     with Workspace.open(workspace) as ws:
         record = adopt_run(ws, run, as_user)
@@ -266,7 +266,7 @@ def sweep(
     """Solve a scenario over a grid of parameter values, in parallel."""
     from rich.progress import Progress
 
-    from parkplan.planning import read_inputs
+    from parkplan.services.planning import read_inputs
     from parkplan.siting.scenario import load_scenario
     from parkplan.siting.sweep import parse_vary, plot_sweep, run_sweep
 

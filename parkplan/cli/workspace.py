@@ -26,7 +26,7 @@ def init(
     ] = False,
 ):
     """Create a workspace with Shanghai's districts (and with --demo, illustrative layers)."""
-    from parkplan.demo import create_workspace
+    from parkplan.services.demo import create_workspace
 
     if exist_ok:
         try:
@@ -69,7 +69,7 @@ def import_(
     workspace: WorkspaceOption = None,
 ):
     """Import a file into a layer: all records or none."""
-    from parkplan.io.transfer import import_layer
+    from parkplan.services.imports import import_layer
 
     with Workspace.open(workspace) as ws:
         n = import_layer(
@@ -86,7 +86,7 @@ def export(
     workspace: WorkspaceOption = None,
 ):
     """Export a layer to a file (CSV and XLSX of point layers get lon/lat columns)."""
-    from parkplan.io.transfer import export_layer
+    from parkplan.services.imports import export_layer
 
     with Workspace.open(workspace) as ws:
         n = export_layer(ws, layer, file)

@@ -22,7 +22,7 @@ import param
 
 from parkplan.errors import ParkplanError
 from parkplan.i18n import t as _t
-from parkplan.planning import PLANNING_ROLES
+from parkplan.services.planning import PLANNING_ROLES
 from parkplan.store import Workspace
 from parkplan.tracker import access
 from parkplan.tracker.access import NotFound, PermissionDenied

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 
 from parkplan.data import data_path, districts_path
-from parkplan.io.transfer import LayerImport, import_layers
+from parkplan.services.imports import LayerImport, import_layers
 from parkplan.store import Workspace
 
 #: Shown wherever demo data is shown.

@@ -1,4 +1,9 @@
-"""Import files into a workspace and export layers from it, keeping references whole."""
+"""Import files into a workspace and export layers from it, keeping references whole.
+
+The files are read and validated by :mod:`parkplan.io.files` (which knows no store); this
+module checks the references between layers against the workspace and writes them, all or
+nothing, in one transaction.
+"""
 
 from __future__ import annotations
 
