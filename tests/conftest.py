@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from benchmarks.load import fresh_schema
-from parkplan.demo import create_workspace
+from parkplan.store.schemas import fresh_schema
+from parkplan.services.demo import create_workspace
 from parkplan.store import Workspace
 from parkplan.store.backup import backup, restore
 

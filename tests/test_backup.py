@@ -16,10 +16,10 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from benchmarks.load import fresh_schema, schema_url
-from parkplan import planning
+from parkplan.store.schemas import fresh_schema, schema_url
+from parkplan.services import planning
 from parkplan.cli import app
-from parkplan.demo import create_workspace
+from parkplan.services.demo import create_workspace
 from parkplan.errors import WorkspaceError
 from parkplan.siting.scenario import parse_scenario
 from parkplan.store import Workspace
