@@ -13,11 +13,11 @@ from urllib.parse import urlencode
 
 import pytest
 
-from parkplan.store.schemas import fresh_schema
-from parkplan.web.testing import basic, request, serve
 from parkplan.services.demo import create_workspace
 from parkplan.store import Workspace
+from parkplan.store.schemas import fresh_schema
 from parkplan.tracker.service import Tracker
+from parkplan.web.testing import basic, request, serve
 from tests.conftest import STORES
 
 

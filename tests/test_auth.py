@@ -11,7 +11,7 @@ import pytest
 from parkplan.errors import ParkplanError
 from parkplan.identity import credentials, passwords
 from parkplan.maps import external_references
-from parkplan.ui import auth
+from parkplan.web import auth, pages, sessions
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -22,7 +22,9 @@ def test_password_hashes_verify_and_never_store_plaintext():
     assert passwords.verify_password("correct horse", encoded)
     assert not passwords.verify_password("wrong horse", encoded)
     assert not passwords.verify_password("x", "plaintext")
-    assert passwords.hash_password("a", iterations=1000) != passwords.hash_password("a", iterations=1000)
+    assert passwords.hash_password("a", iterations=1000) != passwords.hash_password(
+        "a", iterations=1000
+    )
 
 
 def test_credentials_file_refuses_plaintext(tmp_path):
@@ -49,35 +51,68 @@ def test_signed_in_user_reads_the_signed_cookie_only():
 
     secret = "s" * 40
     cookie = create_signed_value(secret, "user", "owner3").decode()
-    assert auth.signed_in_user({"user": cookie}, secret) == "owner3"
-    assert auth.signed_in_user({"user": cookie}, "t" * 40) is None
-    assert auth.signed_in_user({"user": "owner3"}, secret) is None
-    assert auth.signed_in_user({"is_guest": "1"}, secret) is None
+    assert sessions.signed_in_user({"user": cookie}, secret) == "owner3"
+    assert sessions.signed_in_user({"user": cookie}, "t" * 40) is None
+    assert sessions.signed_in_user({"user": "owner3"}, secret) is None
+    assert sessions.signed_in_user({"is_guest": "1"}, secret) is None
 
 
 def test_cookie_secret_from_environment(monkeypatch):
     monkeypatch.delenv("PP_TEST_SECRET", raising=False)
-    secret, from_env = auth.cookie_secret_from_env("PP_TEST_SECRET")
+    secret, from_env = sessions.cookie_secret_from_env("PP_TEST_SECRET")
     assert len(secret) >= 32 and not from_env
     monkeypatch.setenv("PP_TEST_SECRET", "short")
     with pytest.raises(ParkplanError, match="too short"):
-        auth.cookie_secret_from_env("PP_TEST_SECRET")
+        sessions.cookie_secret_from_env("PP_TEST_SECRET")
     monkeypatch.setenv("PP_TEST_SECRET", "k" * 40)
-    assert auth.cookie_secret_from_env("PP_TEST_SECRET") == ("k" * 40, True)
+    assert sessions.cookie_secret_from_env("PP_TEST_SECRET") == ("k" * 40, True)
 
 
 def test_login_page_is_self_contained_and_bilingual():
-    page = auth.login_page("./login", error=True)
+    page = pages.login_page("./login", error=True)
     assert external_references(page) == []
     assert "登录" in page and "Sign in" in page and "login-error" in page
-    assert external_references(auth.logout_page("./login")) == []
+    assert external_references(pages.logout_page("./login")) == []
 
 
 def test_auth_provider_handlers_verify_hashes():
     creds = credentials.Credentials({"owner3": passwords.hash_password("pw", iterations=1000)})
-    provider = auth.auth_provider(creds)
+    provider = auth.auth_provider(creds, "s" * 40)
     handler = provider.login_handler
     assert handler.credentials is creds
     fake = SimpleNamespace(credentials=creds)
-    assert handler._validate(fake, "owner3", "pw")
-    assert not handler._validate(fake, "owner3", "nope")
+    assert handler.check_password(fake, "owner3", "pw")
+    assert not handler.check_password(fake, "owner3", "nope")
+
+
+def test_one_cookie_check_signs_out_a_user_taken_out_of_the_credentials():
+    from tornado.web import create_signed_value
+
+    secret = "s" * 40
+    cookie = create_signed_value(secret, "user", "owner3").decode()
+    creds = credentials.Credentials({"owner3": "x"})
+    assert sessions.signed_in_user({"user": cookie}, secret, creds) == "owner3"
+    assert sessions.signed_in_user({"user": cookie}, secret, credentials.Credentials({})) is None
+    assert sessions.signed_in_user({"user": None}, secret, creds) is None
+
+
+def test_next_url_stays_on_this_server():
+    assert sessions.safe_next_url("/board?task=3") == "/board?task=3"
+    assert sessions.safe_next_url("/board", "/parkplan/") == "/parkplan/board"
+    assert sessions.safe_next_url("") is None
+    for bad in ("https://evil.example/", "//evil.example/x", "/\\evil.example"):
+        with pytest.raises(ValueError, match="path on this server"):
+            sessions.safe_next_url(bad)
+
+
+def test_the_dummy_hash_is_made_on_first_need_not_at_import():
+    import subprocess
+    import sys
+
+    code = (
+        "import parkplan.identity.credentials as c, parkplan.identity.passwords as p;"
+        "assert p.dummy_hash.cache_info().currsize == 0;"
+        "assert not c.Credentials({}).verify('nobody', 'x');"
+        "assert p.dummy_hash.cache_info().currsize == 1"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

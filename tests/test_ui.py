@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import html
 import io
-import json
 import re
 import shutil
 from datetime import date, datetime
@@ -738,7 +737,7 @@ def test_studio_claims_the_smallest_relaxation_only_when_proven(services):
 def test_labels_come_from_the_catalogue(services):
     from parkplan.ui import plan
     from parkplan.ui.app import language_names
-    from parkplan.ui.server import unavailable_page
+    from parkplan.web.server import unavailable_page
 
     assert language_names() == {"zh": "中文", "en": "English"}
     assert render.solver_status("optimal", "zh") == "最优"

@@ -87,10 +87,10 @@ def serve(
 ):
     """Serve the app: overview, task boards, escalation desk, scenario studio (应用)."""
     from parkplan.identity.credentials import load_credentials
-    from parkplan.ui.auth import cookie_secret_from_env
-    from parkplan.ui.server import configure_logging
-    from parkplan.ui.server import serve as run_server
     from parkplan.ui.state import parse_as_of
+    from parkplan.web.server import configure_logging
+    from parkplan.web.server import serve as run_server
+    from parkplan.web.sessions import cookie_secret_from_env
 
     if credentials is None and not no_auth:
         raise ParkplanError(

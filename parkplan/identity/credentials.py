@@ -86,7 +86,9 @@ def load_credentials(path: str | os.PathLike) -> Credentials:
             t("identity.credentials.unreadable", "en", path=path, reason=err.strerror)
         ) from None
     except json.JSONDecodeError as err:
-        raise ParkplanError(t("identity.credentials.not_json", "en", path=path, reason=err)) from None
+        raise ParkplanError(
+            t("identity.credentials.not_json", "en", path=path, reason=err)
+        ) from None
     users = data.get("users") if isinstance(data, dict) else None
     if not isinstance(users, dict) or not users:
         raise ParkplanError(t("identity.credentials.shape", "en", path=path))
