@@ -26,10 +26,10 @@ from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 import pytest
-from parkplan.api import DB_UNAVAILABLE
 
 from parkplan.services.demo import create_workspace
 from parkplan.store.schemas import fresh_schema
+from parkplan.web.api import DB_UNAVAILABLE
 from parkplan.web.testing import basic, free_port, request, serve
 
 pytestmark = pytest.mark.postgis
