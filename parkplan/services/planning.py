@@ -18,6 +18,7 @@ import yaml
 
 from parkplan import layers
 from parkplan.errors import SitingError
+from parkplan.i18n import t
 from parkplan.siting import explain
 from parkplan.siting.instance import SitingInstance
 from parkplan.siting.model import SitingModel, SitingResult
@@ -54,9 +55,12 @@ def check_can_plan(workspace: Workspace, user: str | User | None) -> User:
     actor = Tracker(workspace, user).user
     if not actor.active or actor.role not in PLANNING_ROLES:
         raise PermissionDenied(
-            f"{actor.name} ({ROLE_LABELS[actor.role]}) may not record siting runs or adopt "
-            "a plan: planners, the task-force office and the convenor may (say who you are "
-            "with --as USER or PARKPLAN_USER)",
+            t(
+                "services.planning.may_not_plan",
+                "en",
+                user=actor.name,
+                role=ROLE_LABELS[actor.role],
+            ),
             code="planning_role",
             values=refusal_values(actor, "plan"),
         )
@@ -114,9 +118,7 @@ def read_inputs(workspace: Workspace) -> dict[str, pd.DataFrame]:
     frames = {name: workspace.read_layer(name) for name in INPUT_LAYERS}
     for name in ("sites", "candidates"):
         if frames[name].empty:
-            raise SitingError(
-                f"the workspace has no {name}: import them first ('parkplan import {name} FILE')"
-            )
+            raise SitingError(t("services.planning.no_layer", "en", layer=name))
     return frames
 
 
@@ -274,7 +276,9 @@ def adopt_run(workspace: Workspace, run_id: str, user: str | User | None) -> led
     check_can_plan(workspace, user)
     record = ledger.get_run(workspace, run_id)
     if record.status not in ("optimal", "feasible"):
-        raise SitingError(f"run {record.run_id} has no plan ({record.status})")
+        raise SitingError(
+            t("services.planning.no_plan", "en", run=record.run_id, status=record.status)
+        )
     with workspace.begin() as conn:
         ledger.set_adopted(workspace, record.run_id, conn)
     return record
@@ -360,11 +364,7 @@ def compare_runs(workspace: Workspace, first: str, second: str) -> dict[str, Any
     for run in (a, b):
         acc = _accounts(workspace, run, current)
         if acc is None:
-            out["notes"].append(
-                f"run {run.run_id} was recorded without its accounts and the input layers "
-                "have changed since, so its budget, space and objective breakdown cannot "
-                "be recomputed"
-            )
+            out["notes"].append(t("services.planning.no_accounts", "en", run=run.run_id))
         accounts.append(acc or {})
     for key in ("by_park", "by_tier", "by_sector"):
         out[key] = [acc.get("breakdown", {}).get(key, {}) for acc in accounts]

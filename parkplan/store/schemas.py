@@ -65,13 +65,13 @@ def fresh_schema(url: str, *, keep: bool = False, prefix: str = "load") -> Itera
         url.replace("postgresql://", "postgresql+psycopg://", 1), pool_pre_ping=True
     )
     with engine.begin() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')  # generated identifier
+        conn.execute(sa.schema.CreateSchema(schema))
     try:
         yield schema_url(url, schema)
     finally:
         if not keep:
             with engine.begin() as conn:
-                conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+                conn.execute(sa.schema.DropSchema(schema, cascade=True))
         engine.dispose()
 
 
