@@ -291,7 +291,7 @@ def _outage(location: str, pg: PrivateServer, tmp_path: Path) -> None:
 def test_evidence_is_limited_in_type_and_size(demo_gpkg, tmp_path, monkeypatch):
     from parkplan.errors import InputError
     from parkplan.store import Workspace
-    from parkplan.tracker import service
+    from parkplan.tracker.commands import evidence
     from parkplan.tracker.service import Tracker
 
     ws_path = tmp_path / "ws.gpkg"
@@ -321,7 +321,7 @@ def test_evidence_is_limited_in_type_and_size(demo_gpkg, tmp_path, monkeypatch):
         for name, content in refused.items():
             with pytest.raises(InputError):
                 owner3.add_evidence("M3-2", content, filename=name)
-        monkeypatch.setattr(service, "MAX_EVIDENCE_BYTES", 1024)
+        monkeypatch.setattr(evidence, "MAX_EVIDENCE_BYTES", 1024)
         with pytest.raises(InputError, match="larger than"):
             owner3.add_evidence("M3-2", b"%PDF-" + b"x" * 2000, filename="big.pdf")
         # stored under generated ids, whatever the file was called

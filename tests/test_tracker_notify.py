@@ -24,6 +24,7 @@ from parkplan.store import Workspace
 from parkplan.tracker import PermissionDenied, Tracker
 from parkplan.tracker import notify as nt
 from parkplan.tracker.model import Milestone, Visibility
+from parkplan.tracker.repository import load_escalations, load_records
 from parkplan.tracker.rules import Records
 from parkplan.tracker.seed import DEMO_DATE
 
@@ -208,7 +209,7 @@ def test_events_of_the_demo(gpkg):
     with Workspace.open(gpkg) as ws:
         tr = office(ws)
         with ws.connect() as conn:
-            recs, escs = tr._records(conn), tr._escalations(conn)
+            recs, escs = load_records(conn), load_escalations(conn)
     at = {
         d: {e.kind for e in nt.collect_events(recs, escs, d, ruleset=tr.rules)}
         for d in (

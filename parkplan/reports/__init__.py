@@ -2,7 +2,7 @@
 
 :mod:`.stocktake` — the task force's weekly stocktake (周例会盘点) for an ISO week:
 :func:`~.stocktake.stocktake_data` (a pure function of a
-:class:`parkplan.tracker.service.Programme`), :func:`~.stocktake.render_html` (Jinja2,
+:class:`parkplan.tracker.queries.Programme`), :func:`~.stocktake.render_html` (Jinja2,
 everything escaped, self-contained) and :func:`~.stocktake.render_pdf` (WeasyPrint, CJK
 fonts embedded). :mod:`.major_matter` — the special report (专报) of a major matter as a
 .docx. Both read through :class:`parkplan.tracker.Tracker`, so a report never holds a record

@@ -2,7 +2,7 @@
 
 Three steps, each testable alone:
 
-1. :func:`stocktake_data` — a pure function of a :class:`~parkplan.tracker.service.Programme`
+1. :func:`stocktake_data` — a pure function of a :class:`~parkplan.tracker.queries.Programme`
    (what one reader may see as of a date) and an ISO week: per task the rating, trend and
    reasons; milestones done this week, due in the next two weeks and overdue; the critical
    path; open risks; open escalations by level; major matters and their reporting clock.
@@ -55,7 +55,7 @@ from parkplan.tracker.model import (
     User,
     Visibility,
 )
-from parkplan.tracker.service import PlannedMilestone, Programme
+from parkplan.tracker.queries import PlannedMilestone, Programme
 
 #: Days ahead that count as "due" in a stocktake.
 DUE_WINDOW_DAYS = 14

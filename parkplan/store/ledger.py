@@ -198,3 +198,104 @@ def _record(row) -> RunRecord:
     data = dict(row)
     data["adopted"] = bool(data["adopted"])
     return RunRecord(**data)
+
+
+@dataclass(frozen=True)
+class AdoptedCandidate:
+    """A candidate of the adopted plan: the first year it is allocated and its figures.
+
+    ``tier`` and ``floor_m2`` (office, lab, heavy lab and hazard lab m²) come from the
+    ``candidates`` layer; both are ``None`` for a candidate the layer no longer holds.
+    """
+
+    cand_id: str
+    year: int
+    tier: str | None
+    floor_m2: float | None
+
+
+@dataclass(frozen=True)
+class AdoptedPlan:
+    """The newest adopted run and its candidates (see :func:`adopted_plan`)."""
+
+    run_id: str
+    scenario_name: str
+    candidates: tuple[AdoptedCandidate, ...]
+
+
+def adopted_plan(workspace: Workspace, conn: Connection) -> AdoptedPlan | None:
+    """Return the newest adopted run with each candidate it allocates, or ``None``.
+
+    Parameters
+    ----------
+    workspace : Workspace
+    conn : sqlalchemy.Connection
+
+    Returns
+    -------
+    AdoptedPlan or None
+        ``None`` if no run is adopted. Candidates are by ``cand_id``, each with the
+        first year the run allocates it.
+    """
+    runs, alloc = _tables(workspace)
+    run = conn.execute(
+        sa.select(runs.c.run_id, runs.c.scenario_name)
+        .where(runs.c.adopted == sa.bindparam("adopted", True))
+        .order_by(runs.c.created_at.desc(), runs.c.run_id.desc())
+    ).first()
+    if run is None:
+        return None
+    first = conn.execute(
+        sa.select(alloc.c.cand_id, sa.func.min(alloc.c.year).label("year"))
+        .where(alloc.c.run_id == run.run_id)
+        .group_by(alloc.c.cand_id)
+        .order_by(alloc.c.cand_id)
+    ).all()
+    figures: dict[str, tuple[str, float]] = {}
+    if workspace.has_layer("candidates", conn):
+        figures = {
+            c.cand_id: (c.tier, c.office_m2 + c.lab_m2 + c.heavy_lab_m2 + c.hazard_lab_m2)
+            for c in conn.execute(
+                sa.text(
+                    "SELECT cand_id, tier, office_m2, lab_m2, heavy_lab_m2, hazard_lab_m2 "
+                    "FROM candidates"
+                )
+            ).all()
+        }
+    return AdoptedPlan(
+        run.run_id,
+        run.scenario_name,
+        tuple(
+            AdoptedCandidate(a.cand_id, int(a.year), *figures.get(a.cand_id, (None, None)))
+            for a in first
+        ),
+    )
+
+
+def mark_site_runs_stale(
+    workspace: Workspace, conn: Connection, site_id: str, reason: str
+) -> list[tuple[str, str | None]]:
+    """Mark every run that allocated ``site_id`` stale for ``reason``, in the caller's transaction.
+
+    Returns
+    -------
+    list of (str, str or None)
+        Each run's id and its previous stale reason, by run id.
+    """
+    runs, alloc = _tables(workspace)
+    ids = (
+        conn.execute(
+            sa.select(alloc.c.run_id)
+            .where(alloc.c.site_id == site_id)
+            .distinct()
+            .order_by(alloc.c.run_id)
+        )
+        .scalars()
+        .all()
+    )
+    changed = []
+    for run_id in ids:
+        old = conn.execute(sa.select(runs.c.stale_reason).where(runs.c.run_id == run_id)).scalar()
+        conn.execute(runs.update().where(runs.c.run_id == run_id).values(stale_reason=reason))
+        changed.append((run_id, old))
+    return changed

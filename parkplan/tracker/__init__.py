@@ -11,7 +11,8 @@ tasks and the demo. See docs/tracker.md.
 """
 
 from parkplan.tracker.access import NotFound, PermissionDenied
+from parkplan.tracker.repository import StaleVersion
 from parkplan.tracker.schedule import CycleError
-from parkplan.tracker.service import StaleVersion, Tracker
+from parkplan.tracker.service import Tracker
 
 __all__ = ["CycleError", "NotFound", "PermissionDenied", "StaleVersion", "Tracker"]

@@ -68,8 +68,8 @@ REFUSALS: dict[str, tuple[str, ...]] = {
     "own_matters_only": (),
     "office_only": (),
     "own_tasks_only": (),
-    # parkplan.planning.check_can_plan's refusal; it does not pass its code yet, so the app
-    # shows its English words until it does
+    # parkplan.services.planning.check_can_plan's refusal; it does not pass its code yet,
+    # so the app shows its English words until it does
     "planning_role": (),
 }
 

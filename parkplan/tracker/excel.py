@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import openpyxl
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -54,6 +54,7 @@ from sqlalchemy import Connection
 from parkplan.errors import InputError, Problem
 from parkplan.i18n import both, t
 from parkplan.tracker import access, journal, schedule
+from parkplan.tracker.commands.milestones import changed_fields
 from parkplan.tracker.model import (
     Milestone,
     Risk,
@@ -62,6 +63,10 @@ from parkplan.tracker.model import (
     Visibility,
     build,
 )
+from parkplan.tracker.repository import known_owners, load_milestones, load_risks, load_tasks
+
+if TYPE_CHECKING:
+    from parkplan.tracker.service import Tracker
 
 #: Row of the machine-readable column names; of the labels; the first data row.
 HEADER_ROW, LABEL_ROW, FIRST_DATA_ROW = 1, 2, 3
@@ -271,7 +276,9 @@ class ChangeSet:
 
 
 # =================================================================== export
-def export_xlsx(tracker: Any, path: str | os.PathLike, tasks: Iterable[int] | None = None) -> Path:
+def export_xlsx(
+    tracker: Tracker, path: str | os.PathLike, tasks: Iterable[int] | None = None
+) -> Path:
     """Write the milestones and risks the tracker's user may see to an XLSX workbook.
 
     Parameters
@@ -388,7 +395,7 @@ def _validation(col: Column) -> DataValidation | None:
     return dv
 
 
-def _readme(ws: Any, tracker: Any) -> None:
+def _readme(ws: Any, tracker: Tracker) -> None:
     ws.column_dimensions["A"].width = 110
     lines = [
         both("xlsx.readme.title", sep=" · "),
@@ -684,7 +691,7 @@ class _Plan:
     new_id: bool = False
 
 
-def preview_xlsx(tracker: Any, path: str | os.PathLike) -> ChangeSet:
+def preview_xlsx(tracker: Tracker, path: str | os.PathLike) -> ChangeSet:
     """Validate an edited workbook and say what applying it would change.
 
     Parameters
@@ -704,7 +711,7 @@ def preview_xlsx(tracker: Any, path: str | os.PathLike) -> ChangeSet:
     return _plan(tracker, path)[0]
 
 
-def apply_xlsx(tracker: Any, path: str | os.PathLike) -> ChangeSet:
+def apply_xlsx(tracker: Tracker, path: str | os.PathLike) -> ChangeSet:
     """Apply an edited workbook in one transaction, or raise and write nothing.
 
     Every change goes through the tracker (permissions, versions, validation and the
@@ -726,7 +733,7 @@ def apply_xlsx(tracker: Any, path: str | os.PathLike) -> ChangeSet:
     return changes
 
 
-def _plan(tracker: Any, path: str | os.PathLike) -> tuple[ChangeSet, list[_Plan]]:
+def _plan(tracker: Tracker, path: str | os.PathLike) -> tuple[ChangeSet, list[_Plan]]:
     path = Path(path)
     problems: list[SheetProblem] = []
     try:
@@ -744,7 +751,7 @@ def _plan(tracker: Any, path: str | os.PathLike) -> tuple[ChangeSet, list[_Plan]
             ),
         ), []
     rows = {sheet: _read_sheet(wb, sheet, problems) for sheet in SHEETS}
-    with tracker._read() as conn:
+    with tracker.repository.read() as conn:
         plans = _plan_records(tracker, conn, rows, problems)
     problems.sort(
         key=lambda p: (list(SHEETS).index(p.sheet) if p.sheet in SHEETS else -1, p.row or 0)
@@ -754,14 +761,14 @@ def _plan(tracker: Any, path: str | os.PathLike) -> tuple[ChangeSet, list[_Plan]
 
 
 def _plan_records(
-    tracker: Any, conn: Connection, rows: dict[str, list[_Row]], problems: list[SheetProblem]
+    tracker: Tracker, conn: Connection, rows: dict[str, list[_Row]], problems: list[SheetProblem]
 ) -> list[_Plan]:
     current = {
-        "milestone": {m.id: m for m in tracker._milestones(conn)},
-        "risk": {r.id: r for r in tracker._risks(conn)},
+        "milestone": {m.id: m for m in load_milestones(conn)},
+        "risk": {r.id: r for r in load_risks(conn)},
     }
-    owners = tracker._known_owners(conn)
-    tasks = {task.number for task in tracker._tasks(conn)}
+    owners = known_owners(conn)
+    tasks = {task.number for task in load_tasks(conn)}
     plans: list[_Plan] = []
     for sheet, sheet_rows in rows.items():
         entity = _ENTITY[sheet]
@@ -793,7 +800,7 @@ def _plan_records(
 
 
 def _plan_row(
-    tracker: Any,
+    tracker: Tracker,
     conn: Connection,
     entity: str,
     row: _Row,
@@ -840,9 +847,13 @@ def _plan_row(
     if before is None or not access.visible(tracker.user, before):
         problem("id", f"no {entity} {rid} visible to you (to add one, leave version empty)")
         return None
+
+    def stale() -> Exception:
+        return tracker.repository.stale(conn, entity, rid, f"{entity} {rid}", version)
+
     exported = before if version == before.version else _state_at(conn, entity, rid, version)
     if exported is None:
-        problem("version", str(tracker._stale(conn, entity, rid, f"{entity} {rid}", version)))
+        problem("version", str(stale()))
         return None
     edits = {k: v for k, v in fields.items() if not _same(k, v, getattr(exported, k))}
     if not edits:
@@ -850,14 +861,12 @@ def _plan_row(
     if version != before.version:
         if all(_same(k, v, getattr(before, k)) for k, v in edits.items()):
             return None  # the record already holds these edits (e.g. a re-import)
-        problem("version", str(tracker._stale(conn, entity, rid, f"{entity} {rid}", version)))
+        problem("version", str(stale()))
         return None
-    data = {**before.model_dump(), **edits, "version": before.version + 1}
     if entity == "milestone":  # what Tracker.update_milestone does on its own
-        if edits.get("status") == Status.done and "percent" not in edits:
-            data["percent"] = 100
-        if "due" in edits and "forecast" not in edits and before.forecast == before.due:
-            data["forecast"] = data["due"]
+        data = changed_fields(before, edits)
+    else:
+        data = {**before.model_dump(), **edits, "version": before.version + 1}
     after = _build(cls, data, row, problems)
     return None if after is None else _Plan(entity, row, before, after, edits)
 
@@ -919,7 +928,7 @@ def _same(name: str, new: Any, old: Any) -> bool:
 
 
 def _check_record(
-    tracker: Any, conn: Connection, plan: _Plan, owners: set[str], tasks: set[int]
+    tracker: Tracker, conn: Connection, plan: _Plan, owners: set[str], tasks: set[int]
 ) -> list[SheetProblem]:
     row, after, before = plan.row, plan.after, plan.before
     found: list[SheetProblem] = []
@@ -953,7 +962,7 @@ def _check_record(
         plan.entity == "milestone"
         and after.linked_site_id
         and (before is None or before.linked_site_id != after.linked_site_id)
-        and tracker._site_year(conn, after.linked_site_id) is None
+        and tracker.repository.site_year(conn, after.linked_site_id) is None
     ):
         problem("linked_site_id", f"there is no site {after.linked_site_id!r} in layer 'sites'")
     return found
@@ -1065,7 +1074,7 @@ def _apply_order(plans: list[_Plan]) -> list[_Plan]:
     return first + second + [p for p in plans if p.entity == "risk"]
 
 
-def _apply_one(tracker: Any, plan: _Plan) -> None:
+def _apply_one(tracker: Tracker, plan: _Plan) -> None:
     after = plan.after
     if plan.before is not None:
         update = tracker.update_milestone if plan.entity == "milestone" else tracker.update_risk

@@ -22,7 +22,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from pydantic import Field, field_validator, model_validator
@@ -30,7 +30,7 @@ from sqlalchemy import Connection
 
 from parkplan.errors import InputError, Problem
 from parkplan.i18n import t
-from parkplan.tracker import access, journal, tables
+from parkplan.tracker import access, tables
 from parkplan.tracker.access import NotFound, PermissionDenied
 from parkplan.tracker.model import (
     OptText,
@@ -42,33 +42,10 @@ from parkplan.tracker.model import (
     _visibility,
     build,
 )
-from parkplan.tracker.service import StaleVersion
+from parkplan.tracker.repository import check_changes, load_milestones, next_id
 
-_meta = sa.MetaData()
-#: The ``meetings`` table of migration 0004 (mirrored for queries; never created here).
-meetings_table = sa.Table(
-    "meetings",
-    _meta,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("held_on", sa.Date, nullable=False),
-    sa.Column("title", sa.Text, nullable=False),
-    sa.Column("convened_by", sa.Text, nullable=False),
-    sa.Column("attendees_json", sa.Text, nullable=False),
-    sa.Column("topics_json", sa.Text, nullable=False),
-    sa.Column("decisions_json", sa.Text, nullable=False),
-    sa.Column("recorded_by", sa.Text, nullable=False),
-    sa.Column("recorded_at", sa.DateTime, nullable=False),
-    sa.Column("visibility", sa.Text, nullable=False),
-    sa.Column("version", sa.Integer, nullable=False),
-)
-#: The ``meeting_actions`` table: which milestone carries each action of a meeting.
-actions_table = sa.Table(
-    "meeting_actions",
-    _meta,
-    sa.Column("meeting_id", sa.Integer, primary_key=True),
-    sa.Column("position", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("milestone_id", sa.Text, nullable=False),
-)
+if TYPE_CHECKING:
+    from parkplan.tracker.service import Tracker
 
 #: The record name meetings have in access checks and the journal.
 ENTITY = "meeting"
@@ -187,16 +164,18 @@ def _to_row(m: Meeting) -> dict[str, Any]:
 def _load(conn: Connection) -> list[Meeting]:
     actions: dict[int, list[str]] = {}
     for r in conn.execute(
-        sa.select(actions_table).order_by(actions_table.c.meeting_id, actions_table.c.position)
+        sa.select(tables.meeting_actions).order_by(
+            tables.meeting_actions.c.meeting_id, tables.meeting_actions.c.position
+        )
     ):
         actions.setdefault(r.meeting_id, []).append(r.milestone_id)
     rows = conn.execute(
-        sa.select(meetings_table).order_by(meetings_table.c.held_on, meetings_table.c.id)
+        sa.select(tables.meetings).order_by(tables.meetings.c.held_on, tables.meetings.c.id)
     ).all()
     return [_from_row(r, actions) for r in rows]
 
 
-def _one(tracker: Any, conn: Connection, meeting_id: int) -> Meeting:
+def _one(tracker: Tracker, conn: Connection, meeting_id: int) -> Meeting:
     for m in _load(conn):
         if m.id == meeting_id and access.visible(tracker.user, m):
             return m
@@ -205,12 +184,12 @@ def _one(tracker: Any, conn: Connection, meeting_id: int) -> Meeting:
 
 def action_meetings(conn: Connection) -> dict[str, int]:
     """Return each action milestone's id mapped to its meeting's id."""
-    return {r.milestone_id: r.meeting_id for r in conn.execute(sa.select(actions_table))}
+    return {r.milestone_id: r.meeting_id for r in conn.execute(sa.select(tables.meeting_actions))}
 
 
 # ================================================================= writing
 def add_meeting(
-    tracker: Any,
+    tracker: Tracker,
     *,
     held_on: date | str,
     title: str,
@@ -269,57 +248,51 @@ def add_meeting(
     )
     check_write(tracker.user, "record", meeting)
     items = _actions(actions, meeting)
-    with tracker.transaction(), tracker._write() as conn:
+    with tracker.transaction(), tracker.repository.write() as conn:
         new_id = conn.execute(
-            meetings_table.insert().values(_to_row(meeting))
+            tables.meetings.insert().values(_to_row(meeting))
         ).inserted_primary_key[0]
         meeting = meeting.model_copy(update={"id": new_id})
         ids = _write_actions(tracker, conn, meeting, items, start=0)
         meeting = meeting.model_copy(update={"actions": ids})
-        tracker._journal(conn, "create", ENTITY, new_id, None, meeting)
+        tracker.repository.journal(conn, "create", ENTITY, new_id, None, meeting)
     return meeting
 
 
-def add_action(tracker: Any, meeting_id: int, version: int, action: Action | dict) -> Meeting:
+def add_action(tracker: Tracker, meeting_id: int, version: int, action: Action | dict) -> Meeting:
     """Add an action to a meeting read at ``version`` (a follow-up decision)."""
     label = f"meeting #{meeting_id}"
-    with tracker.transaction(), tracker._write() as conn:
+    with tracker.transaction(), tracker.repository.write() as conn:
         before = _one(tracker, conn, meeting_id)
         check_write(tracker.user, "update", before)
         if version != before.version:
-            raise _stale(tracker, conn, meeting_id, label, version)
+            raise tracker.repository.stale(conn, ENTITY, meeting_id, label, version)
         items = _actions([action], before)
         ids = _write_actions(tracker, conn, before, items, start=len(before.actions))
         after = before.model_copy(
             update={"actions": before.actions + ids, "version": before.version + 1}
         )
-        _update(conn, meeting_id, version, after, tracker, label)
-        tracker._journal(conn, "update", ENTITY, meeting_id, before, after)
+        tracker.repository.update_row(conn, ENTITY, meeting_id, version, _to_row(after), label)
+        tracker.repository.journal(conn, "update", ENTITY, meeting_id, before, after)
     return after
 
 
-def update_meeting(tracker: Any, meeting_id: int, version: int, **changes: Any) -> Meeting:
+def update_meeting(tracker: Tracker, meeting_id: int, version: int, **changes: Any) -> Meeting:
     """Change a meeting read at ``version`` (title, date, attendees, topics, decisions).
 
     Its actions change as milestones (``Tracker.update_milestone``).
     """
     label = f"meeting #{meeting_id}"
     fixed = {"id", "version", "actions", "recorded_by", "recorded_at"}
-    bad = [
-        Problem(label, None, k, "is not a field that can be changed")
-        for k in changes
-        if k in fixed or k not in Meeting.model_fields
-    ]
-    if bad:
-        raise InputError(bad)
+    check_changes(Meeting, label, changes, fixed)
     for name in ("attendees", "topics", "decisions"):
         if name in changes:
             changes[name] = tuple(changes[name] or ())
-    with tracker.transaction(), tracker._write() as conn:
+    with tracker.transaction(), tracker.repository.write() as conn:
         before = _one(tracker, conn, meeting_id)
         check_write(tracker.user, "update", before)
         if version != before.version:
-            raise _stale(tracker, conn, meeting_id, label, version)
+            raise tracker.repository.stale(conn, ENTITY, meeting_id, label, version)
         after = build(
             Meeting, {**before.model_dump(), **changes, "version": before.version + 1}, what=label
         )
@@ -335,8 +308,8 @@ def update_meeting(tracker: Any, meeting_id: int, version: int, **changes: Any) 
                     )
                 ]
             )
-        _update(conn, meeting_id, version, after, tracker, label)
-        tracker._journal(conn, "update", ENTITY, meeting_id, before, after)
+        tracker.repository.update_row(conn, ENTITY, meeting_id, version, _to_row(after), label)
+        tracker.repository.journal(conn, "update", ENTITY, meeting_id, before, after)
     return after
 
 
@@ -362,12 +335,12 @@ def _actions(actions: Iterable[Action | dict], meeting: Meeting) -> list[Action]
 
 
 def _write_actions(
-    tracker: Any, conn: Connection, meeting: Meeting, items: list[Action], start: int
+    tracker: Tracker, conn: Connection, meeting: Meeting, items: list[Action], start: int
 ) -> tuple[str, ...]:
     ids = []
     note = t("meeting.action_note", id=meeting.id, held_on=meeting.held_on)
     for pos, a in enumerate(items, start=start + 1):
-        mid = tracker._next_id(conn, tables.milestones, f"A{a.task}-")
+        mid = next_id(conn, tables.milestones, f"A{a.task}-")
         m = tracker.add_milestone(
             id=mid,
             task=a.task,
@@ -380,77 +353,50 @@ def _write_actions(
             note=note,
         )
         conn.execute(
-            actions_table.insert().values(meeting_id=meeting.id, position=pos, milestone_id=m.id)
+            tables.meeting_actions.insert().values(
+                meeting_id=meeting.id, position=pos, milestone_id=m.id
+            )
         )
         ids.append(m.id)
     return tuple(ids)
 
 
-def _update(
-    conn: Connection, meeting_id: int, version: int, after: Meeting, tracker: Any, label: str
-) -> None:
-    result = conn.execute(
-        meetings_table.update()
-        .where(meetings_table.c.id == meeting_id, meetings_table.c.version == version)
-        .values(_to_row(after))
-    )
-    if result.rowcount != 1:
-        raise _stale(tracker, conn, meeting_id, label, version)
-
-
-def _stale(tracker: Any, conn: Connection, meeting_id: int, label: str, version: int) -> Exception:
-    current = conn.execute(
-        sa.select(meetings_table.c.version).where(meetings_table.c.id == meeting_id)
-    ).scalar()
-    last = journal.last_change(conn, ENTITY, str(meeting_id))
-    who = (
-        f"{last.actor} changed it at {last.at:%Y-%m-%d %H:%M:%S} ({last.summary()})"
-        if last
-        else "it was changed"
-    )
-    return StaleVersion(
-        f"{label} was changed after you read it: you read version {version}, "
-        f"it is now version {current}; {who}. Nothing was written: reload it "
-        "and make your change again."
-    )
-
-
 # ================================================================= reading
-def meetings(tracker: Any, *, task: int | None = None) -> list[Meeting]:
+def meetings(tracker: Tracker, *, task: int | None = None) -> list[Meeting]:
     """Return the meetings the user may see, oldest first.
 
     With ``task``, only meetings with an action on that task.
     """
-    with tracker._read() as conn:
+    with tracker.repository.read() as conn:
         found = [m for m in _load(conn) if access.visible(tracker.user, m)]
         if task is None:
             return found
-        tasks_of = {m.id: m.task for m in tracker._milestones(conn)}
+        tasks_of = {m.id: m.task for m in load_milestones(conn)}
     return [m for m in found if any(tasks_of.get(a) == task for a in m.actions)]
 
 
-def meeting(tracker: Any, meeting_id: int) -> Meeting:
+def meeting(tracker: Tracker, meeting_id: int) -> Meeting:
     """Return one meeting."""
-    with tracker._read() as conn:
+    with tracker.repository.read() as conn:
         return _one(tracker, conn, meeting_id)
 
 
-def meeting_actions(tracker: Any, meeting_id: int) -> list[Any]:
+def meeting_actions(tracker: Tracker, meeting_id: int) -> list[Any]:
     """Return the action milestones of a meeting that the user may see, in order."""
     m = meeting(tracker, meeting_id)
     by_id = {x.id: x for x in tracker.milestones()}
     return [by_id[a] for a in m.actions if a in by_id]
 
 
-def board(tracker: Any, task: int | None = None, as_of: date | None = None) -> list[BoardItem]:
+def board(tracker: Tracker, task: int | None = None, as_of: date | None = None) -> list[BoardItem]:
     """Return a task's board (or the programme's): milestones and meeting actions.
 
     Each item carries the milestone with its CPM figures and slip
-    (:class:`~parkplan.tracker.service.PlannedMilestone`), its kind (``milestone`` or
+    (:class:`~parkplan.tracker.queries.PlannedMilestone`), its kind (``milestone`` or
     ``action``) and, for an action, its meeting.
     """
     plan = tracker.plan(task, as_of)
-    with tracker._read() as conn:
+    with tracker.repository.read() as conn:
         linked = action_meetings(conn)
     return [
         BoardItem(
@@ -466,7 +412,6 @@ __all__ = [
     "BoardItem",
     "Meeting",
     "action_meetings",
-    "actions_table",
     "add_action",
     "add_meeting",
     "board",
@@ -474,6 +419,5 @@ __all__ = [
     "meeting",
     "meeting_actions",
     "meetings",
-    "meetings_table",
     "update_meeting",
 ]

@@ -56,7 +56,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import sqlalchemy as sa
 import yaml
@@ -66,7 +66,7 @@ from sqlalchemy import Connection
 from parkplan.errors import InputError, ParkplanError, Problem
 from parkplan.i18n import both, t
 from parkplan.store import Workspace
-from parkplan.tracker import access, rules
+from parkplan.tracker import access, rules, tables
 from parkplan.tracker.model import (
     LEVEL_LABELS,
     TASK_CODES,
@@ -75,7 +75,10 @@ from parkplan.tracker.model import (
     Visibility,
     _visibility,
 )
-from parkplan.tracker.service import now_shanghai
+from parkplan.tracker.repository import load_escalations, load_records, now_shanghai
+
+if TYPE_CHECKING:
+    from parkplan.tracker.service import Tracker
 
 DEFAULT_CHANNELS_PATH = Path(__file__).with_name("channels.yaml")
 #: Environment variable naming the channels file when ``--channels`` is not given.
@@ -87,32 +90,6 @@ EVENT_KINDS = ("escalation", "due_soon", "matter_opened", "matter_overdue")
 COVERED_RULE_KINDS = frozenset({"due_within", "matter_report_overdue"})
 #: WeCom's limit on a markdown message, in bytes (DingTalk's is larger).
 WECOM_MAX_BYTES = 4096
-
-_meta = sa.MetaData()
-#: The outbox of migration 0004 (mirrored for queries; never created here).
-outbox_table = sa.Table(
-    "notification_outbox",
-    _meta,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("event_key", sa.Text, nullable=False),
-    sa.Column("channel", sa.Text, nullable=False),
-    sa.Column("kind", sa.Text, nullable=False),
-    sa.Column("subject_type", sa.Text, nullable=False),
-    sa.Column("subject_id", sa.Text, nullable=False),
-    sa.Column("task", sa.Integer),
-    sa.Column("title", sa.Text, nullable=False),
-    sa.Column("body", sa.Text, nullable=False),
-    sa.Column("visibility", sa.Text, nullable=False),
-    sa.Column("idempotency_key", sa.Text, nullable=False),
-    sa.Column("status", sa.Text, nullable=False),
-    sa.Column("attempts", sa.Integer, nullable=False),
-    sa.Column("created_at", sa.DateTime, nullable=False),
-    sa.Column("next_attempt_at", sa.DateTime, nullable=False),
-    sa.Column("claimed_at", sa.DateTime),
-    sa.Column("claim_token", sa.Text),
-    sa.Column("sent_at", sa.DateTime),
-    sa.Column("last_error", sa.Text, nullable=False),
-)
 
 
 class DeliveryFailed(ParkplanError):
@@ -519,7 +496,7 @@ class EnqueueReport:
         }
 
 
-def enqueue(tracker: Any, config: NotifyConfig, as_of: date | datetime) -> EnqueueReport:
+def enqueue(tracker: Tracker, config: NotifyConfig, as_of: date | datetime) -> EnqueueReport:
     """Queue a message per (event, channel) not queued before, in one transaction.
 
     Events are found in what the tracker's user may see (:func:`collect_events`); a
@@ -533,14 +510,15 @@ def enqueue(tracker: Any, config: NotifyConfig, as_of: date | datetime) -> Enque
     access.check_write(tracker.user, "run", "notifications")
     queued: list[tuple[str, str]] = []
     already = 0
-    with tracker._write() as conn:
-        recs = tracker._records(conn)
+    repo = tracker.repository
+    with repo.write() as conn:
+        recs = load_records(conn)
         visible = rules.Records(
-            recs.tasks, tracker._visible(recs.milestones), (), tracker._visible(recs.matters)
+            recs.tasks, repo.visible(recs.milestones), (), repo.visible(recs.matters)
         )
         events = collect_events(
             visible,
-            tracker._visible(tracker._escalations(conn)),
+            repo.visible(load_escalations(conn)),
             as_of,
             due_soon_days=config.due_soon_days,
             ruleset=tracker.rules,
@@ -580,19 +558,19 @@ def _insert_new(conn: Connection, values: dict[str, Any]) -> bool:
     else:
         from sqlalchemy.dialects.sqlite import insert
     stmt = (
-        insert(outbox_table)
+        insert(tables.notification_outbox)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["event_key", "channel"])
-        .returning(outbox_table.c.id)
+        .returning(tables.notification_outbox.c.id)
     )
     return conn.execute(stmt).first() is not None
 
 
 def outbox(workspace: Workspace, *, status: str | None = None, user: Any = None) -> list[OutboxRow]:
     """Return the outbox, oldest first (rows above ``user``'s clearance left out)."""
-    query = sa.select(outbox_table).order_by(outbox_table.c.id)
+    query = sa.select(tables.notification_outbox).order_by(tables.notification_outbox.c.id)
     if status is not None:
-        query = query.where(outbox_table.c.status == status)
+        query = query.where(tables.notification_outbox.c.status == status)
     with workspace.connect() as conn:
         rows = [_row(r) for r in conn.execute(query)]
     if user is not None:
@@ -617,7 +595,11 @@ def requeue(
     access.check_write(user, "requeue", "notifications")
     now = now or now_shanghai()
     with workspace.begin() as conn:
-        row = conn.execute(sa.select(outbox_table).where(outbox_table.c.id == outbox_id)).first()
+        row = conn.execute(
+            sa.select(tables.notification_outbox).where(
+                tables.notification_outbox.c.id == outbox_id
+            )
+        ).first()
         if row is None or not user.can_see(Visibility(row.visibility)):
             raise access.NotFound(f"no outbox message #{outbox_id} visible to you")
         if row.status not in ("uncertain", "failed"):
@@ -626,8 +608,8 @@ def requeue(
                 "or failed messages are requeued"
             )
         conn.execute(
-            outbox_table.update()
-            .where(outbox_table.c.id == outbox_id)
+            tables.notification_outbox.update()
+            .where(tables.notification_outbox.c.id == outbox_id)
             .values(
                 status="retry",
                 attempts=0,
@@ -639,7 +621,11 @@ def requeue(
             )
         )
         return _row(
-            conn.execute(sa.select(outbox_table).where(outbox_table.c.id == outbox_id)).one()
+            conn.execute(
+                sa.select(tables.notification_outbox).where(
+                    tables.notification_outbox.c.id == outbox_id
+                )
+            ).one()
         )
 
 
@@ -908,13 +894,13 @@ def dispatch(
     with workspace.connect() as conn:
         due = (
             conn.execute(
-                sa.select(outbox_table.c.id)
+                sa.select(tables.notification_outbox.c.id)
                 .where(
-                    outbox_table.c.status.in_(("pending", "retry")),
-                    outbox_table.c.next_attempt_at <= now,
-                    outbox_table.c.channel.in_(list(ready)),
+                    tables.notification_outbox.c.status.in_(("pending", "retry")),
+                    tables.notification_outbox.c.next_attempt_at <= now,
+                    tables.notification_outbox.c.channel.in_(list(ready)),
                 )
-                .order_by(outbox_table.c.id)
+                .order_by(tables.notification_outbox.c.id)
             )
             .scalars()
             .all()
@@ -951,16 +937,16 @@ def _report(outcome: dict[str, list[OutboxRow]], skipped: dict[str, str]) -> Dis
 
 
 def _claim(workspace: Workspace, row_id: int, token: str, now: datetime) -> OutboxRow | None:
-    o = outbox_table.c
+    o = tables.notification_outbox.c
     with workspace.begin() as conn:
         result = conn.execute(
-            outbox_table.update()
+            tables.notification_outbox.update()
             .where(o.id == row_id, o.status.in_(("pending", "retry")), o.next_attempt_at <= now)
             .values(status="sending", attempts=o.attempts + 1, claimed_at=now, claim_token=token)
         )
         if result.rowcount != 1:
             return None
-        return _row(conn.execute(sa.select(outbox_table).where(o.id == row_id)).one())
+        return _row(conn.execute(sa.select(tables.notification_outbox).where(o.id == row_id)).one())
 
 
 def _mark(
@@ -972,7 +958,7 @@ def _mark(
     now: datetime,
     retry: RetryPolicy,
 ) -> OutboxRow:
-    o = outbox_table.c
+    o = tables.notification_outbox.c
     values: dict[str, Any] = {"status": status, "last_error": error[:2000]}
     if status == "sent":
         values["sent_at"] = now
@@ -980,21 +966,25 @@ def _mark(
         values["next_attempt_at"] = now + retry.delay(row.attempts)
     with workspace.begin() as conn:
         conn.execute(
-            outbox_table.update().where(o.id == row.id, o.claim_token == token).values(values)
+            tables.notification_outbox.update()
+            .where(o.id == row.id, o.claim_token == token)
+            .values(values)
         )
-        return _row(conn.execute(sa.select(outbox_table).where(o.id == row.id)).one())
+        return _row(conn.execute(sa.select(tables.notification_outbox).where(o.id == row.id)).one())
 
 
 def _expire_leases(workspace: Workspace, now: datetime, lease_seconds: float) -> list[OutboxRow]:
-    o = outbox_table.c
+    o = tables.notification_outbox.c
     cutoff = now - timedelta(seconds=lease_seconds)
     with workspace.begin() as conn:
         stale = conn.execute(
-            sa.select(outbox_table).where(o.status == "sending", o.claimed_at < cutoff)
+            sa.select(tables.notification_outbox).where(
+                o.status == "sending", o.claimed_at < cutoff
+            )
         ).all()
         for r in stale:
             conn.execute(
-                outbox_table.update()
+                tables.notification_outbox.update()
                 .where(o.id == r.id, o.status == "sending", o.claim_token == r.claim_token)
                 .values(
                     status="uncertain",
@@ -1008,7 +998,10 @@ def _expire_leases(workspace: Workspace, now: datetime, lease_seconds: float) ->
         ids = [r.id for r in stale]
         if not ids:
             return []
-        return [_row(r) for r in conn.execute(sa.select(outbox_table).where(o.id.in_(ids)))]
+        return [
+            _row(r)
+            for r in conn.execute(sa.select(tables.notification_outbox).where(o.id.in_(ids)))
+        ]
 
 
 __all__ = [

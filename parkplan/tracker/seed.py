@@ -17,8 +17,14 @@ from collections.abc import Callable
 from datetime import date, datetime
 
 from parkplan.store import Workspace
+from parkplan.tracker.commands.tasks import seed
 from parkplan.tracker.model import TASK_CODES, Role, Task, User, Visibility
-from parkplan.tracker.service import SYSTEM, Tracker
+from parkplan.tracker.service import Tracker
+
+#: The identity seeding writes as (not a stored user).
+SYSTEM = User(
+    name="system", role=Role.convenor, clearance=Visibility.internal, display_name="系统 system"
+)
 
 #: The demo's "today".
 DEMO_DATE = date(2026, 11, 25)
@@ -596,7 +602,8 @@ def seed_tasks(
 
 
 def _seed_plan(seeder: Tracker, admin: str, link_sites: bool) -> None:
-    seeder._seed(
+    seed(
+        seeder.repository,
         policy_tasks(),
         [
             User(

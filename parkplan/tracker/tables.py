@@ -1,7 +1,8 @@
 """The tracker's tables as SQLAlchemy Core objects, for queries.
 
-Created and changed only by the Alembic revision ``0003_tracker`` (and later ones); these
-definitions mirror it for :mod:`parkplan.tracker.service` and :mod:`.journal`, and are never
+Created and changed only by the Alembic revisions ``0003_tracker`` and
+``0004_meetings_notifications``; these definitions, on the one :data:`metadata`, mirror them
+for :mod:`.repository`, :mod:`.journal`, :mod:`.meetings` and :mod:`.notify`, and are never
 used to create tables. Dates are ``DATE``, moments ``TIMESTAMP`` without time zone in
 Shanghai local time (UTC+8, no daylight saving), lists JSON text.
 """
@@ -212,4 +213,54 @@ journal = sa.Table(
     sa.Column("before_json", sa.Text),
     sa.Column("after_json", sa.Text),
     sa.Column("visibility", sa.Text, nullable=False),
+)
+
+#: The ``meetings`` table of migration 0004.
+meetings = sa.Table(
+    "meetings",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("held_on", sa.Date, nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("convened_by", sa.Text, nullable=False),
+    sa.Column("attendees_json", sa.Text, nullable=False),
+    sa.Column("topics_json", sa.Text, nullable=False),
+    sa.Column("decisions_json", sa.Text, nullable=False),
+    sa.Column("recorded_by", sa.Text, nullable=False),
+    sa.Column("recorded_at", sa.DateTime, nullable=False),
+    sa.Column("visibility", sa.Text, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+)
+#: The ``meeting_actions`` table: which milestone carries each action of a meeting.
+meeting_actions = sa.Table(
+    "meeting_actions",
+    metadata,
+    sa.Column("meeting_id", sa.Integer, primary_key=True),
+    sa.Column("position", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("milestone_id", sa.Text, nullable=False),
+)
+
+#: The outbox of migration 0004.
+notification_outbox = sa.Table(
+    "notification_outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("event_key", sa.Text, nullable=False),
+    sa.Column("channel", sa.Text, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("subject_type", sa.Text, nullable=False),
+    sa.Column("subject_id", sa.Text, nullable=False),
+    sa.Column("task", sa.Integer),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("visibility", sa.Text, nullable=False),
+    sa.Column("idempotency_key", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("next_attempt_at", sa.DateTime, nullable=False),
+    sa.Column("claimed_at", sa.DateTime),
+    sa.Column("claim_token", sa.Text),
+    sa.Column("sent_at", sa.DateTime),
+    sa.Column("last_error", sa.Text, nullable=False),
 )

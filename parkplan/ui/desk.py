@@ -9,14 +9,14 @@ from __future__ import annotations
 import panel as pn
 import param
 
+from parkplan.tracker.commands.escalations import STEPS
 from parkplan.tracker.model import TASK_CODES, EscalationStatus, Level
-from parkplan.tracker.service import Tracker
 from parkplan.ui import render
 from parkplan.ui.common import NoticeBar, html_pane
 from parkplan.ui.state import Session
 
 #: The step each action records, and the statuses it may start from (as the library).
-ACTIONS = {action: (new, allowed) for action, (new, allowed) in Tracker._STEPS.items()}
+ACTIONS = {action: (new, allowed) for action, (new, allowed) in STEPS.items()}
 
 
 def allowed_actions(session: Session, escalation) -> list[str]:

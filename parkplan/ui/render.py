@@ -27,8 +27,8 @@ from parkplan.tracker.model import (
     Role,
     Status,
 )
+from parkplan.tracker.queries import PlannedMilestone, TaskStatus
 from parkplan.tracker.rating import Comparison, Rating, Reason
-from parkplan.tracker.service import PlannedMilestone, TaskStatus
 
 #: Badge colours of the five ratings (text is white on all but amber/green and amber).
 RATING_COLOURS = {

@@ -27,8 +27,10 @@ from parkplan.store import Workspace
 from parkplan.tracker import access
 from parkplan.tracker.access import NotFound, PermissionDenied
 from parkplan.tracker.model import Baseline, Role, User
+from parkplan.tracker.queries import Programme
 from parkplan.tracker.rating import Comparison
-from parkplan.tracker.service import Programme, StaleVersion, Tracker, now_shanghai
+from parkplan.tracker.repository import StaleVersion, now_shanghai
+from parkplan.tracker.service import Tracker
 from parkplan.ui import render
 
 #: The app's pages, in menu order.

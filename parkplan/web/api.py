@@ -16,7 +16,7 @@ credentials file of PBKDF2 hashes, or the app's signed ``user`` cookie (set by s
 at ``/login``). Nobody authenticated: 401. Served with ``--no-auth``, requests read as the
 anonymous user (public records only; every change refused).
 
-Errors map to status codes: :class:`~parkplan.tracker.service.StaleVersion` 409,
+Errors map to status codes: :class:`~parkplan.tracker.repository.StaleVersion` 409,
 :class:`~parkplan.tracker.access.PermissionDenied` 403,
 :class:`~parkplan.tracker.access.NotFound` 404, :class:`~parkplan.errors.InputError` and
 malformed bodies 400, the database unreachable 503 (``Retry-After``). The body is always
@@ -50,7 +50,8 @@ from parkplan.errors import InputError, ParkplanError
 from parkplan.i18n import t
 from parkplan.identity.credentials import Credentials
 from parkplan.tracker.access import NotFound, PermissionDenied
-from parkplan.tracker.service import StaleVersion, Tracker
+from parkplan.tracker.repository import StaleVersion
+from parkplan.tracker.service import Tracker
 from parkplan.web.resources import ServerResources, is_db_unavailable
 from parkplan.web.sessions import USER_COOKIE, signed_in_user
 
