@@ -136,11 +136,11 @@ def configure_logging(
         logger.setLevel(level)
         logger.propagate = False
         for h in list(logger.handlers):
-            if getattr(h, "_parkplan", False):
+            if getattr(h, "parkplan_handler", False):
                 logger.removeHandler(h)
         for h in handlers:
             h.setFormatter(fmt)
-            h._parkplan = True  # type: ignore[attr-defined]
+            h.parkplan_handler = True  # type: ignore[attr-defined]  # ours, to replace on reconfiguring
             logger.addHandler(h)
 
 
