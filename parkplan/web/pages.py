@@ -1,26 +1,16 @@
 """The server's own HTML pages, rendered from Jinja2 templates (autoescaped).
 
-Templates live in ``parkplan/web/templates``; every label comes from the catalogue, in
-Chinese and English; no page loads anything from a CDN or names an external font.
+Templates live in ``parkplan/web/templates`` and render through :mod:`parkplan.templating`
+(the one Jinja setup); every label comes from the catalogue, in Chinese and English; no
+page loads anything from a CDN or names an external font.
 """
 
 from __future__ import annotations
 
-import functools
-
-import jinja2
-
 from parkplan.i18n import LANGUAGES, Language, both, t
+from parkplan.templating import render
 
-
-@functools.cache
-def environment() -> jinja2.Environment:
-    """Return the Jinja2 environment over ``parkplan/web/templates`` (autoescape on)."""
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("parkplan.web", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-    )
+PACKAGE = "parkplan.web"
 
 
 def login_page(action: str, error: bool = False) -> str:
@@ -37,10 +27,10 @@ def login_page(action: str, error: bool = False) -> str:
     -------
     str
     """
-    return (
-        environment()
-        .get_template("sign_in.html")
-        .render(
+    return str(
+        render(
+            PACKAGE,
+            "sign_in.html",
             form=True,
             action=action,
             title=both("app_title", sep=" · "),
@@ -66,10 +56,10 @@ def logout_page(login_url: str) -> str:
     -------
     str
     """
-    return (
-        environment()
-        .get_template("sign_in.html")
-        .render(
+    return str(
+        render(
+            PACKAGE,
+            "sign_in.html",
             form=False,
             action=login_url,
             title=both("app_title", sep=" · "),
@@ -97,14 +87,14 @@ def db_down_template(lang: str = "zh") -> str:
     """
     first: Language = lang if lang in LANGUAGES else "zh"  # type: ignore[assignment]
     order = [first, *(x for x in LANGUAGES if x != first)]
-    return (
-        environment()
-        .get_template("db_down.html")
-        .render(
+    return str(
+        render(
+            PACKAGE,
+            "db_down.html",
             heading=" · ".join(t("ui.db_down.title", x) for x in order),
             paragraphs=[(x, t("ui.db_down.body", x)) for x in order],
         )
     )
 
 
-__all__ = ["db_down_template", "environment", "login_page", "logout_page"]
+__all__ = ["db_down_template", "login_page", "logout_page"]
