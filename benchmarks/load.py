@@ -3,7 +3,7 @@
 One command::
 
     python -m benchmarks.load --url postgresql://postgres@127.0.0.1:5432/parkplan_test \\
-        [--users 50] [--seconds 60] [--procs 2] [--out benchmarks/results/load.json]
+        [--users 50] [--seconds 60] [--edits N] [--procs 2] [--out benchmarks/results/load.json]
 
 1. creates a demo workspace in a fresh schema of that database (dropped afterwards unless
    ``--keep``);
@@ -142,11 +142,13 @@ class User:
         elif status == 409:
             self.stats.refused.append((entity, record["id"], fld, value))
 
-    async def loop(self, deadline: float) -> None:
+    async def loop(self, deadline: float, edits: int | None = None) -> None:
         # start staggered so that not every user signs in in the same millisecond
         await asyncio.sleep(self.rng.random() * 0.5)
         try:
-            while time.monotonic() < deadline:
+            while time.monotonic() < deadline and (
+                edits is None or len(self.stats.accepted) < edits
+            ):
                 r = self.rng.random()
                 if r < 0.35:
                     await self.call("get_tasks", "GET", "/api/tasks")
@@ -165,14 +167,20 @@ class User:
                 self.conn.close()
 
 
-async def run_users(url: str, users: int, seconds: float, run: str, seed: int = 1) -> Stats:
-    """Run ``users`` simulated users against ``url`` for ``seconds``; return what they saw."""
+async def run_users(
+    url: str, users: int, seconds: float, run: str, seed: int = 1, edits: int | None = None
+) -> Stats:
+    """Run ``users`` simulated users against ``url`` for ``seconds``; return what they saw.
+
+    With ``edits``, the users stop as soon as that many edits were accepted (``seconds`` is
+    then only the bound): a test waits for the work, not for the clock.
+    """
     stats = Stats()
     rng = random.Random(seed)
     with ThreadPoolExecutor(max_workers=users, thread_name_prefix="load-user") as pool:
         deadline = time.monotonic() + seconds
         crowd = [User(i, url, run, stats, pool, random.Random(rng.random())) for i in range(users)]
-        await asyncio.gather(*(u.loop(deadline) for u in crowd))
+        await asyncio.gather(*(u.loop(deadline, edits) for u in crowd))
     return stats
 
 
@@ -299,6 +307,7 @@ def run_load(
     workdir: Path | None = None,
     keep: bool = False,
     seed: int = 1,
+    edits: int | None = None,
 ) -> dict:
     """Run the whole load test (schema, server, users, verification); return the report."""
     import tempfile
@@ -318,7 +327,7 @@ def run_load(
         setup_s = time.monotonic() - t0
         with serve(location, workdir, procs=procs) as server:
             t0 = time.monotonic()
-            stats = asyncio.run(run_users(server.url, users, seconds, run, seed))
+            stats = asyncio.run(run_users(server.url, users, seconds, run, seed, edits))
             elapsed = time.monotonic() - t0
         pids = set()
         if server.log_file.exists():
@@ -355,6 +364,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--procs", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--edits",
+        type=int,
+        help="stop as soon as this many edits were accepted (--seconds then only bounds the run)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the schema afterwards")
     parser.add_argument("--out", type=Path, help="also write the report as JSON here")
     args = parser.parse_args(argv)
@@ -374,6 +388,7 @@ def main(argv: list[str] | None = None) -> int:
         procs=args.procs,
         keep=args.keep,
         seed=args.seed,
+        edits=args.edits,
     )
     text = json.dumps(report, indent=2, ensure_ascii=False)
     print(text)

@@ -96,20 +96,22 @@ def test_serve_with_two_processes_on_postgresql(pg_demo, tmp_path):
 
 
 def test_quick_load(pg_url, tmp_path):
-    # the benchmark's own command line: tests import nothing from benchmarks/
+    # Until 20 edits are accepted (the 300 s only bound a hung server): the test checks that
+    # concurrent edits are kept exactly once, and leaves speed to the load benchmark. The
+    # benchmark's own command line: tests import nothing from benchmarks/.
     out = tmp_path / "load.json"
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks.load", "--url", pg_url, "--users", "5"]
-        + ["--seconds", "5", "--procs", "2", "--out", str(out)],
+        + ["--seconds", "300", "--edits", "20", "--procs", "2", "--out", str(out)],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=900,
     )
     assert out.exists(), done.stdout + done.stderr
     report = json.loads(out.read_text(encoding="utf-8"))
     assert report["errors"] == 0, report["error_samples"]
-    assert report["requests"] > 50
+    assert report["verification"]["accepted_edits"] >= 20
     assert set(report["statuses"]) <= {"200", "409"}
     v = report["verification"]
     assert v["ok"], v["problems"]
