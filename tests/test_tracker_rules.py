@@ -9,19 +9,9 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from parkplan.errors import InputError
+from parkplan.identity.users import Role, User, Visibility
 from parkplan.tracker import access, rating, rules, schedule
-from parkplan.tracker.model import (
-    Escalation,
-    Level,
-    MajorMatter,
-    Milestone,
-    Risk,
-    Role,
-    Task,
-    User,
-    Visibility,
-    build,
-)
+from parkplan.tracker.model import Escalation, Level, MajorMatter, Milestone, Risk, Task, build
 
 D0 = date(2027, 1, 1)
 AS_OF = date(2026, 11, 25)

@@ -692,10 +692,10 @@ def test_a_refusal_is_said_from_its_code_and_values():
 
 
 def test_every_library_refusal_is_said_in_chinese(ws):
+    from parkplan.identity.users import User
     from parkplan.tracker import access
     from parkplan.tracker import meetings as mt
     from parkplan.tracker.access import PermissionDenied
-    from parkplan.tracker.model import User
 
     office = Tracker(ws, "office", clock=_clock)
     m41, esc7, matter = office.milestone("M4-1"), office.escalation(7), office.matter(1)

@@ -42,9 +42,10 @@ from parkplan import maps
 from parkplan.crs import METRIC_CRS
 from parkplan.errors import ParkplanError
 from parkplan.i18n import t
+from parkplan.identity.users import Visibility
 from parkplan.reports.common import atomic_path, duration, matter_clock
 from parkplan.store import Workspace
-from parkplan.tracker.model import EscalationStatus, Level, MatterStatus, Visibility
+from parkplan.tracker.model import EscalationStatus, Level, MatterStatus
 
 __all__ = ["FONT_FAMILY", "Brief", "build_brief", "render_pdf", "write_brief"]
 

@@ -43,6 +43,7 @@ from markupsafe import Markup
 
 from parkplan.errors import InputError, ParkplanError, Problem
 from parkplan.i18n import LANGUAGES, Language, t
+from parkplan.identity.users import User, Visibility
 from parkplan.reports.common import atomic_path, duration, matter_clock
 from parkplan.tracker import rating
 from parkplan.tracker.model import (
@@ -52,8 +53,6 @@ from parkplan.tracker.model import (
     MatterStatus,
     RiskStatus,
     Status,
-    User,
-    Visibility,
 )
 from parkplan.tracker.queries import PlannedMilestone, Programme
 

@@ -53,16 +53,10 @@ from sqlalchemy import Connection
 
 from parkplan.errors import InputError, Problem
 from parkplan.i18n import both, t
+from parkplan.identity.users import Visibility
 from parkplan.tracker import access, journal, schedule
 from parkplan.tracker.commands.milestones import changed_fields
-from parkplan.tracker.model import (
-    Milestone,
-    Risk,
-    RiskStatus,
-    Status,
-    Visibility,
-    build,
-)
+from parkplan.tracker.model import Milestone, Risk, RiskStatus, Status, build
 from parkplan.tracker.repository import known_owners, load_milestones, load_risks, load_tasks
 
 if TYPE_CHECKING:

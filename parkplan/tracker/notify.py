@@ -65,16 +65,10 @@ from sqlalchemy import Connection
 
 from parkplan.errors import InputError, ParkplanError, Problem
 from parkplan.i18n import both, t
+from parkplan.identity.users import Visibility, visibility_from_label
 from parkplan.store import Workspace
 from parkplan.tracker import access, rules, tables
-from parkplan.tracker.model import (
-    LEVEL_LABELS,
-    TASK_CODES,
-    EscalationStatus,
-    MatterStatus,
-    Visibility,
-    _visibility,
-)
+from parkplan.tracker.model import LEVEL_LABELS, TASK_CODES, EscalationStatus, MatterStatus
 from parkplan.tracker.repository import load_escalations, load_records, now_shanghai
 
 if TYPE_CHECKING:
@@ -140,7 +134,7 @@ class Channel(_Config):
     clearance: Visibility = Visibility.shareable
     timeout_seconds: float = Field(10, gt=0, le=120)
 
-    _vis = field_validator("clearance", mode="before")(_visibility)
+    _vis = field_validator("clearance", mode="before")(visibility_from_label)
 
     def accepts(self, event: Event) -> bool:
         """Whether this channel takes ``event`` (kind, task, and visibility ≤ clearance)."""

@@ -40,14 +40,8 @@ from enum import StrEnum
 from typing import Any
 
 from parkplan.i18n import t
-from parkplan.tracker.model import (
-    Milestone,
-    Risk,
-    RiskStatus,
-    Status,
-    Task,
-    Visibility,
-)
+from parkplan.identity.users import Visibility
+from parkplan.tracker.model import Milestone, Risk, RiskStatus, Status, Task
 from parkplan.tracker.schedule import Schedule
 
 

@@ -16,9 +16,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime
 
+from parkplan.identity.users import Role, User, Visibility
 from parkplan.store import Workspace
 from parkplan.tracker.commands.tasks import seed
-from parkplan.tracker.model import TASK_CODES, Role, Task, User, Visibility
+from parkplan.tracker.model import TASK_CODES, Task
 from parkplan.tracker.service import Tracker
 
 #: The identity seeding writes as (not a stored user).

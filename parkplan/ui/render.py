@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from parkplan.i18n import t
+from parkplan.identity.users import Role
 from parkplan.tracker.access import PermissionDenied
 from parkplan.tracker.model import (
     TASK_CODES,
@@ -24,7 +25,6 @@ from parkplan.tracker.model import (
     MajorMatter,
     MatterStatus,
     Risk,
-    Role,
     Status,
 )
 from parkplan.tracker.queries import PlannedMilestone, TaskStatus
