@@ -11,7 +11,16 @@ import pytest
 from parkplan.errors import InputError
 from parkplan.identity.users import Role, User, Visibility
 from parkplan.tracker import access, rating, rules, schedule
-from parkplan.tracker.model import Escalation, Level, MajorMatter, Milestone, Risk, Task, build
+from parkplan.tracker.model import (
+    Escalation,
+    Level,
+    MajorMatter,
+    Milestone,
+    Risk,
+    RuleMessage,
+    Task,
+    build,
+)
 
 D0 = date(2027, 1, 1)
 AS_OF = date(2026, 11, 25)
@@ -537,7 +546,7 @@ def escalation(level, task=3, vis="internal") -> Escalation:
         subject_type="milestone",
         subject_id="M3-1",
         task=task,
-        message="m",
+        message=RuleMessage(code="overdue", values={}),
         as_of=AS_OF,
         opened_at=datetime(2026, 11, 25),
         visibility=vis,

@@ -153,7 +153,7 @@ def build_brief(
             "level": Level(e.level).value,
             "status": EscalationStatus(e.status).value,
             "task_code": _code(e.task),
-            "message": _one_line(e.message),
+            "message": _one_line(e.message.text("zh")),
             "opened": e.opened_at.date().isoformat(),
         }
         for e in shown

@@ -274,7 +274,7 @@ def stocktake_data(
                 "task": e.task,
                 "code": _code(e.task),
                 "subject": f"{e.subject_type} {e.subject_id}",
-                "message": e.message,
+                "message": {lang: e.message.text(lang) for lang in LANGUAGES},
                 "opened_at": _iso(e.opened_at),
                 "as_of": _iso(e.as_of),
                 "steps": len(e.steps),
@@ -325,7 +325,9 @@ def stocktake_data(
                 "rating": s.rating.value,
                 "rating_rank": s.rating.rank,
                 "trend": s.trend.value,
-                "reasons": [r.text for r in s.reasons],
+                "reasons": [
+                    {lang: rating.reason_text(r, lang) for lang in LANGUAGES} for r in s.reasons
+                ],
                 "done": sum(1 for m in done if m["task"] == n),
                 "due": sum(1 for m in due if m["task"] == n),
                 "overdue": sum(1 for m in overdue if m["task"] == n),

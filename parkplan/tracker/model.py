@@ -12,6 +12,7 @@ optimistic locking, and a ``visibility`` level
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, TypeVar
@@ -26,7 +27,7 @@ from pydantic import (
 )
 
 from parkplan.errors import InputError, Problem
-from parkplan.i18n import both
+from parkplan.i18n import Language, both, t
 from parkplan.identity.users import Id, OptText, Visibility, visibility_from_label
 
 #: The nine tasks' codes as the policy writes them, by number.
@@ -344,6 +345,29 @@ class EscalationStep(Record):
     comment: str = ""
 
 
+class RuleMessage(Record):
+    """Why a rule fired: the catalogue's code of its sentence and the sentence's figures.
+
+    Stored as JSON (``{"code": …, "values": …}``) and said in the reader's language by
+    :meth:`text`, so a Chinese reader never gets an English sentence.
+    """
+
+    code: str
+    values: dict[str, Any] = Field(default_factory=dict)
+
+    def text(self, lang: Language = "zh") -> str:
+        """Return the sentence in ``lang`` (catalogue key ``rule.<code>``)."""
+        return t(f"rule.{self.code}", lang, **self.values)
+
+    def to_json(self) -> str:
+        """Return the stored form."""
+        return json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=True)
+
+
+def _rule_message(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
 class Escalation(Record):
     """A matter raised up the ladder by a rule; ``key`` makes it unique."""
 
@@ -354,7 +378,7 @@ class Escalation(Record):
     subject_type: str
     subject_id: str
     task: int | None = None
-    message: Text
+    message: RuleMessage
     as_of: date
     opened_at: datetime
     status: EscalationStatus = EscalationStatus.open
@@ -363,6 +387,7 @@ class Escalation(Record):
     version: int = Field(1, ge=1)
 
     _vis = field_validator("visibility", mode="before")(visibility_from_label)
+    _message = field_validator("message", mode="before")(_rule_message)
 
 
 class MajorMatter(Record):

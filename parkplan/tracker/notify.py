@@ -68,7 +68,7 @@ from parkplan.i18n import both, t
 from parkplan.identity.users import Visibility, visibility_from_label
 from parkplan.store import Workspace
 from parkplan.tracker import access, rules, tables
-from parkplan.tracker.model import LEVEL_LABELS, TASK_CODES, EscalationStatus, MatterStatus
+from parkplan.tracker.model import LEVEL_LABELS, TASK_CODES, EscalationStatus, Level, MatterStatus
 from parkplan.tracker.repository import load_escalations, load_records, now_shanghai
 
 if TYPE_CHECKING:
@@ -341,17 +341,20 @@ def collect_events(
     day = as_of.date() if isinstance(as_of, datetime) else as_of
     moment = as_of if isinstance(as_of, datetime) else datetime.combine(as_of, datetime.min.time())
     events: list[Event] = []
-    subject_labels = {"milestone": "里程碑", "risk": "风险", "matter": "重大事项"}
     for e in escalations:
         if e.status == EscalationStatus.closed or kind_of.get(e.rule_id) in COVERED_RULE_KINDS:
             continue
         level = LEVEL_LABELS[e.level]
-        title = (
-            f"【{t('notify.kind.escalation')}·{level.split(' ')[0]}】"
-            f"{subject_labels.get(e.subject_type, e.subject_type)} {e.subject_id}"
+        title = t(
+            "notify.title.escalation",
+            kind=t("notify.kind.escalation"),
+            level=t(f"level.{Level(e.level).value}"),
+            subject=t(f"subject.{e.subject_type}"),
+            id=e.subject_id,
         )
         body = _body(
-            title, [_task_line(e.task, titles), _line("notify.field.level", level), e.message]
+            title,
+            [_task_line(e.task, titles), _line("notify.field.level", level), e.message.text("zh")],
         )
         events.append(
             Event(
@@ -369,7 +372,9 @@ def collect_events(
         left = (m.due - day).days
         if not m.open or not 0 <= left <= due_soon_days:
             continue
-        title = f"【{t('notify.kind.due_soon')}】{m.id} {m.title_zh}"
+        title = t(
+            "notify.title.record", kind=t("notify.kind.due_soon"), what=f"{m.id} {m.title_zh}"
+        )
         body = _body(
             title,
             [
@@ -397,7 +402,10 @@ def collect_events(
             continue
         detail = [
             _task_line(mm.task, titles),
-            _line("notify.field.what", f"{mm.what_happened}（{mm.occurred_at:%Y-%m-%d %H:%M}）"),
+            _line(
+                "notify.field.what",
+                t("notify.what_at", what=mm.what_happened, at=f"{mm.occurred_at:%Y-%m-%d %H:%M}"),
+            ),
             _line("notify.field.impact", mm.impact),
             _line("notify.field.measures", mm.measures) if mm.measures else None,
             _line("notify.field.coordination", mm.coordination_requested)
@@ -406,7 +414,7 @@ def collect_events(
             _line("notify.field.deadline", f"{mm.report_deadline:%Y-%m-%d %H:%M}"),
         ]
         if mm.opened_at <= moment:
-            title = f"【{t('notify.kind.matter_opened')}】{mm.title}"
+            title = t("notify.title.record", kind=t("notify.kind.matter_opened"), what=mm.title)
             events.append(
                 Event(
                     f"matter_opened:{mm.id}",
@@ -420,7 +428,7 @@ def collect_events(
                 )
             )
         if moment > mm.report_deadline:
-            title = f"【{t('notify.kind.matter_overdue')}】{mm.title}"
+            title = t("notify.title.record", kind=t("notify.kind.matter_overdue"), what=mm.title)
             events.append(
                 Event(
                     f"matter_overdue:{mm.id}:{mm.report_deadline:%Y%m%dT%H%M}",

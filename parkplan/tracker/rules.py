@@ -29,6 +29,7 @@ from parkplan.tracker.model import (
     Milestone,
     Risk,
     RiskStatus,
+    RuleMessage,
     Task,
 )
 
@@ -99,7 +100,7 @@ class EscalationProposal:
     subject_type: str
     subject_id: str
     task: int | None
-    message: str
+    message: RuleMessage
     visibility: Visibility = Visibility.internal
 
     @property
@@ -308,43 +309,80 @@ def _day(as_of: date | datetime) -> date:
     return as_of.date() if isinstance(as_of, datetime) else as_of
 
 
-def _milestone_hits(rule: Rule, m: Milestone, today: date) -> str | None:
+def _milestone_hits(rule: Rule, m: Milestone, today: date) -> RuleMessage | None:
     if not m.open or not rule.applies_to(m.task):
         return None
+    about = {"id": m.id, "title": m.title_zh, "due": m.due.isoformat()}
     if rule.kind == "overdue":
         late = (today - m.due).days
         if late >= rule.days and late > 0:
-            return f"milestone {m.id} {m.title_zh} is {late} days overdue (due {m.due})"
+            return RuleMessage(code="overdue", values={**about, "days": late})
     elif rule.kind == "due_within":
         left = (m.due - today).days
         if 0 <= left <= rule.days:
-            return f"milestone {m.id} {m.title_zh} is due in {left} days ({m.due})"
+            return RuleMessage(code="due_within", values={**about, "days": left})
     elif rule.kind == "forecast_beyond_tolerance":
         beyond = (m.forecast - m.due).days
         if beyond > rule.days:
-            return (
-                f"milestone {m.id} {m.title_zh} is forecast {beyond} days after due "
-                f"(forecast {m.forecast}, due {m.due}, tolerance {rule.days} days)"
+            return RuleMessage(
+                code="forecast_beyond_tolerance",
+                values={
+                    **about,
+                    "days": beyond,
+                    "forecast": m.forecast.isoformat(),
+                    "tolerance": rule.days,
+                },
             )
     return None
 
 
-def _risk_hits(rule: Rule, r: Risk, today: date) -> str | None:
+def _risk_hits(rule: Rule, r: Risk, today: date) -> RuleMessage | None:
     if r.status != RiskStatus.open or not rule.applies_to(r.task):
         return None
+    about = {"id": r.id, "title": r.title_zh}
     if rule.kind == "risk_score" and r.score >= rule.threshold:
-        return (
-            f"risk {r.id} {r.title_zh} scores {r.score} "
-            f"({r.likelihood}×{r.impact}, threshold {rule.threshold})"
+        return RuleMessage(
+            code="risk_score",
+            values={
+                **about,
+                "score": r.score,
+                "likelihood": r.likelihood,
+                "impact": r.impact,
+                "threshold": rule.threshold,
+            },
         )
     if rule.kind == "review_overdue":
         lapsed = (today - r.next_review).days
         if lapsed > rule.days:
-            return (
-                f"risk {r.id} {r.title_zh} was due for review on {r.next_review} "
-                f"(every {r.cadence_days} days), {lapsed} days ago"
+            return RuleMessage(
+                code="review_overdue",
+                values={
+                    **about,
+                    "review": r.next_review.isoformat(),
+                    "cadence": r.cadence_days,
+                    "days": lapsed,
+                },
             )
     return None
+
+
+def _matter_hit(rule: Rule, mm: MajorMatter, moment: datetime) -> RuleMessage | None:
+    if mm.status != MatterStatus.open or mm.reported_at is not None:
+        return None
+    if not rule.applies_to(mm.task) or not moment > mm.report_deadline:
+        return None
+    hours = (moment - mm.report_deadline).total_seconds() / 3600
+    # late by hours up to two days, then by days
+    code, late = ("matter_late_hours", hours) if hours < 48 else ("matter_late_days", hours / 24)
+    return RuleMessage(
+        code=code,
+        values={
+            "id": mm.id,
+            "title": mm.title,
+            "deadline": f"{mm.report_deadline:%Y-%m-%d %H:%M}",
+            "late": round(late, 2),
+        },
+    )
 
 
 def evaluate(
@@ -372,42 +410,24 @@ def evaluate(
     for rule in rules.rules:
         subject = _SUBJECT[rule.kind]
         if subject == "milestone":
-            for m in records.milestones:
-                text = _milestone_hits(rule, m, today)
-                if text:
-                    p = EscalationProposal(
-                        rule.id, rule.level, "milestone", m.id, m.task, text, m.visibility
-                    )
-                    out[p.key] = p
+            hits = [(m, _milestone_hits(rule, m, today)) for m in records.milestones]
         elif subject == "risk":
-            for r in records.risks:
-                text = _risk_hits(rule, r, today)
-                if text:
-                    p = EscalationProposal(
-                        rule.id, rule.level, "risk", r.id, r.task, text, r.visibility
-                    )
-                    out[p.key] = p
+            hits = [(r, _risk_hits(rule, r, today)) for r in records.risks]
         else:
-            for mm in records.matters:
-                if mm.status != MatterStatus.open or mm.reported_at is not None:
-                    continue
-                if not rule.applies_to(mm.task) or not moment > mm.report_deadline:
-                    continue
-                late = moment - mm.report_deadline
-                text = (
-                    f"major matter #{mm.id} {mm.title} was due to be reported by "
-                    f"{mm.report_deadline:%Y-%m-%d %H:%M} ({_hours(late)} late)"
-                )
+            hits = [(mm, _matter_hit(rule, mm, moment)) for mm in records.matters]
+        for record, message in hits:
+            if message is not None:
                 p = EscalationProposal(
-                    rule.id, rule.level, "matter", str(mm.id), mm.task, text, mm.visibility
+                    rule.id,
+                    rule.level,
+                    subject,
+                    str(record.id),
+                    record.task,
+                    message,
+                    record.visibility,
                 )
                 out[p.key] = p
     return sorted(out.values(), key=lambda p: (p.level.rank, p.rule_id, p.subject_id))
-
-
-def _hours(delta: timedelta) -> str:
-    hours = delta.total_seconds() / 3600
-    return f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.1f} days"
 
 
 def rule_ids(rules: RuleSet) -> list[str]:

@@ -20,6 +20,7 @@ import panel as pn
 import param
 from bokeh.models.widgets.tables import DateEditor, IntEditor, SelectEditor, StringEditor
 
+from parkplan.tracker import rating
 from parkplan.tracker.model import Baseline, Status
 from parkplan.ui import render
 from parkplan.ui.common import NoticeBar, html_pane
@@ -229,7 +230,7 @@ class TaskBoard(pn.viewable.Viewer):
             self._header.object = f"<p>{render.esc(s.t('ui.board.no_task'))}</p>"
         else:
             reasons = "".join(
-                f"<li>{render.esc(render.reason_text(r, lang))}</li>" for r in status.reasons
+                f"<li>{render.esc(rating.reason_text(r, lang))}</li>" for r in status.reasons
             )
             self._header.object = (
                 f'<div class="pp-task-head" data-task="{s.task}">'
