@@ -36,7 +36,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 from markupsafe import Markup
@@ -55,6 +55,9 @@ from parkplan.tracker.model import (
     Status,
 )
 from parkplan.tracker.queries import PlannedMilestone, Programme
+
+if TYPE_CHECKING:
+    from parkplan.tracker.service import Tracker
 
 #: Days ahead that count as "due" in a stocktake.
 DUE_WINDOW_DAYS = 14
@@ -371,7 +374,7 @@ def stocktake_data(
 
 
 def build_stocktake(
-    tracker: Any, week: str | IsoWeek, *, as_of: date | None = None, now: datetime | None = None
+    tracker: Tracker, week: str | IsoWeek, *, as_of: date | None = None, now: datetime | None = None
 ) -> dict[str, Any]:
     """Read the programme through ``tracker`` and gather the stocktake of ``week``.
 
@@ -517,7 +520,7 @@ def render_pdf(html: str, path: str | os.PathLike) -> Path:
 
 
 def write_stocktake(
-    tracker: Any,
+    tracker: Tracker,
     week: str | IsoWeek,
     out_dir: str | os.PathLike = ".",
     *,
