@@ -50,7 +50,8 @@ import numpy as np
 import shapely
 from parkplan.data import districts_path
 
-from parkplan.maps import _static, park_map, save_offline
+from parkplan.maps import park_map, save_offline
+from parkplan.maps.assets import static
 
 CHROMIUM = os.environ.get("PARKPLAN_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -198,9 +199,9 @@ def _leaflet_asset(url: str) -> tuple[bytes, str] | None:
     if "/leaflet@" not in path:
         return None
     if path.endswith("/dist/leaflet.js"):
-        return _static("leaflet.js").read_bytes(), "application/javascript"
+        return static("leaflet", "leaflet.js").read_bytes(), "application/javascript"
     if path.endswith("/dist/leaflet.css"):
-        return _static("leaflet.css").read_bytes(), "text/css"
+        return static("leaflet", "leaflet.css").read_bytes(), "text/css"
     return None
 
 

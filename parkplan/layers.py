@@ -23,62 +23,60 @@ from pandera.typing import Series
 from pandera.typing.geopandas import GeoSeries
 
 from parkplan.errors import InputError, Problem
+from parkplan.i18n import Language, t
 
-#: Sector codes: (Chinese, English). Policy 二（三）（五）（六） and the 2+3+6+6 industries.
-SECTORS: dict[str, tuple[str, str]] = {
-    "ic": ("集成电路", "Integrated circuits"),
-    "ai": ("人工智能", "Artificial intelligence"),
-    "biomed": ("生物医药", "Biomedicine"),
-    "medical_devices": ("医疗器械", "Medical devices"),
-    "aerospace": ("航空航天", "Aerospace"),
-    "auto_nev": ("汽车与新能源汽车", "Automotive and NEV"),
-    "new_materials": ("先进材料", "Advanced materials"),
-    "electronics": ("电子电器", "Electronics and appliances"),
-    "green_low_carbon": ("绿色低碳", "Green and low-carbon"),
-    "consumer_goods": ("消费品", "Consumer goods"),
-    "equipment": ("高端装备", "High-end equipment"),
-}
+#: Sector codes (labels: :func:`code_label`). Policy 二（三）（五）（六） and the 2+3+6+6
+#: industries.
+SECTORS: tuple[str, ...] = tuple(
+    "ic ai biomed medical_devices aerospace auto_nev new_materials electronics"
+    " green_low_carbon consumer_goods equipment".split()
+)
 
 #: Candidate tiers, as in the siting contract.
-TIERS: dict[str, tuple[str, str]] = {
-    "international_major": ("国际顶尖检测认证机构", "Top international TIC organisation"),
-    "national_qi_centre": ("国家级质检中心", "National quality-inspection centre"),
-    "local_champion": ("本土龙头企业", "Local champion"),
-    "specialist": ("专业机构", "Specialist"),
-    "startup": ("初创机构", "Start-up"),
-}
+TIERS: tuple[str, ...] = tuple(
+    "international_major national_qi_centre local_champion specialist startup".split()
+)
 
 #: Recruitment stages, in order.
-STAGES: dict[str, tuple[str, str]] = {
-    "identified": ("已识别", "Identified"),
-    "contacted": ("已接洽", "Contacted"),
-    "mou": ("已签意向", "MoU signed"),
-    "signed": ("已签约", "Signed"),
-    "landed": ("已落地", "Landed"),
-}
+STAGES: tuple[str, ...] = ("identified", "contacted", "mou", "signed", "landed")
 
 #: Kinds of existing institution.
-INSTITUTION_TYPES: dict[str, tuple[str, str]] = {
-    "international_tic": ("外资检测认证机构", "International TIC organisation"),
-    "national_qi_centre": ("国家级质检中心", "National quality-inspection centre"),
-    "state_tic": ("国有检测认证机构", "State-owned TIC organisation"),
-    "private_tic": ("民营检测认证机构", "Private TIC organisation"),
-    "research_lab": ("科研院所实验室", "Research institute laboratory"),
-}
+INSTITUTION_TYPES: tuple[str, ...] = tuple(
+    "international_tic national_qi_centre state_tic private_tic research_lab".split()
+)
 
 #: Accreditation and qualification marks.
-ACCREDITATIONS: dict[str, tuple[str, str]] = {
-    "CNAS": ("中国合格评定国家认可委员会认可", "CNAS accreditation"),
-    "CMA": ("检验检测机构资质认定", "CMA qualification"),
-}
+ACCREDITATIONS: tuple[str, ...] = ("CNAS", "CMA")
 
 #: Transport access points.
-TRANSPORT_MODES: dict[str, tuple[str, str]] = {
-    "metro": ("地铁站", "Metro station"),
-    "rail": ("铁路站", "Railway station"),
-    "airport": ("机场", "Airport"),
-    "port": ("港口", "Port"),
+TRANSPORT_MODES: tuple[str, ...] = ("metro", "rail", "airport", "port")
+
+#: The code lists by kind, as :func:`code_label` names them.
+CODES: dict[str, tuple[str, ...]] = {
+    "sector": SECTORS,
+    "tier": TIERS,
+    "stage": STAGES,
+    "institution_type": INSTITUTION_TYPES,
+    "accreditation": ACCREDITATIONS,
+    "transport_mode": TRANSPORT_MODES,
 }
+
+
+def code_label(kind: str, code: str, lang: Language = "zh") -> str:
+    """Return the label of a layer code in ``lang``, from the catalogue (``i18n/layers.yaml``).
+
+    Parameters
+    ----------
+    kind : str
+        A key of :data:`CODES` (``"sector"``, ``"tier"``, ``"stage"``, ...).
+    code : str
+        A code of that kind, e.g. ``"ic"``; a code it does not know is returned as it is.
+    lang : {"zh", "en"}
+    """
+    if code not in CODES[kind]:
+        return str(code)
+    return t(f"code.{kind}.{code}", lang)
+
 
 #: Space classes of the siting contract, in m².
 SPACE_CLASSES: tuple[str, ...] = ("office_m2", "lab_m2", "heavy_lab_m2", "hazard_lab_m2")
@@ -103,7 +101,7 @@ def split_codes(value: str) -> list[str]:
     return [part.strip() for part in str(value).split(";") if part.strip()]
 
 
-def _codes_ok(series: pd.Series, allowed: dict[str, tuple[str, str]], min_count: int):
+def _codes_ok(series: pd.Series, allowed: tuple[str, ...], min_count: int):
     """Tell, per element, whether it is a ``;``-list of known codes, at least ``min_count``."""
 
     def ok(value: str) -> bool:
@@ -653,16 +651,19 @@ def layers_markdown() -> str:
             out += [f"`{r.column}` must be a `{r.target_column}` of `{r.target}`." for r in refs]
         out.append("")
     out += ["## Codes", ""]
-    for title, table in (
-        ("Sectors", SECTORS),
-        ("Tiers", TIERS),
-        ("Stages", STAGES),
-        ("Institution types", INSTITUTION_TYPES),
-        ("Accreditation", ACCREDITATIONS),
-        ("Transport modes", TRANSPORT_MODES),
+    for title, kind in (
+        ("Sectors", "sector"),
+        ("Tiers", "tier"),
+        ("Stages", "stage"),
+        ("Institution types", "institution_type"),
+        ("Accreditation", "accreditation"),
+        ("Transport modes", "transport_mode"),
     ):
         out += [f"### {title}", "", "| code | 中文 | English |", "|---|---|---|"]
-        out += [f"| `{code}` | {zh} | {en} |" for code, (zh, en) in table.items()]
+        out += [
+            f"| `{code}` | {code_label(kind, code, 'zh')} | {code_label(kind, code, 'en')} |"
+            for code in CODES[kind]
+        ]
         out.append("")
     return "\n".join(out)
 

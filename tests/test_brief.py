@@ -11,7 +11,8 @@ import pytest
 
 from parkplan.errors import ParkplanError
 from parkplan.reports import brief as brief_mod
-from parkplan.reports.brief import Brief, build_brief, render_pdf
+from parkplan.reports.brief import Brief, render_pdf
+from parkplan.services.briefs import build_brief
 from parkplan.store import Workspace
 from tests.browser import SCREENSHOTS
 from tests.test_maps import _cli, _record_plan, greedy_allocation

@@ -13,7 +13,10 @@ import pytest
 from shapely.geometry import MultiPolygon, Point, Polygon
 
 from parkplan import maps
-from parkplan.maps import external_references, park_map, save_offline
+from parkplan.maps import assets, external_references, park_map, save_offline
+from parkplan.maps.elements import DataLayer
+from parkplan.maps.geometry import column, simplify_districts
+from parkplan.services.maps import load_plan
 from tests.browser import chromium_page, screenshot
 
 REPO = Path(__file__).resolve().parents[1]
@@ -152,9 +155,9 @@ def test_external_references_detects_cdn_links():
 def test_leaflet_version_matches_folium():
     expected = dict(folium.folium._default_js)["leaflet"]
     version = re.search(r"leaflet@([\d.]+)/", expected).group(1)
-    assert f"Leaflet {version}," in maps._leaflet_js()
-    assert "url(images/" not in maps._leaflet_css()
-    assert "url(data:image/png;base64," in maps._leaflet_css()
+    assert f"Leaflet {version}," in assets.leaflet_js()
+    assert "url(images/" not in assets.leaflet_css()
+    assert "url(data:image/png;base64," in assets.leaflet_css()
 
 
 def test_folium_defaults_untouched(layers):
@@ -222,7 +225,7 @@ def test_coordinates_rounded(layers):
 
 def test_districts_simplified(layers):
     n_in = sum(len(g.exterior.coords) for mp in layers["districts"].geometry for g in mp.geoms)
-    simplified = maps._simplify_districts(layers["districts"].geometry)
+    simplified = simplify_districts(layers["districts"].geometry)
     n_out = sum(len(p.exterior.coords) for g in simplified for p in getattr(g, "geoms", [g]))
     assert n_out < n_in / 20
     # Shared boundary stays shared: no gap opens between the two districts.
@@ -350,9 +353,7 @@ def _groups(m: folium.Map) -> dict[str, list]:
     for child in m._children.values():
         if isinstance(child, folium.map.FeatureGroup):
             out[child.layer_name] = [
-                (c.data, c.options)
-                for c in child._children.values()
-                if isinstance(c, maps._DataLayer)
+                (c.data, c.options) for c in child._children.values() if isinstance(c, DataLayer)
             ]
     return out
 
@@ -521,8 +522,8 @@ def test_canvas_only_for_large_layers(layers):
 
 
 def test_columns_dictionary_encoded():
-    assert maps._column(["a", "b", "c"]) == ["a", "b", "c"]
-    assert maps._column(["a", "a", "a", "b"]) == {"d": ["a", "b"], "i": [0, 0, 0, 1]}
+    assert column(["a", "b", "c"]) == ["a", "b", "c"]
+    assert column(["a", "a", "a", "b"]) == {"d": ["a", "b"], "i": [0, 0, 0, 1]}
 
 
 # --------------------------------------------------------------------------- workspace, CLI
@@ -622,19 +623,19 @@ def test_load_plan(planned_gpkg, demo_gpkg):
     from parkplan.store import Workspace, ledger
 
     with Workspace.open(planned_gpkg) as ws:
-        adopted = maps.load_plan(ws)
+        adopted = load_plan(ws)
         assert adopted.name == "early" and adopted.adopted and len(adopted.allocation) >= 10
-        late = maps.load_plan(ws, "late")
+        late = load_plan(ws, "late")
         assert late.run_id == "20260101-000000-late" and len(late.allocation) == 5
         with pytest.raises(ParkplanError, match="no plan"):
-            maps.load_plan(ws, "broken")
+            load_plan(ws, "broken")
         with pytest.raises(ParkplanError, match="no stored run"):
-            maps.load_plan(ws, "nosuchrun")
+            load_plan(ws, "nosuchrun")
         with ws.begin() as conn:  # nothing adopted: the newest plan
             conn.execute(ledger._tables(ws)[0].update().values(adopted=False))
-        assert maps.load_plan(ws).name == "late"
+        assert load_plan(ws).name == "late"
     with Workspace.open(demo_gpkg) as ws:
-        assert maps.load_plan(ws) is None
+        assert load_plan(ws) is None
 
 
 def _cli(*args, env=None):

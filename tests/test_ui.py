@@ -24,6 +24,7 @@ from parkplan.tracker.rating import reason_text
 from parkplan.tracker.seed import DEMO_DATE
 from parkplan.tracker.service import Tracker
 from parkplan.ui import auth, render
+from parkplan.ui.gantt import gantt_svg
 from parkplan.ui.state import Services, Session
 
 pn = pytest.importorskip("panel")
@@ -153,12 +154,12 @@ def test_gantt_board_and_tiles_escape_names(ws):
     prog = Tracker(ws, "owner3", clock=_clock).programme(DEMO_DATE)
     planned = [p for p in prog.milestones if p.milestone.task == 3]
     for markup in (
-        render.gantt_svg(planned, prog.critical_path, DEMO_DATE, "zh"),
+        gantt_svg(planned, prog.critical_path, DEMO_DATE, "zh"),
         render.status_board(planned, "zh"),
     ):
         assert "<script>" not in markup and "<img" not in markup
         assert "&lt;script&gt;" in markup
-    svg = render.gantt_svg(planned, ["M3-2"], DEMO_DATE, "zh")
+    svg = gantt_svg(planned, ["M3-2"], DEMO_DATE, "zh")
     assert svg.count('data-critical="1"') == 1 and svg.count('class="pp-dep"') == 3
     summaries = render.task_summaries(
         prog.statuses, prog.milestones, prog.escalations, prog.matters, "zh"
@@ -195,15 +196,13 @@ def test_the_gantt_and_a_table_show_the_task_against_a_baseline(ws):
     m1 = by_id["M3-1"]  # unchanged: the baseline's dates are its own
     assert (m1.change, m1.due_then, m1.slip_days) == ("same", date(2026, 9, 30), 0)
     assert by_id["M3-5"].change == "added" and by_id["M3-5"].due_then is None
-    svg = render.gantt_svg(
+    svg = gantt_svg(
         planned, prog.critical_path, DEMO_DATE, "zh", baseline=rows, baseline_name="w47"
     )
     assert svg.count('class="pp-baseline-mark"') == 4  # none for the added milestone
     assert 'data-due="2026-12-31"' in svg and "基线计划（w47）" in svg
     assert "基线 w47：2026-10-01 开始，2026-12-31 截止" in svg
-    assert 'class="pp-baseline-mark"' not in render.gantt_svg(
-        planned, prog.critical_path, DEMO_DATE, "zh"
-    )
+    assert 'class="pp-baseline-mark"' not in gantt_svg(planned, prog.critical_path, DEMO_DATE, "zh")
     changed = render.baseline_table(rows, "zh")
     assert "推迟 26 天" in changed and "进行中 → 受阻" in changed and "新增" in changed
     assert "M3-1" not in changed and "M3-4" not in changed
@@ -408,9 +407,9 @@ def test_studio_solves_in_the_executor_and_exports(services):
 
     s = session(services, "planner")
     studio = ScenarioStudio(session=s)
-    studio.load("quick")
+    studio.form.load("quick")
     studio._explain.value = False
-    assert studio.scenario().budget == 9000
+    assert studio.form.scenario().budget == 9000
     run_id = asyncio.run(studio.solve())
     assert run_id and studio.run_id == run_id and not studio.running, s.notice
     plan_layer = t("map.layer.allocations", "zh")
@@ -426,12 +425,12 @@ def test_studio_solves_in_the_executor_and_exports(services):
     assert "最优" in set(sheets["概要"]["值"])
     page = studio._html().getvalue().decode("utf-8")
     assert external_references(page) == [] and plan_layer in page
-    studio._name.value = "quick-2"
-    studio._budget.value = 12000
+    studio.form._name.value = "quick-2"
+    studio.form._budget.value = 12000
     second = asyncio.run(studio.solve())
-    studio._cmp_a.value, studio._cmp_b.value = run_id, second
-    studio._render_compare()
-    assert "pp-compare" in studio._comparison.object
+    studio.comparison._cmp_a.value, studio.comparison._cmp_b.value = run_id, second
+    studio.comparison.render()
+    assert "pp-compare" in studio.comparison._comparison.object
 
 
 def test_studio_offers_a_solved_copy_from_the_ledger(services):
@@ -439,25 +438,25 @@ def test_studio_offers_a_solved_copy_from_the_ledger(services):
 
     s = session(services, "planner")
     studio = ScenarioStudio(session=s)
-    assert list(studio._base.options.values()) == ["baseline", "quick"]  # no run yet
-    studio.load("quick")
+    assert list(studio.form._base.options.values()) == ["baseline", "quick"]  # no run yet
+    studio.form.load("quick")
     studio._explain.value = False
-    assert studio._name.value == "quick-copy"
-    studio._budget.value = 9500
+    assert studio.form._name.value == "quick-copy"
+    studio.form._budget.value = 9500
     first = asyncio.run(studio.solve())
     key = f"run/{first}"
-    assert studio._base.options[f"quick-copy（方案台账 · {first}）"] == key, s.notice
-    assert studio._base.value == "quick"  # the base picked stays picked
-    studio._budget.value = 9800
+    assert studio.form._base.options[f"quick-copy（方案台账 · {first}）"] == key, s.notice
+    assert studio.form._base.value == "quick"  # the base picked stays picked
+    studio.form._budget.value = 9800
     second = asyncio.run(studio.solve())  # the same name again: its latest run is offered
     other = ScenarioStudio(session=session(services, "planner", lang="en"))
-    assert list(other._base.options.values()) == ["baseline", "quick", f"run/{second}"]
-    assert f"quick-copy (ledger · {second})" in other._base.options
-    other.load(f"run/{second}")
-    assert other._base.value == f"run/{second}" and other._budget.value == 9800
-    assert other._name.value == "quick-copy-copy"
-    assert other.scenario().horizon == (2026, 2028)
-    other.load("run/nothing")
+    assert list(other.form._base.options.values()) == ["baseline", "quick", f"run/{second}"]
+    assert f"quick-copy (ledger · {second})" in other.form._base.options
+    other.form.load(f"run/{second}")
+    assert other.form._base.value == f"run/{second}" and other.form._budget.value == 9800
+    assert other.form._name.value == "quick-copy-copy"
+    assert other.form.scenario().horizon == (2026, 2028)
+    other.form.load("run/nothing")
     assert "No scenario run/nothing" in other.session.notice
 
 
@@ -466,11 +465,11 @@ def test_studio_refuses_bad_forms_and_other_roles(services):
 
     s = session(services, "planner", lang="en")
     studio = ScenarioStudio(session=s)
-    studio.load("quick")
-    studio._fixed.value = "C0001"
+    studio.form.load("quick")
+    studio.form._fixed.value = "C0001"
     assert asyncio.run(studio.solve()) is None and "cand_id site_id" in s.notice
-    studio._fixed.value = ""
-    studio._h0.value, studio._h1.value = 2030, 2026
+    studio.form._fixed.value = ""
+    studio.form._h0.value, studio.form._h1.value = 2030, 2026
     assert asyncio.run(studio.solve()) is None and "horizon" in s.notice
     viewer = session(services, "viewer", lang="en")
     blocked = ScenarioStudio(session=viewer)
@@ -479,7 +478,8 @@ def test_studio_refuses_bad_forms_and_other_roles(services):
 
 def test_plan_map_escapes_names_and_stays_offline(services):
     from parkplan.maps import Plan
-    from parkplan.ui.mapview import iframe, map_document, workspace_layers
+    from parkplan.services.maps import workspace_layers
+    from parkplan.ui.mapview import iframe, map_document
 
     layers = workspace_layers(services.workspace, candidates=True)
     cands = layers["candidates"]
@@ -776,20 +776,17 @@ def test_the_app_says_a_refusal_in_chinese(services):
 
 
 def test_studio_claims_the_smallest_relaxation_only_when_proven(services):
-    from parkplan.ui.studio import ScenarioStudio
+    from parkplan.ui.plan import explanation_html
 
     def explained(lang, **info):
-        view = SimpleNamespace(session=session(services, "planner", lang=lang))
-        run = SimpleNamespace(
-            explanation={
-                "infeasibility": {
-                    "conflicts": ["budget"],
-                    "relaxations": [{"text": "budget +10"}],
-                    **info,
-                }
+        explanation = {
+            "infeasibility": {
+                "conflicts": ["budget"],
+                "relaxations": [{"text": "budget +10"}],
+                **info,
             }
-        )
-        return ScenarioStudio._explanation_html(view, run)
+        }
+        return explanation_html(explanation, lang)
 
     assert "使方案可行的最小放宽" in explained("zh", proven_smallest=True)
     assert "Smallest relaxation" in explained("en", proven_smallest=True)
@@ -813,9 +810,9 @@ def test_labels_come_from_the_catalogue(services):
         plan.parse_pairs("C0001 S0001\nC0002", "zh")
     prog = Tracker(services.workspace, "office", clock=_clock).programme(DEMO_DATE)
     planned = [p for p in prog.milestones if p.milestone.task == 3]
-    svg = render.gantt_svg(planned, prog.critical_path, DEMO_DATE, "zh")
+    svg = gantt_svg(planned, prog.critical_path, DEMO_DATE, "zh")
     assert "季度" in svg and ">Q2<" not in svg
-    assert ">Q2<" in render.gantt_svg(planned, prog.critical_path, DEMO_DATE, "en")
+    assert ">Q2<" in gantt_svg(planned, prog.critical_path, DEMO_DATE, "en")
     captured = []
     original = pn.Template
     try:
@@ -860,19 +857,19 @@ def test_studio_reports_any_solver_error_and_keeps_the_comparison(services, monk
 
     s = session(services, "planner")
     studio = ScenarioStudio(session=s)
-    studio.load("quick")
+    studio.form.load("quick")
     studio._explain.value = False
     first = asyncio.run(studio.solve())
-    studio._name.value = "quick-2"
+    studio.form._name.value = "quick-2"
     second = asyncio.run(studio.solve())
-    studio._name.value = "quick-3"
+    studio.form._name.value = "quick-3"
     third = asyncio.run(studio.solve())
     assert first and second and third, s.notice
     # newest two by default; the user's choice survives new revisions and new runs
-    assert (studio._cmp_a.value, studio._cmp_b.value) == (second, third)
-    studio._cmp_a.value, studio._cmp_b.value = third, first
+    assert (studio.comparison._cmp_a.value, studio.comparison._cmp_b.value) == (second, third)
+    studio.comparison._cmp_a.value, studio.comparison._cmp_b.value = third, first
     s.reload()
-    assert (studio._cmp_a.value, studio._cmp_b.value) == (third, first)
+    assert (studio.comparison._cmp_a.value, studio.comparison._cmp_b.value) == (third, first)
 
     def broken(*_a, **_k):
         raise RuntimeError("solver crashed")
@@ -885,7 +882,7 @@ def test_studio_reports_any_solver_error_and_keeps_the_comparison(services, monk
     assert s.notice_kind == "danger" and "RuntimeError: solver crashed" in s.notice
     assert "求解失败" in s.notice
     assert any("failed" in r.getMessage() for r in caplog.records)
-    assert (studio._cmp_a.value, studio._cmp_b.value) == (third, first)
+    assert (studio.comparison._cmp_a.value, studio.comparison._cmp_b.value) == (third, first)
     summary = html.unescape(studio._summary.object)
     assert "最优" in summary and "optimal" not in summary
 
@@ -915,7 +912,7 @@ def test_basemaps_and_the_adopted_plan_on_the_overview(services, monkeypatch):
     s.basemap = "tianditu"
     assert "tianditu.gov.cn" in overview._map.object
     studio = ScenarioStudio(session=s)
-    studio.load("quick")
+    studio.form.load("quick")
     studio._explain.value = False
     run_id = asyncio.run(studio.solve())
     s.basemap = "osm"

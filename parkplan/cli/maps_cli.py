@@ -67,7 +67,8 @@ def map_(
     workspace: WorkspaceOption = None,
 ):
     """Write the park map as one self-contained HTML file (opens from file://, no network)."""
-    from parkplan.maps import load_plan, park_map, save_offline
+    from parkplan.maps import park_map, save_offline
+    from parkplan.services.maps import load_plan
 
     with Workspace.open(workspace) as ws:
         layers = {name: ws.read_layer(name) for name in MAP_LAYERS}
@@ -102,7 +103,7 @@ def brief(
     workspace: WorkspaceOption = None,
 ):
     """Write the leader brief: one A4 page in Chinese (map, nine ratings, escalations)."""
-    from parkplan.reports.brief import write_brief
+    from parkplan.services.briefs import write_brief
 
     with Workspace.open(workspace) as ws:
         path = write_brief(ws, out, user=user, as_of=_date(as_of, "--as-of"), run_id=run)

@@ -6,10 +6,11 @@ each of the nine pilot tasks is rated and moving, which escalations are open at 
 levels, and which major matters still await their report. The page is marked 示意数据 when
 the workspace is illustrative, and carries the highest visibility of anything on it.
 
-Two steps, as the other reports: :func:`build_brief` reads the workspace through
-:class:`parkplan.tracker.Tracker` (so the page never holds a record above its reader's
-clearance) and the siting ledger; :func:`render_pdf` draws it with matplotlib alone (the
-map with geopandas) and writes a PDF whose CJK text is real text.
+Two steps, as the other reports: :func:`parkplan.services.briefs.build_brief` reads the
+workspace through :class:`parkplan.tracker.Tracker` (so the page never holds a record
+above its reader's clearance) and the siting ledger into a :class:`Brief`; :func:`render_pdf`
+here takes that data and draws it with matplotlib alone (the map with geopandas) into a
+PDF whose CJK text is real text.
 
 Fonts
 -----
@@ -25,9 +26,8 @@ from __future__ import annotations
 
 import math
 import os
-import unicodedata
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -42,12 +42,10 @@ from parkplan import maps
 from parkplan.crs import METRIC_CRS
 from parkplan.errors import ParkplanError
 from parkplan.i18n import t
-from parkplan.identity.users import Visibility
-from parkplan.reports.common import atomic_path, duration, matter_clock
-from parkplan.store import Workspace
-from parkplan.tracker.model import EscalationStatus, Level, MatterStatus
+from parkplan.reports.common import atomic_path, duration, one_line
+from parkplan.reports.typeset import fit, width_em, wrap
 
-__all__ = ["FONT_FAMILY", "Brief", "build_brief", "render_pdf", "write_brief"]
+__all__ = ["FONT_FAMILY", "TOP_ESCALATIONS", "TOP_MATTERS", "Brief", "render_pdf"]
 
 #: The CJK font the brief is set in (Debian ``fonts-noto-cjk``).
 FONT_FAMILY = "Noto Sans CJK SC"
@@ -71,7 +69,7 @@ _VISIBILITY_COLOURS = {"internal": "#c62828", "shareable": "#ef6c00", "public": 
 
 @dataclass
 class Brief:
-    """Everything the page shows, read once (see :func:`build_brief`)."""
+    """Everything the page shows, read once (:func:`parkplan.services.briefs.build_brief`)."""
 
     as_of: date
     generated_at: datetime
@@ -87,136 +85,6 @@ class Brief:
     utilisation: pd.DataFrame | None = field(repr=False, default=None)
 
 
-def _one_line(text: Any) -> str:
-    return " ".join(str(text or "").split())
-
-
-def build_brief(
-    workspace: Workspace,
-    *,
-    user: str | None = None,
-    as_of: date | None = None,
-    run_id: str | None = None,
-    now: datetime | None = None,
-) -> Brief:
-    """Read what the brief shows, as ``user`` sees it.
-
-    Parameters
-    ----------
-    workspace : Workspace
-    user : str, optional
-        The reader (a tracker user); ``None`` reads public records only.
-    as_of : date, optional
-        Rate the tasks at this date; default today (Shanghai).
-    run_id : str, optional
-        Siting run whose plan colours the sites; default the adopted, else the latest.
-    now : datetime, optional
-        When the major matters' clock is read; default now, or the end of ``as_of`` when
-        that is not today.
-
-    Returns
-    -------
-    Brief
-    """
-    from parkplan.tracker import Tracker
-
-    tracker = Tracker(workspace, user)
-    today = tracker.clock().date()
-    as_of = as_of or today
-    if now is None:
-        now = tracker.clock() if as_of == today else datetime.combine(as_of, time(23, 59, 59))
-    programme = tracker.programme(as_of)
-    levels: set[Visibility] = {Visibility.public}
-
-    tasks = []
-    for s in programme.statuses:
-        levels.add(s.task.visibility)
-        tasks.append(
-            {
-                "number": s.task.number,
-                "code": s.task.code,
-                "title_zh": _one_line(s.task.title_zh),
-                "title_en": _one_line(s.task.title_en),
-                "rating": s.rating.value,
-                "trend": s.trend.value,
-            }
-        )
-
-    open_esc = sorted(
-        (e for e in programme.escalations if e.status != EscalationStatus.closed),
-        key=lambda e: (-Level(e.level).rank, e.opened_at, e.id or 0),
-    )
-    shown = open_esc[:TOP_ESCALATIONS]
-    levels.update(e.visibility for e in shown)
-    escalations = [
-        {
-            "level": Level(e.level).value,
-            "status": EscalationStatus(e.status).value,
-            "task_code": _code(e.task),
-            "message": _one_line(e.message.text("zh")),
-            "opened": e.opened_at.date().isoformat(),
-        }
-        for e in shown
-    ]
-
-    waiting = sorted(
-        (m for m in programme.matters if m.status == MatterStatus.open),
-        key=lambda m: m.report_deadline,
-    )
-    matters = []
-    for m in waiting[:TOP_MATTERS]:
-        levels.add(m.visibility)
-        matters.append(
-            {
-                "title": _one_line(m.title),
-                "task_code": _code(m.task),
-                "deadline": m.report_deadline.strftime("%Y-%m-%d %H:%M"),
-                "clock": matter_clock(m, now),
-            }
-        )
-
-    layers = {
-        name: workspace.read_layer(name) for name in ("districts", "parks", "sites", "candidates")
-    }
-    plan = maps.load_plan(workspace, run_id)
-    util = None
-    plan_info = None
-    if plan is not None and len(layers["sites"]):
-        util = maps.site_utilisation(layers["sites"], layers["candidates"], plan.allocation)
-        used = util[util["placed"] > 0]
-        cap = float(used["capacity_m2"].sum())
-        plan_info = {
-            "label_zh": plan.label("zh", bilingual=False),
-            "label_en": plan.label("en", bilingual=False),
-            "placed": int(used["placed"].sum()),
-            "sites": len(used),
-            "mean": float(used["used_m2"].sum()) / cap if cap > 0 else None,
-        }
-
-    reader = tracker.user
-    return Brief(
-        as_of=as_of,
-        generated_at=now,
-        reader="" if user is None else (reader.display_name or reader.name),
-        marking=max(levels, key=lambda v: v.rank).value,
-        illustrative=workspace.get_meta("illustrative"),
-        tasks=tasks,
-        escalations=escalations,
-        escalations_more=len(open_esc) - len(shown),
-        matters=matters,
-        plan=plan_info,
-        layers=layers,
-        utilisation=util,
-    )
-
-
-def _code(task: int | None) -> str:
-    from parkplan.tracker.model import TASK_CODES
-
-    return TASK_CODES.get(task, "") if task is not None else ""
-
-
-# ------------------------------------------------------------------- drawing
 def _check_font() -> None:
     try:
         findfont(FontProperties(family=FONT_FAMILY), fallback_to_default=False)
@@ -225,57 +93,6 @@ def _check_font() -> None:
             f"the brief needs the font {FONT_FAMILY!r} (Debian package "
             "fonts-noto-cjk, conda-forge font-noto-cjk)"
         ) from None
-
-
-def _width_em(text: str) -> float:
-    """Approximate width of ``text`` in em: CJK and full-width 1, the rest about 0.56."""
-    return sum(1.0 if unicodedata.east_asian_width(ch) in "WF" else 0.56 for ch in text)
-
-
-def _fit(text: str, width_mm: float, size_pt: float) -> str:
-    """Shorten ``text`` with "…" to fit ``width_mm`` at ``size_pt``."""
-    em_mm = size_pt * 25.4 / 72
-    if _width_em(text) * em_mm <= width_mm:
-        return text
-    out = ""
-    for ch in text:
-        if (_width_em(out + ch) + 1) * em_mm > width_mm:
-            break
-        out += ch
-    return out.rstrip() + "…"
-
-
-def _wrap(text: str, width_mm: float, size_pt: float, max_lines: int = 4) -> list[str]:
-    """Break ``text`` into lines of at most ``width_mm`` (CJK breaks anywhere, words whole)."""
-    em_mm = size_pt * 25.4 / 72
-    lines, line = [], ""
-    for token in _tokens(text):
-        if line and _width_em(line + token) * em_mm > width_mm and token not in _NO_LINE_START:
-            lines.append(line.rstrip())
-            line = token.lstrip()
-        else:
-            line += token
-    if line.strip():
-        lines.append(line.rstrip())
-    if len(lines) > max_lines:
-        lines = [*lines[: max_lines - 1], _fit(" ".join(lines[max_lines - 1 :]), width_mm, size_pt)]
-    return lines
-
-
-#: Characters a line may not start with (closing punctuation stays on the line before).
-_NO_LINE_START = frozenset("，。：；、）！？,.:;)!?")
-
-
-def _tokens(text: str) -> list[str]:
-    """Split into CJK characters and space-led Latin words (break points for wrapping)."""
-    out: list[str] = []
-    for ch in text:
-        wide = unicodedata.east_asian_width(ch) in "WF"
-        if wide or not out or ch == " " or unicodedata.east_asian_width(out[-1][-1]) in "WF":
-            out.append(ch)
-        else:
-            out[-1] += ch
-    return out
 
 
 class _Page:
@@ -303,7 +120,7 @@ class _Page:
         width: float | None = None,
     ) -> None:
         if width is not None:
-            s = _fit(s, width, size)
+            s = fit(s, width, size)
         self.ax.text(
             x, y, s, fontsize=size, color=color, fontweight=weight, ha=ha, va=va, parse_math=False
         )
@@ -340,7 +157,7 @@ class _Page:
         zh = t(key, "zh", **values)
         self.text(_MARGIN, y, zh, 10.5, weight="bold")
         self.text(
-            _MARGIN + _width_em(zh) * 10.5 * 25.4 / 72 + 2.5,
+            _MARGIN + width_em(zh) * 10.5 * 25.4 / 72 + 2.5,
             y,
             t(key, "en", **values),
             7,
@@ -395,8 +212,8 @@ def _map(page: _Page, brief: Brief, y: float, width: float, height: float) -> No
     if parks is not None:
         parks.plot(
             ax=ax,
-            facecolor=maps._COLOURS["parks"] + "33",
-            edgecolor=maps._COLOURS["parks"],
+            facecolor=maps.COLOURS["parks"] + "33",
+            edgecolor=maps.COLOURS["parks"],
             linewidth=0.7,
         )
     focus = [f for f in (parks, sites) if f is not None]
@@ -423,7 +240,7 @@ def _sites(ax: Any, sites: gpd.GeoDataFrame, util: pd.DataFrame | None) -> None:
     xy = sites.geometry.representative_point()
     if util is None:
         ax.scatter(
-            xy.x, xy.y, s=9, c=maps._COLOURS["sites"], edgecolors="white", linewidths=0.4, zorder=4
+            xy.x, xy.y, s=9, c=maps.COLOURS["sites"], edgecolors="white", linewidths=0.4, zorder=4
         )
         return
     u = util.reindex(sites["site_id"].astype(str))
@@ -485,7 +302,7 @@ def _district_labels(ax: Any, districts: gpd.GeoDataFrame) -> None:
             ax.text(
                 pt.x,
                 pt.y,
-                _one_line(name),
+                one_line(name),
                 fontsize=6.5,
                 color="#8a8a8a",
                 ha="center",
@@ -505,21 +322,21 @@ def _park_labels(ax: Any, parks: gpd.GeoDataFrame) -> None:
         zip(parks.geometry, parks.get("name_zh", []), strict=False), key=lambda p: -p[0].centroid.y
     ):
         c = geom.centroid
-        label = _one_line(name).replace("（示意）", "")
+        label = one_line(name).replace("（示意）", "")
         x, y = c.x + (x1 - x0) * 0.012, c.y
         while any(abs(y - py) < step and abs(x - px) < (x1 - x0) * 0.2 for px, py in placed):
             y -= step
         placed.append((x, y))
-        label = _fit(label, 40, 6)
+        label = fit(label, 40, 6)
         ha = "left"
-        if x + _width_em(label) * 6 * 25.4 / 72 * metres_per_mm > x1:  # would leave the map
+        if x + width_em(label) * 6 * 25.4 / 72 * metres_per_mm > x1:  # would leave the map
             x, ha = c.x - (x1 - x0) * 0.012, "right"
         ax.text(
             x,
             y,
             label,
             fontsize=6,
-            color=maps._COLOURS["parks"],
+            color=maps.COLOURS["parks"],
             ha=ha,
             va="center",
             parse_math=False,
@@ -558,19 +375,19 @@ def _side_panel(page: _Page, brief: Brief, x: float, y: float, width: float) -> 
         page.text(x + 4.5, yy, text_zh, 7)
         if text_en:
             page.text(
-                x + 4.5 + _width_em(text_zh) * 7 * 25.4 / 72 + 1.5,
+                x + 4.5 + width_em(text_zh) * 7 * 25.4 / 72 + 1.5,
                 yy,
                 text_en,
                 5.8,
                 color=_GREY,
-                width=width - 6 - _width_em(text_zh) * 7 * 25.4 / 72,
+                width=width - 6 - width_em(text_zh) * 7 * 25.4 / 72,
             )
 
-    park = maps._COLOURS["parks"]
+    park = maps.COLOURS["parks"]
     page.box(x + 0.3, y - 2.6, 3, 2.6, fill=park + "33", edge=park)
     page.text(x + 4.5, y, t("map.layer.parks", "zh"), 7)
     page.text(
-        x + 4.5 + _width_em(t("map.layer.parks", "zh")) * 7 * 25.4 / 72 + 1.5,
+        x + 4.5 + width_em(t("map.layer.parks", "zh")) * 7 * 25.4 / 72 + 1.5,
         y,
         t("map.layer.parks", "en"),
         5.8,
@@ -580,20 +397,20 @@ def _side_panel(page: _Page, brief: Brief, x: float, y: float, width: float) -> 
     if brief.utilisation is None:
         dot(
             y,
-            maps._COLOURS["sites"],
+            maps.COLOURS["sites"],
             "white",
             t("map.layer.sites", "zh"),
             t("map.layer.sites", "en"),
         )
         y += 7
-        for line in _wrap(t("brief.map.no_plan", "zh"), width, 7.5):
+        for line in wrap(t("brief.map.no_plan", "zh"), width, 7.5):
             page.text(x, y, line, 7.5, color=_GREY)
             y += 3.6
         return
     page.text(x, y, t("map.legend.utilisation", "zh"), 8, weight="bold")
     page.text(x, y + 3.2, t("map.legend.utilisation", "en"), 5.8, color=_GREY)
     y += 7.8
-    for colour, text in zip(maps.UTILISATION_COLOURS, maps._bin_labels(), strict=True):
+    for colour, text in zip(maps.UTILISATION_COLOURS, maps.bin_labels(), strict=True):
         dot(y, colour, "#7f2704", text)
         y += 4.2
     dot(
@@ -608,7 +425,7 @@ def _side_panel(page: _Page, brief: Brief, x: float, y: float, width: float) -> 
     if p is None:
         return
     mean = "—" if p["mean"] is None else f"{p['mean'] * 100:.0f}%"
-    for line in _wrap(
+    for line in wrap(
         t(
             "brief.map.plan",
             "zh",
@@ -624,7 +441,7 @@ def _side_panel(page: _Page, brief: Brief, x: float, y: float, width: float) -> 
         page.text(x, y, line, 7.5)
         y += 3.7
     y += 1
-    for line in _wrap(
+    for line in wrap(
         t(
             "brief.map.plan",
             "en",
@@ -790,7 +607,7 @@ def _footer(page: _Page, brief: Brief) -> None:
         page.text(
             _A4_MM[0] - _MARGIN,
             y,
-            _one_line(brief.illustrative),
+            one_line(brief.illustrative),
             6,
             color="#7a5c00",
             ha="right",
@@ -837,15 +654,3 @@ def render_pdf(brief: Brief, path: str | os.PathLike) -> Path:
                 },
             )
     return path
-
-
-def write_brief(
-    workspace: Workspace,
-    out: str | os.PathLike,
-    *,
-    user: str | None = None,
-    as_of: date | None = None,
-    run_id: str | None = None,
-) -> Path:
-    """Build the brief from ``workspace`` and write it to ``out`` (one A4 PDF page)."""
-    return render_pdf(build_brief(workspace, user=user, as_of=as_of, run_id=run_id), out)

@@ -13,6 +13,11 @@ from typing import Any
 from parkplan.i18n import Language, t
 
 
+def one_line(text: Any) -> str:
+    """Return ``text`` on one line: runs of whitespace (newlines included) become one space."""
+    return " ".join(str(text or "").split())
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[str]:
     """Yield a temporary path beside ``path``; on success rename it to ``path``.

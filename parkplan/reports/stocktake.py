@@ -30,7 +30,6 @@ at ``now`` (by default the end of the as-of day).
 from __future__ import annotations
 
 import dataclasses
-import functools
 import os
 import re
 from dataclasses import dataclass
@@ -38,13 +37,13 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import jinja2
 from markupsafe import Markup
 
 from parkplan.errors import InputError, ParkplanError, Problem
 from parkplan.i18n import LANGUAGES, Language, t
 from parkplan.identity.users import User, Visibility
 from parkplan.reports.common import atomic_path, duration, matter_clock
+from parkplan.templating import render
 from parkplan.tracker import rating
 from parkplan.tracker.model import (
     TASK_CODES,
@@ -425,19 +424,6 @@ def build_stocktake(
 
 
 # ---------------------------------------------------------------------- HTML
-@functools.cache
-def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("parkplan.reports", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["css_string"] = _css_string
-    return env
-
-
 def _css_string(text: str) -> Markup:
     """Quote ``text`` as a CSS string that cannot end the ``<style>`` element."""
     out = []
@@ -470,10 +456,10 @@ def render_html(data: dict[str, Any], lang: Language = "zh") -> str:
     if lang not in LANGUAGES:
         raise InputError([Problem("--lang", None, None, f"{lang!r} is not a language: zh or en")])
     page = t("report.stocktake.page", lang).split("{page}")
-    return (
-        _environment()
-        .get_template("stocktake.html.j2")
-        .render(
+    return str(
+        render(
+            "parkplan.reports",
+            "stocktake.html.j2",
             d=data,
             lang=lang,
             html_lang="zh-CN" if lang == "zh" else "en",
@@ -484,6 +470,7 @@ def render_html(data: dict[str, Any], lang: Language = "zh") -> str:
             font_stack=Markup(FONT_STACK),
             page_before=page[0],
             page_after=page[-1],
+            css_string=_css_string,
         )
     )
 

@@ -6,14 +6,13 @@ the views are created when first shown. ``apps/app.py`` only calls it.
 
 from __future__ import annotations
 
-import html
-
 import panel as pn
 import param
 
 from parkplan.i18n import LANGUAGES, both, t
 from parkplan.identity.users import Role
 from parkplan.tracker.model import TASK_CODES
+from parkplan.ui import render
 from parkplan.ui.board import TaskBoard
 from parkplan.ui.common import html_pane
 from parkplan.ui.desk import Desk
@@ -111,41 +110,30 @@ class AppShell(pn.viewable.Viewer):
     def _relabel(self, *_) -> None:
         s = self.session
         u = s.user
-        self._title.object = (
-            f'<span style="font-size:22px;color:#fff;line-height:40px">'
-            f"{html.escape(s.t('app_title'))}</span>"
-        )
+        self._title.object = render.page("app_title.html.j2", title=s.t("app_title"))
         self._nav.options = {s.t(f"ui.page.{p}"): p for p in s.pages()}
         self._nav.value = s.page
         role = s.t(f"ui.role.{u.role.value}")
         if u.role == Role.task_owner:
             role += " " + "、".join(TASK_CODES[n] for n in u.tasks)
-        self._who.object = (
-            f'<div class="pp-user" data-user="{html.escape(u.name)}">'
-            f"<b>{html.escape(u.display_name or u.name)}</b> ({html.escape(u.name)})<br>"
-            f"{html.escape(role)} · {html.escape(s.t('ui.clearance'))} "
-            f"{html.escape(s.t('ui.vis.' + u.clearance.value))}<br>"
-            f'<a href="./logout" id="pp-logout">{html.escape(s.t("ui.logout"))}</a></div>'
+        self._who.object = render.page(
+            "user.html.j2",
+            name=u.name,
+            display_name=u.display_name or u.name,
+            role=role,
+            clearance_label=s.t("ui.clearance"),
+            clearance=s.t("ui.vis." + u.clearance.value),
+            logout=s.t("ui.logout"),
         )
-        banners = []
         fixed = s.services.fixed_clock
-        if fixed is not None:
-            banners.append(
-                f'<div class="pp-fixed-clock" style="background:#e8eaf6;'
-                f'padding:4px 10px;border-radius:4px;margin-bottom:4px">'
-                f"{html.escape(s.t('ui.clock_fixed', at=f'{fixed:%Y-%m-%d %H:%M}'))}"
-                "</div>"
-            )
-        if s.workspace.get_meta("illustrative"):
-            banners.append(
-                f'<div style="background:#fff3cd;padding:4px 10px;'
-                f'border-radius:4px">{html.escape(s.t("illustrative_banner"))}'
-                "</div>"
-            )
-        self._banner.object = "".join(banners)
+        self._banner.object = render.page(
+            "banners.html.j2",
+            fixed_clock=s.t("ui.clock_fixed", at=f"{fixed:%Y-%m-%d %H:%M}") if fixed else "",
+            illustrative=s.t("illustrative_banner") if s.workspace.get_meta("illustrative") else "",
+        )
         self._as_of.name = s.t("ui.as_of")
         self._reload.name = s.t("ui.reload")
-        self._error.object = html.escape(s.error or "")
+        self._error.object = render.esc(s.error or "")
 
 
 def create_app(

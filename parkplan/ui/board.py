@@ -19,11 +19,13 @@ import pandas as pd
 import panel as pn
 import param
 from bokeh.models.widgets.tables import DateEditor, IntEditor, SelectEditor, StringEditor
+from markupsafe import Markup
 
 from parkplan.tracker import rating
 from parkplan.tracker.model import Baseline, Status
 from parkplan.ui import render
 from parkplan.ui.common import NoticeBar, html_pane
+from parkplan.ui.gantt import gantt_svg
 from parkplan.ui.state import Session
 
 #: Milestone fields an owner edits inline.
@@ -227,22 +229,18 @@ class TaskBoard(pn.viewable.Viewer):
         status = next((st for st in prog.statuses if st.task.number == s.task), None)
         planned = [p for p in prog.milestones if p.milestone.task == s.task]
         if status is None:
-            self._header.object = f"<p>{render.esc(s.t('ui.board.no_task'))}</p>"
+            self._header.object = render.note(s.t("ui.board.no_task"))
         else:
-            reasons = "".join(
-                f"<li>{render.esc(rating.reason_text(r, lang))}</li>" for r in status.reasons
-            )
-            self._header.object = (
-                f'<div class="pp-task-head" data-task="{s.task}">'
-                f"<h3>{render.esc(status.task.code)} "
-                f"{render.esc(render.title_of(status.task, lang))}</h3>"
-                f"<p>{render.esc(s.t('ui.board.rating'))} "
-                f'<span id="pp-task-rating">{render.rating_badge(status.rating, lang)}</span> · '
-                f"{render.esc(s.t('ui.board.trend'))} "
-                f"{render.esc(s.t('ui.trend.' + status.trend.value))} · "
-                f"{render.esc(s.t('ui.board.lead'))} {render.esc(status.task.lead_unit)}</p>"
-                + (f'<ul class="pp-reasons">{reasons}</ul>' if reasons else "")
-                + "</div>"
+            self._header.object = render.page(
+                "task_head.html.j2",
+                number=s.task,
+                code=status.task.code,
+                title=render.title_of(status.task, lang),
+                badge=Markup(render.rating_badge(status.rating, lang)),
+                trend=s.t("ui.trend." + status.trend.value),
+                lead=status.task.lead_unit,
+                reasons=[rating.reason_text(r, lang) for r in status.reasons],
+                labels={k: s.t(f"ui.board.{k}") for k in ("rating", "trend", "lead")},
             )
         for key in self._titles:
             self._titles[key].object = f"#### {s.t('ui.board.' + key)}"
@@ -251,7 +249,7 @@ class TaskBoard(pn.viewable.Viewer):
         rows = (
             render.against_baseline(planned, s.comparison(base.name), s.task, lang) if base else []
         )
-        self._gantt.object = render.gantt_svg(
+        self._gantt.object = gantt_svg(
             planned,
             prog.critical_path,
             s.as_of,
@@ -286,24 +284,19 @@ class TaskBoard(pn.viewable.Viewer):
         self._titles["baseline"].visible = base is not None
         if base is None:
             key = "ui.board.no_baseline_before" if saved else "ui.board.no_baseline"
-            self._baseline_note.object = (
-                f'<p class="pp-empty pp-no-baseline">{render.esc(s.t(key, as_of=s.as_of))}</p>'
+            self._baseline_note.object = render.note(
+                s.t(key, as_of=s.as_of), css="pp-empty pp-no-baseline"
             )
             self._baseline_table.object = ""
             return
-        self._baseline_note.object = (
-            f'<p class="pp-baseline-note" data-baseline="{render.esc(base.name)}">'
-            + render.esc(
-                s.t(
-                    "ui.board.baseline_note",
-                    name=base.name,
-                    as_of=base.as_of.isoformat(),
-                    saved_by=base.saved_by,
-                    saved_at=render.fmt_date(base.saved_at),
-                )
-            )
-            + "</p>"
+        text = s.t(
+            "ui.board.baseline_note",
+            name=base.name,
+            as_of=base.as_of.isoformat(),
+            saved_by=base.saved_by,
+            saved_at=render.fmt_date(base.saved_at),
         )
+        self._baseline_note.object = render.note(text, css="pp-baseline-note", baseline=base.name)
         self._baseline_table.object = render.baseline_table(rows, s.lang)
 
     def _render_table(self) -> None:

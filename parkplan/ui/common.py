@@ -6,7 +6,7 @@ import panel as pn
 import param
 
 from parkplan.ui.mapview import available_basemaps
-from parkplan.ui.render import CSS
+from parkplan.ui.render import stylesheet
 from parkplan.ui.state import Session
 
 
@@ -88,4 +88,4 @@ def html_pane(object: str = "", **kwargs) -> pn.pane.HTML:  # noqa: A002 (Panel'
     """Return an HTML pane for markup built by :mod:`parkplan.ui.render` (already escaped)."""
     kwargs.setdefault("sizing_mode", "stretch_width")
     # Panel renders each pane in its own shadow root: the styles go with the pane
-    return pn.pane.HTML(object, stylesheets=[CSS], **kwargs)
+    return pn.pane.HTML(object, stylesheets=[stylesheet()], **kwargs)

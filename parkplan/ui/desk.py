@@ -145,11 +145,13 @@ class Desk(pn.viewable.Viewer):
                 for e in items
             ]
             parts.append(
-                f'<h4 data-level="{level.value}">'
-                f"{render.esc(render.level_label(level, s.lang))} ({len(rows)})</h4>"
-                + render.table(cols, rows, empty=s.t("ui.empty"))
+                render.section(
+                    f"{render.level_label(level, s.lang)} ({len(rows)})",
+                    table=render.table(cols, rows, empty=s.t("ui.empty")),
+                    level=level.value,
+                )
             )
-        return "".join(parts)
+        return render.sections(parts)
 
     def _matters_html(self) -> str:
         s = self.session

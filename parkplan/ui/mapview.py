@@ -2,7 +2,8 @@
 
 The map is the library's offline document (Leaflet inlined, no CDN), put in an
 ``<iframe srcdoc=…>`` so its scripts run apart from the app's. A siting plan is drawn by
-the library too (``park_map(..., plan=load_plan(workspace, run_id))``): sites coloured
+the library too (``park_map(..., plan=load_plan(workspace, run_id))``, the plan read by
+:mod:`parkplan.services.maps`): sites coloured
 by utilisation, a badge per site listing who is placed there.
 
 No basemap is drawn by default (the district outlines are the base; nothing is fetched).
@@ -14,31 +15,16 @@ internet, not from the app.
 
 from __future__ import annotations
 
-import html
 import os
 from collections.abc import Mapping
 
 import geopandas as gpd
 
 from parkplan import maps
-from parkplan.store import Workspace, ledger
-
-#: Layers the park map draws, bottom to top.
-MAP_LAYERS = ("districts", "parks", "sites", "institutions", "clusters")
-
-
-def workspace_layers(
-    workspace: Workspace, *, candidates: bool = False
-) -> dict[str, gpd.GeoDataFrame]:
-    """Read the map's layers from the workspace (missing layers are left out).
-
-    With ``candidates``, also the ``candidates`` layer a plan's badges name.
-    """
-    out = {}
-    for name in (*MAP_LAYERS, "candidates") if candidates else MAP_LAYERS:
-        if workspace.has_layer(name):
-            out[name] = workspace.read_layer(name)
-    return out
+from parkplan.i18n import t
+from parkplan.services.maps import load_plan, workspace_layers
+from parkplan.store import Workspace
+from parkplan.ui.render import page
 
 
 def available_basemaps() -> list[str]:
@@ -48,15 +34,6 @@ def available_basemaps() -> list[str]:
         out.append("tianditu")
     out.append("amap")
     return out
-
-
-def adopted_run(workspace: Workspace) -> ledger.RunRecord | None:
-    """Return the adopted siting run when it has a plan (optimal or feasible), else ``None``."""
-    try:
-        runs = ledger.list_runs(workspace)
-    except Exception:  # noqa: BLE001 - a workspace without the ledger has no adopted plan
-        return None
-    return next((r for r in runs if r.adopted and r.status in ("optimal", "feasible")), None)
 
 
 def map_document(
@@ -89,18 +66,14 @@ def map_document(
     document = m.get_root().render()
     external = maps.external_references(document)
     if external:
-        raise ValueError("map is not self-contained: " + ", ".join(sorted(set(external))))
+        refs = ", ".join(sorted(set(external)))
+        raise ValueError(t("map.error.not_offline", "en", refs=refs))
     return document
 
 
 def iframe(document: str, *, height: int = 560, name: str = "park-map") -> str:
     """Embed a map document as ``<iframe srcdoc>`` (attribute-escaped)."""
-    return (
-        f'<iframe class="pp-map" name="{html.escape(name)}" title="{html.escape(name)}" '
-        f'srcdoc="{html.escape(document, quote=True)}" '
-        f'style="width:100%;height:{height}px;border:1px solid #d8dee6;border-radius:6px">'
-        "</iframe>"
-    )
+    return page("iframe.html.j2", name=name, document=document, height=height)
 
 
 class MapCache:
@@ -134,7 +107,7 @@ class MapCache:
         key = (lang, run_id, title, basemap, self._stamp())
         doc = self._docs.get(key)
         if doc is None:
-            plan = maps.load_plan(self.workspace, run_id) if run_id else None
+            plan = load_plan(self.workspace, run_id) if run_id else None
             doc = map_document(
                 workspace_layers(self.workspace, candidates=plan is not None),
                 lang,
@@ -149,11 +122,8 @@ class MapCache:
 
 
 __all__ = [
-    "MAP_LAYERS",
     "MapCache",
-    "adopted_run",
     "available_basemaps",
     "iframe",
     "map_document",
-    "workspace_layers",
 ]

@@ -3,7 +3,7 @@
 Each tile shows the task's rating and trend, its next milestone, open escalations and
 major matters awaiting report; its button opens the task's board. The map draws the
 adopted siting plan when there is one, on the basemap the user picks (none by default). A
-button downloads the one-page leader brief (:func:`parkplan.reports.brief.write_brief`) as
+button downloads the one-page leader brief (:func:`parkplan.services.briefs.write_brief`) as
 the user sees it; the PDF is rendered in the server's executor, off the event loop, so
 other sessions carry on meanwhile.
 """
@@ -19,18 +19,19 @@ from pathlib import Path
 import panel as pn
 import param
 
+from parkplan.services.maps import adopted_run
 from parkplan.ui import render
 from parkplan.ui.common import BasemapPicker, NoticeBar, html_pane, session_map
-from parkplan.ui.mapview import MapCache, adopted_run, iframe
+from parkplan.ui.mapview import MapCache, iframe
 from parkplan.ui.state import Session
 
 log = logging.getLogger("parkplan.ui")
 
 
 def brief_writer():
-    """Return :func:`parkplan.reports.brief.write_brief`, or ``None`` where it is missing."""
+    """Return :func:`parkplan.services.briefs.write_brief`, or ``None`` where it is missing."""
     try:
-        from parkplan.reports.brief import write_brief
+        from parkplan.services.briefs import write_brief
     except ImportError:
         return None
     return write_brief
@@ -146,10 +147,10 @@ class Overview(pn.viewable.Viewer):
         s = self.session
         run = adopted_run(s.workspace)
         if run is None:
-            self._plan_note.object = f"<p>{render.esc(s.t('ui.overview.no_plan'))}</p>"
+            self._plan_note.object = render.note(s.t("ui.overview.no_plan"))
         else:
             plan = f"{run.scenario_name} · {run.run_id}"
-            self._plan_note.object = f"<p>{render.esc(s.t('ui.overview.plan', plan=plan))}</p>"
+            self._plan_note.object = render.note(s.t("ui.overview.plan", plan=plan))
         doc = session_map(s, self.maps, run_id=run.run_id if run else None)
         key = (s.lang, id(doc))
         if self._map_key != key:

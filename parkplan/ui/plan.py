@@ -20,9 +20,10 @@ import pandas as pd
 import yaml
 
 from parkplan.i18n import t
+from parkplan.layers import code_label
 from parkplan.siting.scenario import Scenario, load_scenario, parse_scenario
 from parkplan.store.ledger import RunRecord
-from parkplan.ui.render import solver_status, yes_no
+from parkplan.ui.render import section, sections, solver_status, table, yes_no
 
 
 def scenario_files(folder: Path) -> dict[str, Path]:
@@ -240,3 +241,79 @@ __all__ = [
     "to_gpkg",
     "to_xlsx",
 ]
+
+
+def _relaxation_sections(info: dict, lang: str) -> list[dict[str, Any]]:
+    """Return the conflicts of an infeasible run and the relaxations that make it feasible."""
+    out = [section(t("ui.explain.conflicts", lang), items=list(info.get("conflicts", [])))]
+    relaxations = info.get("relaxations") or []
+    if not relaxations:
+        return [*out, section(text=t("ui.explain.no_relaxation", lang))]
+    # "smallest" only when the solver proved it (runs stored before the flag existed do
+    # not say, so they are not claimed smallest either)
+    key = (
+        "ui.explain.relaxations"
+        if info.get("proven_smallest")
+        else "ui.explain.relaxations_unproven"
+    )
+    return [*out, section(t(key, lang), items=[r.get("text") for r in relaxations])]
+
+
+def _table_section(key: str, columns: Iterable[str], rows: list[dict], lang: str) -> dict[str, Any]:
+    cols = [(c, t(f"ui.explain.{c}", lang)) for c in columns]
+    return section(t(f"ui.explain.{key}", lang), table=table(cols, rows))
+
+
+def _pairs(pairs: Iterable[Iterable[str]]) -> str:
+    return ", ".join(f"{c}→{s}" for c, s in pairs)
+
+
+def explanation_html(explanation: dict | None, lang: str) -> str:
+    """Render a run's explanation (``RunRecord.explanation``) as headed sections.
+
+    Conflicts and relaxations of an infeasible run, value by park and tier, the most
+    valuable space, alternative plans and the sites hardest to replace.
+    """
+    e = explanation or {}
+    parts = []
+    if "infeasibility" in e:
+        parts += _relaxation_sections(e["infeasibility"], lang)
+    breakdown = e.get("breakdown") or {}
+    if breakdown.get("by_park"):
+        rows = [
+            {"park": p, "value": d.get("value"), "penalty": d.get("penalty"), "net": d.get("net")}
+            for p, d in breakdown["by_park"].items()
+        ]
+        parts.append(_table_section("by_park", ("park", "value", "penalty", "net"), rows, lang))
+    if breakdown.get("by_tier"):
+        rows = [
+            {"tier": code_label("tier", k, lang), "value": v}
+            for k, v in breakdown["by_tier"].items()
+        ]
+        parts.append(_table_section("by_tier", ("tier", "value"), rows, lang))
+    values = sorted(
+        (v for v in e.get("space_values", []) if (v.get("value") or 0) > 1e-6),
+        key=lambda v: -v["value"],
+    )[:5]
+    if values:
+        cols = ("park_id", "space_class", "value")
+        parts.append(_table_section("space_values", cols, values, lang))
+    alts = e.get("alternatives") or []
+    if alts:
+        rows = [
+            {
+                "n": i,
+                "objective": a.get("objective"),
+                "added": _pairs(a["differs"]["added"]),
+                "removed": _pairs(a["differs"]["removed"]),
+            }
+            for i, a in enumerate(alts, 1)
+        ]
+        parts.append(
+            _table_section("alternatives", ("n", "objective", "added", "removed"), rows, lang)
+        )
+    irr = [r for r in e.get("irreplaceability") or [] if r.get("loss_max") is not None]
+    if irr:
+        cols = ("site_id", "park_id", "loss_min", "loss_max")
+        parts.append(_table_section("irreplaceability", cols, irr, lang))
+    return sections(parts, none=e.get("note") or t("ui.explain.none", lang))

@@ -8,14 +8,19 @@ messages) passes through :func:`esc` before it reaches markup, so a name such as
 
 from __future__ import annotations
 
+import functools
 import html
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
+from importlib import resources
 from typing import Any
+
+from markupsafe import Markup
 
 from parkplan.i18n import t
 from parkplan.identity.users import Role
+from parkplan.templating import render
 from parkplan.tracker import rating
 from parkplan.tracker.access import PermissionDenied
 from parkplan.tracker.model import (
@@ -54,9 +59,47 @@ BOARD_ORDER = (
     Status.done,
     Status.cancelled,
 )
-CRITICAL = "#c62828"
-#: The baseline's plan on the Gantt (a thin bar ending in a diamond at its due date).
-BASELINE = "#00838f"
+
+
+def page(template: str, /, **context: Any) -> str:
+    """Render the view template ``template`` (``parkplan/ui/templates``), values autoescaped.
+
+    Returns a plain ``str``, as Panel's HTML pane wants (it escapes a
+    :class:`~markupsafe.Markup` twice); a fragment passed into another template is marked
+    safe with ``Markup`` there.
+    """
+    return str(render("parkplan.ui", template, **context))
+
+
+def section(
+    heading: str | None = None,
+    *,
+    items: Sequence[Any] | None = None,
+    text: str | None = None,
+    table: str | None = None,
+    level: str | None = None,
+) -> dict[str, Any]:
+    """Return one section for ``sections.html.j2``: a heading and a list, text or table.
+
+    ``table`` is markup made by :func:`table`.
+    """
+    return {
+        "heading": heading,
+        "entries": items,
+        "text": text,
+        "table": Markup(table) if table else None,
+        "level": level,
+    }
+
+
+def sections(parts: Sequence[dict[str, Any]], none: str = "") -> str:
+    """Render headed sections (:func:`section`); ``none`` is said when there are none."""
+    return page("sections.html.j2", sections=parts, none=none)
+
+
+def note(text: str, *, css: str = "", **data: Any) -> str:
+    """Return ``<p class=css data-…>text</p>``, escaped (``data`` become ``data-`` attributes)."""
+    return page("note.html.j2", text=text, css=css, data=data)
 
 
 def esc(value: Any) -> str:
@@ -80,10 +123,7 @@ def rating_badge(rating: Rating | str, lang: str) -> str:
     """Return a coloured badge naming a rating."""
     r = Rating(rating)
     bg, fg = RATING_COLOURS[r]
-    return (
-        f'<span class="pp-badge pp-rating-{r.value}" data-rating="{r.value}" '
-        f'style="background:{bg};color:{fg}">{esc(rating_label(r, lang))}</span>'
-    )
+    return page("badge.html.j2", rating=r.value, bg=bg, fg=fg, label=rating_label(r, lang))
 
 
 def fmt_date(value: date | datetime | None) -> str:
@@ -422,232 +462,44 @@ def task_summaries(
 # ---------------------------------------------------------------- markup
 def task_tile(s: TaskSummary, lang: str) -> str:
     """Return a task's tile on the overview (the button to open the board is added by the view)."""
-    nxt = (
-        f"{esc(s.next_id)} {esc(s.next_title)} · {esc(fmt_date(s.next_due))}"
-        if s.next_id
-        else esc(t("ui.overview.no_next", lang))
-    )
-    reasons = "".join(f"<li>{esc(r)}</li>" for r in s.reasons[:3])
-    return (
-        f'<div class="pp-tile" data-task="{s.number}">'
-        f'<div class="pp-tile-head"><b>{esc(s.code)}</b> {rating_badge(s.rating, lang)} '
-        f'<span class="pp-trend">{esc(t("ui.trend." + s.trend, lang))}</span></div>'
-        f'<div class="pp-tile-title">{esc(s.title)}</div>'
-        f'<div class="pp-tile-row"><span>{esc(t("ui.overview.next", lang))}</span> {nxt}</div>'
-        f'<div class="pp-tile-row"><span>{esc(t("ui.overview.escalations", lang))}</span> '
-        f"<b>{s.escalations}</b> · <span>{esc(t('ui.overview.matters', lang))}</span> "
-        f"<b>{s.matters}</b></div>"
-        + (f'<ul class="pp-reasons">{reasons}</ul>' if reasons else "")
-        + "</div>"
+    labels = {k: t(f"ui.overview.{k}", lang) for k in ("next", "no_next", "escalations", "matters")}
+    return page(
+        "task_tile.html.j2",
+        s=s,
+        badge=Markup(rating_badge(s.rating, lang)),
+        trend=t("ui.trend." + s.trend, lang),
+        next_due=fmt_date(s.next_due),
+        reasons=s.reasons[:3],
+        labels=labels,
     )
 
 
 def status_board(planned: Sequence[PlannedMilestone], lang: str) -> str:
     """Milestones as a board: one column per status, one card per milestone."""
-    cols = []
+    columns = []
     for status in BOARD_ORDER:
         cards = [p for p in planned if p.milestone.status == status]
         if status == Status.cancelled and not cards:
             continue
-        body = "".join(
-            f'<div class="pp-card" data-milestone="{esc(p.milestone.id)}" '
-            f'style="border-left-color:{STATUS_COLOURS[status]}">'
-            f"<b>{esc(p.milestone.id)}</b> {esc(title_of(p.milestone, lang))}"
-            f'<div class="pp-card-meta">{esc(t("ui.field.due", lang))} '
-            f"{esc(fmt_date(p.milestone.due))} · {esc(t('ui.field.forecast', lang))} "
-            f"{esc(fmt_date(p.milestone.forecast))} · {p.milestone.percent}%"
-            + (
-                f' · <span class="pp-slip">{esc(t("ui.board.slip", lang, days=p.slip_days))}</span>'
-                if p.slip_days
-                else ""
-            )
-            + "</div></div>"
-            for p in cards
+        columns.append(
+            {
+                "heading": t("status." + status.value, lang),
+                "colour": STATUS_COLOURS[status],
+                "cards": [
+                    {
+                        "id": p.milestone.id,
+                        "title": title_of(p.milestone, lang),
+                        "due": fmt_date(p.milestone.due),
+                        "forecast": fmt_date(p.milestone.forecast),
+                        "percent": p.milestone.percent,
+                        "slip": t("ui.board.slip", lang, days=p.slip_days) if p.slip_days else "",
+                    }
+                    for p in cards
+                ],
+            }
         )
-        cols.append(
-            f'<div class="pp-col"><div class="pp-col-head">'
-            f"{esc(t('status.' + status.value, lang))} ({len(cards)})</div>"
-            f"{body}</div>"
-        )
-    return f'<div class="pp-board">{"".join(cols)}</div>'
-
-
-def _text_width(text: str, size: int = 12) -> int:
-    """Roughly how wide ``text`` is at ``size`` px: CJK and full-width signs are square."""
-    return sum(size if ord(ch) >= 0x2E80 else round(size * 0.6) for ch in text)
-
-
-def _months(first: date, last: date) -> list[date]:
-    out, d = [], date(first.year, first.month, 1)
-    while d <= last:
-        out.append(d)
-        d = date(d.year + (d.month == 12), d.month % 12 + 1, 1)
-    return out
-
-
-def gantt_svg(
-    planned: Sequence[PlannedMilestone],
-    critical: Iterable[str],
-    as_of: date,
-    lang: str,
-    *,
-    width: int = 940,
-    baseline: Sequence[BaselineRow] = (),
-    baseline_name: str = "",
-) -> str:
-    """Draw a Gantt chart as inline SVG.
-
-    Plan (start → due) against forecast, dependencies, the critical path in red, and a
-    line at the as-of date.
-
-    Dependencies on milestones of other tasks are named after the title (``← M4-1``).
-
-    Parameters
-    ----------
-    baseline : sequence of BaselineRow, optional
-        :func:`against_baseline`: each milestone the baseline has gets a thin bar from
-        the baseline's start to its due date, ending in a diamond, under its forecast.
-    baseline_name : str
-        The baseline's name, for the bars' tooltips.
-    """
-    rows = sorted(planned, key=lambda p: (p.milestone.start, p.milestone.id))
-    if not rows:
-        return f'<p class="pp-empty">{esc(t("ui.board.no_milestones", lang))}</p>'
-    crit = set(critical)
-    finishes = {p.milestone.id: projected_finish(p, as_of) for p in rows}
-    shown = {p.milestone.id for p in rows}
-    then = {r.id: r for r in baseline if r.id in shown and r.due_then and r.start_then}
-    lo = min(
-        min(p.milestone.start for p in rows),
-        min((r.start_then for r in then.values()), default=date.max),
-    )
-    lo -= timedelta(days=15)
-    hi = max(max(p.milestone.due, finishes[p.milestone.id]) for p in rows)
-    hi = max(hi, as_of, *(r.due_then for r in then.values())) + timedelta(days=30)
-    label_w, row_h, top = 250, 30, 34
-    span = max((hi - lo).days, 1)
-    plot_w = width - label_w - 10
-
-    def x(d: date) -> float:
-        return round(label_w + (d - lo).days / span * plot_w, 1)
-
-    height = top + row_h * len(rows) + 34
-    parts = [
-        f'<svg class="pp-gantt" xmlns="http://www.w3.org/2000/svg" width="{width}" '
-        f'height="{height}" viewBox="0 0 {width} {height}" '
-        'font-size="12" font-family="Noto Sans CJK SC, sans-serif">',
-        '<defs><marker id="pp-arrow" viewBox="0 0 10 10" refX="9" refY="5" '
-        'markerWidth="6" markerHeight="6" orient="auto-start-reverse">'
-        '<path d="M 0 0 L 10 5 L 0 10 z" fill="#555"/></marker></defs>',
-    ]
-    for m in _months(lo, hi):
-        xm = x(m)
-        if m.month == 1 or m == _months(lo, hi)[0]:
-            parts.append(
-                f'<line x1="{xm}" y1="{top - 6}" x2="{xm}" y2="{height - 30}" '
-                'stroke="#b0bec5"/>'
-                f'<text x="{xm + 3}" y="{top - 10}" fill="#37474f">{m.year}</text>'
-            )
-        elif m.month in (4, 7, 10):
-            quarter = t(f"ui.board.q{(m.month - 1) // 3 + 1}", lang)
-            parts.append(
-                f'<line x1="{xm}" y1="{top}" x2="{xm}" y2="{height - 30}" '
-                'stroke="#eceff1"/>'
-                f'<text x="{xm + 2}" y="{top - 10}" fill="#90a4ae" '
-                f'font-size="10">{esc(quarter)}</text>'
-            )
-    ypos = {}
-    for i, p in enumerate(rows):
-        m = p.milestone
-        y = top + i * row_h
-        ypos[m.id] = y
-        is_crit = m.id in crit
-        label = title_of(m, lang)
-        short = label if len(label) <= 16 else label[:15] + "…"
-        ext = [d for d in m.depends_on if d not in {q.milestone.id for q in rows}]
-        crit_attr = ' data-critical="1"' if is_crit else ""
-        bold = ' font-weight="bold"' if is_crit else ""
-        parts.append(
-            f'<g class="pp-gantt-row" data-milestone="{esc(m.id)}"{crit_attr}>'
-            f"<title>{esc(m.id)} {esc(label)}</title>"
-            f'<text x="4" y="{y + 19}" fill="{CRITICAL if is_crit else "#263238"}"'
-            f"{bold}>{esc(m.id)} {esc(short)}"
-            + (f' <tspan fill="#78909c">← {esc(", ".join(ext))}</tspan>' if ext else "")
-            + "</text>"
-        )
-        parts.append(
-            f'<rect x="{x(m.start)}" y="{y + 4}" width="{max(x(m.due) - x(m.start), 2)}"'
-            ' height="8" fill="#cfd8dc" rx="2"/>'
-        )
-        fin = finishes[m.id]
-        colour = STATUS_COLOURS[m.status]
-        stroke = f' stroke="{CRITICAL}" stroke-width="2"' if is_crit else ""
-        parts.append(
-            f'<rect x="{x(m.start)}" y="{y + 14}" '
-            f'width="{max(x(fin) - x(m.start), 2)}" height="11" fill="{colour}" '
-            f'rx="2"{stroke}/>'
-        )
-        parts.append(
-            f'<line x1="{x(m.due)}" y1="{y + 2}" x2="{x(m.due)}" y2="{y + 27}" '
-            'stroke="#455a64" stroke-width="1.5"/>'
-        )
-        if m.id in then:
-            b = then[m.id]
-            xb, yb = x(b.due_then), y + 28
-            tip = t(
-                "ui.board.baseline_mark",
-                lang,
-                name=baseline_name,
-                start=fmt_date(b.start_then),
-                due=fmt_date(b.due_then),
-            )
-            parts.append(
-                f'<g class="pp-baseline-mark" data-due="{b.due_then.isoformat()}">'
-                f"<title>{esc(tip)}</title>"
-                f'<rect x="{x(b.start_then)}" y="{yb - 1}" '
-                f'width="{max(xb - x(b.start_then), 1)}" height="2" '
-                f'fill="{BASELINE}"/>'
-                f'<path d="M {xb} {yb - 3.5} L {xb + 3.5} {yb} L {xb} {yb + 3.5} '
-                f'L {xb - 3.5} {yb} z" fill="{BASELINE}"/></g>'
-            )
-        parts.append("</g>")
-    for p in rows:
-        m = p.milestone
-        for dep in m.depends_on:
-            if dep not in ypos:
-                continue
-            x1, y1 = x(finishes[dep]), ypos[dep] + 20
-            x2, y2 = x(m.start), ypos[m.id] + 20
-            colour = CRITICAL if dep in crit and m.id in crit else "#555"
-            parts.append(
-                f'<path class="pp-dep" d="M {x1} {y1} C {x1 + 20} {y1}, '
-                f'{x2 - 20} {y2}, {x2} {y2}" fill="none" stroke="{colour}" '
-                'stroke-width="1.2" marker-end="url(#pp-arrow)"/>'
-            )
-    xa = x(as_of)
-    parts.append(
-        f'<line x1="{xa}" y1="{top - 6}" x2="{xa}" y2="{height - 30}" '
-        'stroke="#6a1b9a" stroke-dasharray="4 3"/>'
-        f'<text x="{xa + 3}" y="{height - 32}" fill="#6a1b9a" font-size="10">'
-        f"{esc(t('ui.board.as_of', lang))} {as_of.isoformat()}</text>"
-    )
-    ly = height - 12
-    legend = [
-        ("#cfd8dc", t("ui.board.legend_plan", lang)),
-        (STATUS_COLOURS[Status.in_progress], t("ui.board.legend_forecast", lang)),
-        (CRITICAL, t("ui.board.legend_critical", lang)),
-    ]
-    if then:
-        legend.append((BASELINE, t("ui.board.legend_baseline", lang, name=baseline_name)))
-    lx = label_w
-    for colour, text in legend:
-        parts.append(
-            f'<rect x="{lx}" y="{ly - 9}" width="14" height="9" fill="{colour}"/>'
-            f'<text x="{lx + 18}" y="{ly}" fill="#37474f">{esc(text)}</text>'
-        )
-        lx += 28 + _text_width(text)
-    parts.append("</svg>")
-    return "".join(parts)
+    labels = {"due": t("ui.field.due", lang), "forecast": t("ui.field.forecast", lang)}
+    return page("status_board.html.j2", columns=columns, labels=labels)
 
 
 def _heat_colour(score: int) -> str:
@@ -666,24 +518,28 @@ def heatmap(risks: Sequence[Risk], lang: str) -> str:
     for r in risks:
         if r.status.value == "open":
             cells.setdefault((r.likelihood, r.impact), []).append(r)
-    head = "".join(f"<th>{lk}</th>" for lk in range(1, 6))
-    body = []
-    for im in range(5, 0, -1):
-        tds = []
-        for lk in range(1, 6):
-            found = cells.get((lk, im), [])
-            ids = "<br>".join(
-                f'<span title="{esc(title_of(r, lang))}">{esc(r.id)}</span>' for r in found
-            )
-            tds.append(
-                f'<td class="pp-heat" data-l="{lk}" data-i="{im}" '
-                f'style="background:{_heat_colour(lk * im)}">{ids}</td>'
-            )
-        body.append(f"<tr><th>{im}</th>{''.join(tds)}</tr>")
-    return (
-        f'<table class="pp-heatmap"><caption>{esc(t("ui.desk.heat_caption", lang))}'
-        f"</caption><tr><th>{esc(t('ui.desk.impact', lang))} ↓ / "
-        f"{esc(t('ui.desk.likelihood', lang))} →</th>{head}</tr>{''.join(body)}</table>"
+    rows = [
+        {
+            "impact": im,
+            "cells": [
+                {
+                    "likelihood": lk,
+                    "colour": _heat_colour(lk * im),
+                    "risks": [
+                        {"id": r.id, "title": title_of(r, lang)} for r in cells.get((lk, im), [])
+                    ],
+                }
+                for lk in range(1, 6)
+            ],
+        }
+        for im in range(5, 0, -1)
+    ]
+    return page(
+        "heatmap.html.j2",
+        rows=rows,
+        caption=t("ui.desk.heat_caption", lang),
+        impact=t("ui.desk.impact", lang),
+        likelihood=t("ui.desk.likelihood", lang),
     )
 
 
@@ -695,14 +551,9 @@ def table(
     css: str = "pp-table",
 ) -> str:
     """Return a plain HTML table; every cell escaped. ``columns`` are ``(key, header)`` pairs."""
-    if not rows:
-        return f'<p class="pp-empty">{esc(empty)}</p>'
-    head = "".join(f"<th>{esc(h)}</th>" for _, h in columns)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{esc(_cell(r.get(k)))}</td>" for k, _ in columns) + "</tr>"
-        for r in rows
-    )
-    return f'<table class="{css}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    body = [[_cell(r.get(k)) for k, _ in columns] for r in rows]
+    head = [h for _, h in columns]
+    return page("table.html.j2", head=head, body=body, empty=empty, css=css)
 
 
 def _cell(value: Any) -> str:
@@ -720,37 +571,13 @@ def level_label(level: Level | str, lang: str) -> str:
     return t(f"ui.level.{Level(level).value}", lang)
 
 
-#: Page styles (inline; no external stylesheet or font).
-CSS = """
-.pp-badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;
-  font-weight:600}
-.pp-tile{border:1px solid #d8dee6;border-radius:6px;padding:8px 10px;background:#fff;
-  min-height:150px;font-size:13px}
-.pp-tile-head{display:flex;gap:8px;align-items:center}
-.pp-tile-title{font-weight:600;margin:4px 0;line-height:1.35}
-.pp-tile-row span{color:#5b6b7c}
-.pp-trend{color:#5b6b7c;font-size:12px}
-.pp-reasons{margin:4px 0 0 16px;padding:0;color:#8d4b00;font-size:12px}
-.pp-board{display:flex;gap:10px;align-items:flex-start}
-.pp-col{flex:1;background:#f3f5f8;border-radius:6px;padding:6px;min-width:150px}
-.pp-col-head{font-weight:600;margin-bottom:6px}
-.pp-card{background:#fff;border-left:4px solid #90a4ae;border-radius:4px;padding:6px;
-  margin-bottom:6px;font-size:13px}
-.pp-card-meta{color:#5b6b7c;font-size:12px;margin-top:3px}
-.pp-slip{color:#c62828}
-.pp-table{border-collapse:collapse;font-size:13px;width:100%}
-.pp-table th,.pp-table td{border-bottom:1px solid #e0e6ed;padding:4px 6px;text-align:left;
-  vertical-align:top}
-.pp-table th{background:#f3f5f8}
-.pp-heatmap{border-collapse:collapse;font-size:12px}
-.pp-heatmap td,.pp-heatmap th{border:1px solid #fff;width:64px;height:44px;text-align:center}
-.pp-heatmap caption{text-align:left;font-weight:600;margin-bottom:4px}
-.pp-empty{color:#78909c}
-"""
+@functools.cache
+def stylesheet() -> str:
+    """Return the views' styles (``parkplan/static/ui/ui.css``; no external stylesheet or font)."""
+    return resources.files("parkplan").joinpath("static", "ui", "ui.css").read_text("utf-8")
+
 
 __all__ = [
-    "BASELINE",
-    "CSS",
     "BaselineRow",
     "Clock",
     "TaskSummary",
@@ -758,19 +585,23 @@ __all__ = [
     "baseline_table",
     "esc",
     "fmt_date",
-    "gantt_svg",
     "heatmap",
     "level_label",
     "matters_awaiting",
     "next_milestone",
+    "note",
     "open_escalations",
+    "page",
     "projected_finish",
     "rating_badge",
     "rating_label",
+    "section",
+    "sections",
     "refusal_text",
     "reporting_clock",
     "slip_text",
     "solver_status",
+    "stylesheet",
     "status_board",
     "table",
     "task_summaries",
