@@ -8,7 +8,7 @@ from datetime import date, datetime
 
 from parkplan.i18n import catalogue
 from parkplan.reports import build_stocktake, render_html
-from parkplan.reports.brief import build_brief
+from parkplan.services.briefs import build_brief
 from parkplan.store import Workspace
 from parkplan.tracker import Tracker
 from parkplan.tracker.model import RuleMessage
