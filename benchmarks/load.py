@@ -330,11 +330,13 @@ class User:
         elif status == 409:
             self.stats.refused.append((entity, record["id"], fld, value))
 
-    async def loop(self, deadline: float) -> None:
+    async def loop(self, deadline: float, edits: int | None = None) -> None:
         # start staggered so that not every user signs in in the same millisecond
         await asyncio.sleep(self.rng.random() * 0.5)
         try:
-            while time.monotonic() < deadline:
+            while time.monotonic() < deadline and (
+                edits is None or len(self.stats.accepted) < edits
+            ):
                 r = self.rng.random()
                 if r < 0.35:
                     await self.call("get_tasks", "GET", "/api/tasks")
@@ -353,14 +355,20 @@ class User:
                 self.conn.close()
 
 
-async def run_users(url: str, users: int, seconds: float, run: str, seed: int = 1) -> Stats:
-    """Run ``users`` simulated users against ``url`` for ``seconds``; return what they saw."""
+async def run_users(
+    url: str, users: int, seconds: float, run: str, seed: int = 1, edits: int | None = None
+) -> Stats:
+    """Run ``users`` simulated users against ``url`` for ``seconds``; return what they saw.
+
+    With ``edits``, the users stop as soon as that many edits were accepted (``seconds`` is
+    then only the bound): a test waits for the work, not for the clock.
+    """
     stats = Stats()
     rng = random.Random(seed)
     with ThreadPoolExecutor(max_workers=users, thread_name_prefix="load-user") as pool:
         deadline = time.monotonic() + seconds
         crowd = [User(i, url, run, stats, pool, random.Random(rng.random())) for i in range(users)]
-        await asyncio.gather(*(u.loop(deadline) for u in crowd))
+        await asyncio.gather(*(u.loop(deadline, edits) for u in crowd))
     return stats
 
 
@@ -487,6 +495,7 @@ def run_load(
     workdir: Path | None = None,
     keep: bool = False,
     seed: int = 1,
+    edits: int | None = None,
 ) -> dict:
     """Run the whole load test (schema, server, users, verification); return the report."""
     import tempfile
@@ -506,7 +515,7 @@ def run_load(
         setup_s = time.monotonic() - t0
         with serve(location, workdir, procs=procs) as server:
             t0 = time.monotonic()
-            stats = asyncio.run(run_users(server.url, users, seconds, run, seed))
+            stats = asyncio.run(run_users(server.url, users, seconds, run, seed, edits))
             elapsed = time.monotonic() - t0
         pids = set()
         if server.log_file.exists():

@@ -24,6 +24,7 @@ from parkplan.errors import WorkspaceError
 from parkplan.siting.scenario import parse_scenario
 from parkplan.store import Workspace
 from parkplan.store import backup as bk
+from parkplan.store.backup import tools as pg_tools
 from parkplan.tracker import Tracker
 from parkplan.tracker.journal import history
 from tests.conftest import _engine_url, snapshot
@@ -418,10 +419,10 @@ def test_postgis_restore_refuses_a_target_that_is_not_empty(pg_demo, tmp_path, o
 
 
 def test_missing_or_old_pg_dump_is_a_clear_error(pg_demo, tmp_path, monkeypatch):
-    monkeypatch.setattr(bk, "_tool_major", lambda path: 9)
+    monkeypatch.setattr(pg_tools, "tool_major", lambda path: 9)
     with pytest.raises(WorkspaceError, match="pg_dump 9 is older than the server"):
         bk.backup(pg_demo, tmp_path / "a.dump")
-    monkeypatch.setattr(bk.shutil, "which", lambda name: None)
+    monkeypatch.setattr(pg_tools.shutil, "which", lambda name: None)
     with pytest.raises(WorkspaceError, match="pg_dump is not installed"):
         bk.backup(pg_demo, tmp_path / "b.dump")
     assert not list(tmp_path.iterdir())
@@ -445,8 +446,8 @@ def test_the_password_never_reaches_a_command_line(pg_demo, tmp_path, monkeypatc
         calls.append((list(args), kwargs.get("env") or {}))
         return real_popen(args, **kwargs)
 
-    monkeypatch.setattr(bk.subprocess, "run", run)
-    monkeypatch.setattr(bk.subprocess, "Popen", popen)
+    monkeypatch.setattr(pg_tools.subprocess, "run", run)
+    monkeypatch.setattr(pg_tools.subprocess, "Popen", popen)
     bk.backup(url, tmp_path / "ws.dump")
     bk.restore(tmp_path / "ws.dump", url, force=True)
     assert {Path(args[0]).name for args, _ in calls} >= {"pg_dump", "pg_restore", "psql"}

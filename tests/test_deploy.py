@@ -92,9 +92,11 @@ def test_serve_with_two_processes_on_postgresql(pg_demo, tmp_path):
 
 
 def test_quick_load(pg_url, tmp_path):
-    report = run_load(pg_url, users=5, seconds=5, procs=2, workdir=tmp_path)
+    # Until 20 edits are accepted (the 300 s only bound a hung server): the test checks that
+    # concurrent edits are kept exactly once, and leaves speed to the load benchmark.
+    report = run_load(pg_url, users=5, seconds=300, procs=2, workdir=tmp_path, edits=20)
     assert report["errors"] == 0, report["error_samples"]
-    assert report["requests"] > 50
+    assert report["verification"]["accepted_edits"] >= 20
     assert set(report["statuses"]) <= {"200", "409"}
     v = report["verification"]
     assert v["ok"], v["problems"]

@@ -83,7 +83,7 @@ def postgres_engine(location: str, **options: Any) -> Engine:
     except sa.exc.OperationalError as err:
         engine.dispose()
         raise WorkspaceError(
-            f"cannot connect to {_redact(location)}: {str(err.orig).strip()}"
+            f"cannot connect to {redact_url(location)}: {str(err.orig).strip()}"
         ) from None
     return engine
 
@@ -216,11 +216,11 @@ class Workspace:
                         "SELECT 1 FROM pg_extension WHERE extname = 'postgis'"
                     ).first():
                         raise WorkspaceError(
-                            f"{_redact(location)}: the PostGIS extension is not installed; "
+                            f"{redact_url(location)}: the PostGIS extension is not installed; "
                             "run CREATE EXTENSION postgis as a superuser"
                         )
                     if migrate.current_revision(conn) is not None:
-                        raise WorkspaceError(f"{_redact(location)} already holds a workspace")
+                        raise WorkspaceError(f"{redact_url(location)} already holds a workspace")
                     migrate.upgrade(conn)
                 if populate is not None:
                     populate(ws)
@@ -494,12 +494,19 @@ def _records(frame: pd.DataFrame, name: str) -> list[dict]:
     return records
 
 
-def _redact(url: str) -> str:
-    """Hide a password in a database URL shown to users."""
+def redact_url(url: str) -> str:
+    """Return ``url`` with its password hidden, to show to users (a path comes back as it is)."""
     try:
         return sa.engine.make_url(url).render_as_string(hide_password=True)
     except sa.exc.ArgumentError:
         return url
 
 
-__all__ = ["LayerInfo", "Workspace", "is_database_url", "resolve_location"]
+__all__ = [
+    "LayerInfo",
+    "Workspace",
+    "is_database_url",
+    "postgres_engine",
+    "redact_url",
+    "resolve_location",
+]

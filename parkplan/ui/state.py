@@ -131,11 +131,13 @@ class Services:
 
 
 def default_scenarios_dir() -> Path:
-    """Return ``$PARKPLAN_SCENARIOS``, else ``models/scenarios`` of the source checkout."""
+    """Return ``$PARKPLAN_SCENARIOS``, else the shipped scenarios (``parkplan.models``)."""
     env = os.environ.get("PARKPLAN_SCENARIOS")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2] / "models" / "scenarios"
+    from parkplan.models import scenarios_dir
+
+    return scenarios_dir()
 
 
 class Session(param.Parameterized):
