@@ -10,7 +10,7 @@ import yaml
 from typer.testing import CliRunner
 
 from parkplan.cli import app
-from parkplan.cli.siting import _print_explanation
+from parkplan.cli.siting import print_explanation
 from parkplan.siting import evaluate, read_instance
 from tests.conftest import snapshot
 
@@ -126,8 +126,8 @@ def test_a_relaxation_not_proven_smallest_is_not_called_smallest(capsys):
         "proven_smallest": False,
         "note": "a relaxation that makes it feasible, not proven smallest",
     }
-    _print_explanation({"infeasibility": info})
+    print_explanation({"infeasibility": info})
     out = capsys.readouterr().out
     assert "not proven smallest" in out and "最小放宽" not in out
-    _print_explanation({"infeasibility": {**info, "proven_smallest": True, "note": None}})
+    print_explanation({"infeasibility": {**info, "proven_smallest": True, "note": None}})
     assert "最小放宽 smallest relaxation" in capsys.readouterr().out

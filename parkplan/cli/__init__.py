@@ -1,81 +1,83 @@
 """The ``parkplan`` command line: thin wrappers over the library.
 
-Each command calls one library function and turns a :class:`parkplan.errors.ParkplanError`
-into a message on standard error and exit status 2, never a traceback.
+Each module of this package holds the commands of one domain, as plain functions or as its
+own ``typer.Typer`` group; this module registers them all, in the order ``--help`` lists
+them, and is the one place that turns a :class:`parkplan.errors.ParkplanError` into a
+message on standard error and exit status 2, never a traceback.
+
+Start-up is kept short: the command modules import only typer and :mod:`.options` at the
+top; geopandas, the store, the solver, folium and panel are imported inside the commands
+that use them (``tests/test_cli_tree.py`` checks that ``--help`` imports no pandas).
 """
 
 from __future__ import annotations
 
-import functools
 import logging
-from enum import StrEnum
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
+from parkplan.cli import (
+    backup,
+    baselines,
+    escalations,
+    evidence,
+    journal,
+    kpis,
+    maps,
+    matters,
+    meetings,
+    milestones,
+    notify,
+    reports,
+    risks,
+    serve,
+    siting,
+    tasks,
+    users,
+    workspace,
+)
 from parkplan.errors import ParkplanError
 
+
+class ParkplanGroup(TyperGroup):
+    """The top-level group: runs a command and reports a user's mistake without a traceback."""
+
+    def invoke(self, ctx: typer.Context):
+        """Run the command; a :class:`ParkplanError` becomes a message and exit status 2."""
+        try:
+            return super().invoke(ctx)
+        except ParkplanError as err:
+            typer.echo(f"parkplan: error: {err}", err=True)
+            raise typer.Exit(2) from None
+
+    def list_commands(self, ctx: typer.Context) -> list[str]:
+        """Return the commands in the order of :data:`COMMANDS` (typer puts groups last)."""
+        return [name for name, _ in COMMANDS if name in self.commands]
+
+
 app = typer.Typer(
+    cls=ParkplanGroup,
     help="parkplan — 上海检验检测认证先行先试 · Shanghai TIC pilot programme "
     "planning, tracking and park maps.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    # Plain click help: Rich would read "[default: ...]" in help texts as markup and drop it.
+    rich_markup_mode=None,
 )
-db_app = typer.Typer(help="Workspace schema (数据库结构).", no_args_is_help=True)
-app.add_typer(db_app, name="db")
 
 log = logging.getLogger("parkplan")
 
-WorkspaceOption = Annotated[
-    str | None,
-    typer.Option(
-        "--workspace",
-        "-w",
-        metavar="PATH_OR_URL",
-        help="GeoPackage path or postgresql:// URL [default: $PARKPLAN_WORKSPACE, then "
-        "./parkplan.gpkg]",
-    ),
-]
 
-AsOption = Annotated[
-    str | None,
-    typer.Option(
-        "--as",
-        envvar="PARKPLAN_USER",
-        metavar="USER",
-        help="Who acts [default: $PARKPLAN_USER; without it, read public records anonymously]",
-    ),
-]
-AsOfOption = Annotated[
-    str | None,
-    typer.Option(
-        "--as-of",
-        metavar="DATE",
-        help="Date to rate and compute slip at, YYYY-MM-DD [default: today]",
-    ),
-]
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
 
-
-class OutputFormat(StrEnum):
-    """How list commands print."""
-
-    table = "table"
-    json = "json"
-
-
-def _user_errors(fn):
-    """Turn the library's user-facing errors into a message and exit status 2."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except ParkplanError as err:
-            typer.echo(f"parkplan: error: {err}", err=True)
-            raise typer.Exit(2) from None
-
-    return wrapper
+        typer.echo(f"parkplan {version('parkplan')}")
+        raise typer.Exit()
 
 
 @app.callback()
@@ -84,6 +86,12 @@ def main(
         int, typer.Option("--verbose", "-v", count=True, help="More log output.")
     ] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Errors only.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version."
+        ),
+    ] = False,
 ):
     """Set up logging for every command."""
     level = (
@@ -98,14 +106,41 @@ def main(
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
 
 
-# Command modules register themselves on ``app``; imported last so they can use the above.
-from parkplan.cli import (  # noqa: E402, F401, I001
-    backup,
-    maps_cli,
-    reports,
-    serve,
-    siting,
-    tracker,
-    tracker_extra,
-    workspace,
+# Every command, in the order --help lists them: a workspace, planning on it, maps and reports
+# from it, the programme's records, then running and keeping the service.
+COMMANDS: tuple[tuple[str, typer.Typer | Callable[..., Any]], ...] = (
+    ("init", workspace.init),
+    ("import", workspace.import_),
+    ("export", workspace.export),
+    ("layers", workspace.list_layers),
+    ("solve", siting.solve),
+    ("sweep", siting.sweep),
+    ("scenarios", siting.scenarios_app),
+    ("map", maps.map_),
+    ("brief", reports.brief),
+    ("report", reports.app),
+    ("tasks", tasks.app),
+    ("milestones", milestones.app),
+    ("risks", risks.app),
+    ("kpis", kpis.app),
+    ("evidence", evidence.app),
+    ("escalate", escalations.escalate),
+    ("escalations", escalations.app),
+    ("matters", matters.app),
+    ("meetings", meetings.app),
+    ("notify", notify.notify),
+    ("outbox", notify.outbox_app),
+    ("baseline", baselines.app),
+    ("journal", journal.journal),
+    ("users", users.app),
+    ("serve", serve.serve),
+    ("hash-password", serve.hash_password),
+    ("backup", backup.backup_),
+    ("restore", backup.restore_),
+    ("db", workspace.db_app),
 )
+for _name, _target in COMMANDS:
+    if isinstance(_target, typer.Typer):
+        app.add_typer(_target, name=_name)
+    else:
+        app.command(_name)(_target)

@@ -7,17 +7,15 @@ from typing import Annotated
 
 import typer
 
-from parkplan.cli import WorkspaceOption, _user_errors, app
+from parkplan.cli.options import WorkspaceOption, out_option, say
 
 
 def _size(n: int) -> str:
     return f"{n / 2**20:,.1f} MiB" if n >= 2**20 else f"{n / 1024:,.0f} KiB"
 
 
-@app.command("backup")
-@_user_errors
 def backup_(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Backup file to write")],
+    out: Annotated[Path, out_option("Backup file to write")],
     force: Annotated[bool, typer.Option(help="Replace an existing file at --out.")] = False,
     workspace: WorkspaceOption = None,
 ):
@@ -26,13 +24,9 @@ def backup_(
 
     info = backup(workspace, out, force=force)
     what = f"schema {info.schema} of {info.location}" if info.schema else info.location
-    typer.echo(
-        f"backed up {what} to {info.path} ({_size(info.size)}, schema revision {info.revision})"
-    )
+    say("cli.backup.done", what=what, path=info.path, size=_size(info.size), rev=info.revision)
 
 
-@app.command("restore")
-@_user_errors
 def restore_(
     path: Annotated[Path, typer.Argument(help="Backup file written by 'parkplan backup'")],
     force: Annotated[bool, typer.Option(help="Replace the workspace already there.")] = False,
@@ -43,9 +37,6 @@ def restore_(
 
     info = restore(path, workspace, force=force)
     what = f"schema {info.schema} of {info.location}" if info.schema else info.location
-    typer.echo(f"restored {what} from {info.path} (schema revision {info.revision})")
+    say("cli.restore.done", what=what, path=info.path, rev=info.revision)
     if not info.current:
-        typer.echo(
-            "the restored workspace's schema is not this parkplan's: run "
-            f"'parkplan db upgrade --workspace {info.location}'"
-        )
+        say("cli.restore.upgrade", location=info.location)

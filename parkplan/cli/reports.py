@@ -1,4 +1,4 @@
-"""Report commands: ``parkplan report stocktake`` and ``parkplan report major-matter``.
+"""Report commands: ``parkplan brief``, ``parkplan report stocktake|major-matter``.
 
 Who reads is ``--as USER`` (default ``$PARKPLAN_USER``); a report holds only what that user
 may see. Each command makes one call to :mod:`parkplan.reports`.
@@ -6,55 +6,67 @@ may see. Each command makes one call to :mod:`parkplan.reports`.
 
 from __future__ import annotations
 
-from datetime import date
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from parkplan.cli import AsOfOption, AsOption, WorkspaceOption, _user_errors, app
-from parkplan.store import Workspace
+from parkplan.cli.maps import RunOption
+from parkplan.cli.options import (
+    AsOfOption,
+    AsOption,
+    LangOption,
+    Language,
+    WorkspaceOption,
+    either,
+    open_tracker,
+    out_option,
+    parse_date,
+    renamed,
+    say,
+)
 
-report_app = typer.Typer(
+app = typer.Typer(
     help="Reports (报告): the weekly stocktake (周例会盘点) in HTML and "
     "PDF, a major matter's 专报 in Word.",
     no_args_is_help=True,
 )
-app.add_typer(report_app, name="report")
 
 
-class ReportLanguage(StrEnum):
-    """Language of a report's labels."""
+def brief(
+    out: Annotated[Path, out_option("PDF file to write")],
+    user: AsOption = None,
+    as_of: AsOfOption = None,
+    run: RunOption = None,
+    workspace: WorkspaceOption = None,
+):
+    """Write the leader brief: one A4 page in Chinese (map, nine ratings, escalations)."""
+    from parkplan.services.briefs import write_brief
+    from parkplan.store import Workspace
 
-    zh = "zh"
-    en = "en"
-
-
-def _date(value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(
-            f"{value!r} is not a date (YYYY-MM-DD)", param_hint="--as-of"
-        ) from None
+    with Workspace.open(workspace) as ws:
+        path = write_brief(ws, out, user=user, as_of=parse_date(as_of, "--as-of"), run_id=run)
+    say("cli.wrote_size", path=path, kib=f"{path.stat().st_size / 1024:,.0f}")
 
 
-@report_app.command("stocktake")
-@_user_errors
+@app.command("stocktake")
 def stocktake(
     week: Annotated[
         str | None,
         typer.Option(metavar="YYYY-Www", help="ISO week, e.g. 2026-W48 [default: this week]"),
     ] = None,
-    out_dir: Annotated[
-        Path, typer.Option("--out-dir", file_okay=False, help="Where to write the files")
-    ] = Path("."),
-    lang: Annotated[
-        ReportLanguage, typer.Option(help="zh: Chinese first, English second; en: English labels")
-    ] = ReportLanguage.zh,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            metavar="DIR",
+            file_okay=False,
+            help="Folder to write the files in [default: the current one]",
+        ),
+    ] = None,
+    out_dir: Annotated[Path | None, renamed("--out-dir", "--out")] = None,
+    lang: LangOption = Language.zh,
     as_of: AsOfOption = None,
     no_pdf: Annotated[bool, typer.Option("--no-pdf", help="HTML only")] = False,
     save_baseline: Annotated[
@@ -70,10 +82,9 @@ def stocktake(
 ):
     """Write the weekly stocktake: stocktake-YYYY-Www.html and .pdf."""
     from parkplan.reports.stocktake import IsoWeek, parse_week, write_stocktake
-    from parkplan.tracker import Tracker
 
-    with Workspace.open(workspace) as ws:
-        tracker = Tracker(ws, user)
+    day = parse_date(as_of, "--as-of")
+    with open_tracker(workspace, user) as tracker:
         iso = parse_week(week) if week else IsoWeek.of(tracker.clock().date())
         baseline = f"stocktake-{iso}"
         if save_baseline:
@@ -81,27 +92,35 @@ def stocktake(
             # week's is taken, or the user may not save) leaves no files behind.
             tracker.check_new_baseline(baseline)
         html, pdf = write_stocktake(
-            tracker, iso, out_dir, lang=lang.value, as_of=_date(as_of), pdf=not no_pdf
+            tracker,
+            iso,
+            either(out, out_dir, Path(".")),
+            lang=lang.value,
+            as_of=day,
+            pdf=not no_pdf,
         )
-        typer.echo(f"wrote {html}")
+        say("cli.wrote", path=html)
         if pdf:
-            typer.echo(f"wrote {pdf}")
+            say("cli.wrote", path=pdf)
         if save_baseline:
-            day = _date(as_of) or min(iso.sunday, tracker.clock().date())
-            b = tracker.save_baseline(baseline, day)
-            typer.echo(f"saved baseline {b.name} as of {b.as_of}")
+            b = tracker.save_baseline(baseline, day or min(iso.sunday, tracker.clock().date()))
+            say("cli.stocktake.baseline", name=b.name, as_of=b.as_of)
 
 
-@report_app.command("major-matter")
-@_user_errors
+@app.command("major-matter")
 def major_matter(
     matter_id: Annotated[int, typer.Argument(metavar="ID")],
-    docx: Annotated[
+    out: Annotated[
         Path | None,
         typer.Option(
-            "--docx", dir_okay=False, help="The .docx to write [default: major-matter-ID.docx]"
+            "--out",
+            "-o",
+            metavar="FILE",
+            dir_okay=False,
+            help="The .docx to write [default: major-matter-ID.docx]",
         ),
     ] = None,
+    docx: Annotated[Path | None, renamed("--docx", "--out")] = None,
     unit: Annotated[
         str | None, typer.Option(help="报送单位 [default: your unit, else the task-force office]")
     ] = None,
@@ -110,9 +129,8 @@ def major_matter(
 ):
     """Write the 专报 (special report) of major matter ID in Word."""
     from parkplan.reports.major_matter import write_major_matter_docx
-    from parkplan.tracker import Tracker
 
-    out = docx or Path(f"major-matter-{matter_id}.docx")
-    with Workspace.open(workspace) as ws:
-        path = write_major_matter_docx(Tracker(ws, user), matter_id, out, unit=unit)
-    typer.echo(f"wrote {path}")
+    target = either(out, docx, Path(f"major-matter-{matter_id}.docx"))
+    with open_tracker(workspace, user) as tracker:
+        path = write_major_matter_docx(tracker, matter_id, target, unit=unit)
+    say("cli.wrote", path=path)

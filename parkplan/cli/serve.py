@@ -8,12 +8,10 @@ from typing import Annotated
 
 import typer
 
-from parkplan.cli import WorkspaceOption, _user_errors, app
-from parkplan.errors import ParkplanError
+from parkplan.cli.options import WorkspaceOption, say
+from parkplan.i18n import both
 
 
-@app.command("serve")
-@_user_errors
 def serve(
     workspace: WorkspaceOption = None,
     port: Annotated[int, typer.Option("--port", "-p", help="Port to listen on.")] = 5006,
@@ -76,8 +74,9 @@ def serve(
         str | None,
         typer.Option(
             "--as-of",
-            metavar="YYYY-MM-DD[THH:MM]",
-            help="Run the app's clock from this moment (Shanghai time; a date alone is "
+            metavar="DATE",
+            help="Run the app's clock from this moment, YYYY-MM-DD[THH:MM] (Shanghai time; "
+            "a date alone is "
             "taken at 12:00) instead of the real time: ratings, the as-of date and "
             "change stamps follow it, and every page says so. For demonstrations "
             "and tests; default the real clock.",
@@ -86,16 +85,14 @@ def serve(
     show: Annotated[bool, typer.Option("--show", help="Open a browser.")] = False,
 ):
     """Serve the app: overview, task boards, escalation desk, scenario studio (应用)."""
+    from parkplan.errors import ParkplanError
     from parkplan.ui.auth import cookie_secret_from_env, load_credentials
     from parkplan.ui.server import configure_logging
     from parkplan.ui.server import serve as run_server
     from parkplan.ui.state import parse_as_of
 
     if credentials is None and not no_auth:
-        raise ParkplanError(
-            "give --credentials FILE (the demo's: data/demo-credentials.json) "
-            "or --no-auth to serve read-only public records"
-        )
+        raise ParkplanError(both("cli.serve.credentials"))
     try:
         start = parse_as_of(as_of) if as_of is not None else None
     except ValueError as err:
@@ -103,21 +100,13 @@ def serve(
     creds = load_credentials(credentials) if credentials is not None else None
     secret, from_env = cookie_secret_from_env(cookie_secret_env)
     if not from_env and creds is not None:
-        typer.echo(
-            f"parkplan: ${cookie_secret_env} is not set: using a random cookie secret; "
-            "sign-ins end when the server stops",
-            err=True,
-        )
+        say("cli.serve.random_secret", var=cookie_secret_env, err=True)
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)
     configure_logging(log_file, processes=num_procs)
     if start is not None:
-        typer.echo(
-            f"parkplan: the app's clock starts at {start:%Y-%m-%d %H:%M} (--as-of), "
-            "not the real time",
-            err=True,
-        )
-    typer.echo(f"parkplan: serving on http://{address}:{port}/ (Ctrl-C stops)", err=True)
+        say("cli.serve.clock", start=f"{start:%Y-%m-%d %H:%M}", err=True)
+    say("cli.serve.serving", url=f"http://{address}:{port}/", err=True)
     run_server(
         workspace,
         port=port,
@@ -131,8 +120,6 @@ def serve(
     )
 
 
-@app.command("hash-password")
-@_user_errors
 def hash_password(
     user: Annotated[str, typer.Argument(help="User name (a tracker user).")],
     credentials: Annotated[
@@ -145,11 +132,14 @@ def hash_password(
     ] = None,
 ):
     """Ask for a password and print its hash, or store it in a credentials file."""
+    from parkplan.errors import ParkplanError
     from parkplan.ui.auth import hash_password as make_hash
 
-    password = typer.prompt(f"password for {user}", hide_input=True, confirmation_prompt=True)
+    password = typer.prompt(
+        both("cli.password.prompt", user=user), hide_input=True, confirmation_prompt=True
+    )
     if len(password) < 10:
-        raise ParkplanError("use a password of at least 10 characters")
+        raise ParkplanError(both("cli.password.short"))
     encoded = make_hash(password)
     if credentials is None:
         typer.echo(json.dumps({user: {"password_hash": encoded}}, indent=2))
@@ -160,4 +150,4 @@ def hash_password(
     data.setdefault("users", {})[user] = {"password_hash": encoded}
     credentials.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     credentials.chmod(0o600)
-    typer.echo(f"stored a password hash for {user} in {credentials}")
+    say("cli.password.stored", user=user, file=credentials)

@@ -1,4 +1,4 @@
-"""Siting commands: solve, scenarios list|compare|adopt, sweep."""
+"""Siting commands: solve, sweep, scenarios list|compare|adopt."""
 
 from __future__ import annotations
 
@@ -8,20 +8,27 @@ from typing import Annotated
 
 import typer
 
-from parkplan.cli import AsOption, OutputFormat, WorkspaceOption, _user_errors, app
-from parkplan.errors import SitingError
-from parkplan.store import Workspace
+from parkplan.cli.options import (
+    AsOption,
+    FormatOption,
+    OutputFormat,
+    WorkspaceOption,
+    out_option,
+)
+from parkplan.i18n import both
 
 scenarios_app = typer.Typer(help="The scenario ledger (方案台账).", no_args_is_help=True)
-app.add_typer(scenarios_app, name="scenarios")
 
 Solver = Annotated[str | None, typer.Option(help="highs or cbc [default: the scenario's]")]
 TimeLimit = Annotated[float | None, typer.Option(help="Seconds the solver may run.")]
 Gap = Annotated[float | None, typer.Option(help="Relative optimality gap.")]
 
 
-@app.command()
-@_user_errors
+def _label(key: str) -> str:
+    """Return a label Chinese first, then English, as the solve report prints them."""
+    return both(key, sep=" ")
+
+
 def solve(
     scenario: Annotated[
         Path | None, typer.Argument(help="Scenario YAML (models/scenarios/*.yaml)")
@@ -29,7 +36,7 @@ def solve(
     instance: Annotated[
         Path | None, typer.Option(help="Solve a contract instance file instead of a scenario.")
     ] = None,
-    out: Annotated[Path | None, typer.Option(help="Write the result file (contract).")] = None,
+    out: Annotated[Path | None, out_option("Write the result file (contract).")] = None,
     export_instance: Annotated[
         Path | None, typer.Option(help="Write the scenario's instance file (contract).")
     ] = None,
@@ -47,23 +54,18 @@ def solve(
     The run is recorded in the scenario ledger when a user with a planning role is given
     (--as or PARKPLAN_USER); anyone else may still solve, and the run is not recorded.
     """
-    from parkplan import planning
-    from parkplan.siting import SitingModel, read_instance, write_instance
-    from parkplan.siting.scenario import load_scenario
+    from parkplan.errors import SitingError
 
     if (scenario is None) == (instance is None):
-        raise SitingError("give a scenario file, or --instance FILE (not both)")
+        raise SitingError(both("cli.solve.scenario_or_instance"))
     if instance is not None:
-        inst = read_instance(instance)
-        model = SitingModel.from_instance(inst).solve(solver or "highs", time_limit, gap)
-        if out:
-            model.write_result(out)
-        _print_result(model.result, inst)
-        if explain and model.result.status == "infeasible":
-            from parkplan.siting.explain import explain_infeasible
-
-            _print_explanation({"infeasibility": explain_infeasible(inst, solver or "highs")})
+        _solve_instance(instance, out, solver, time_limit, gap, explain)
         return
+    from parkplan import planning
+    from parkplan.siting import write_instance
+    from parkplan.siting.scenario import load_scenario
+    from parkplan.store import Workspace
+
     sc = load_scenario(scenario)
     options = (
         planning.ExplainOptions(alternatives=alternatives, irreplaceable=irreplaceable)
@@ -78,90 +80,124 @@ def solve(
         write_instance(run.instance, export_instance)
     if out:
         run.result.write(out)
-    typer.echo(
-        f"方案 Scenario {sc.name}  ·  "
-        + (f"run {run.run_id}" if run.recorded else "not recorded 未记入台账")
+    recorded = (
+        both("cli.solve.run", sep=" ", run_id=run.run_id)
+        if run.recorded
+        else both("cli.solve.not_recorded", sep=" ")
     )
-    _print_result(run.result, run.instance)
-    _print_explanation(run.explanation)
+    typer.echo(f"{both('cli.solve.scenario', sep=' ', name=sc.name)}  ·  {recorded}")
+    print_result(run.result, run.instance)
+    print_explanation(run.explanation)
     if not run.recorded:
-        typer.echo(
-            "parkplan: note: this run was not recorded in the scenario ledger (no user "
-            "given); to record it, say who you are with --as USER or PARKPLAN_USER=USER "
-            "(a planner, the task-force office or the convenor)",
-            err=True,
-        )
+        typer.echo(both("cli.solve.not_recorded_note", sep="\n"), err=True)
 
 
-def _print_result(result, inst) -> None:
+def _solve_instance(instance, out, solver, time_limit, gap, explain) -> None:
+    from parkplan.siting import SitingModel, read_instance
+
+    inst = read_instance(instance)
+    model = SitingModel.from_instance(inst).solve(solver or "highs", time_limit, gap)
+    if out:
+        model.write_result(out)
+    print_result(model.result, inst)
+    if explain and model.result.status == "infeasible":
+        from parkplan.siting.explain import explain_infeasible
+
+        print_explanation({"infeasibility": explain_infeasible(inst, solver or "highs")})
+
+
+def print_result(result, inst) -> None:
+    """Print a solve's status, objective and use of candidates and budget."""
     from parkplan.siting.explain import budget_use
 
     typer.echo(
-        f"状态 status: {result.status}   solver: {result.solver}   "
+        f"{_label('cli.solve.status')}: {result.status}   solver: {result.solver}   "
         f"time: {result.seconds['total']:.2f} s"
     )
     if result.objective is not None:
         gap = f"{result.gap:.2e}" if result.gap is not None else "n/a"
         bound = f"{result.bound:.4f}" if result.bound is not None else "n/a"
-        typer.echo(f"目标值 objective: {result.objective:.4f}   bound: {bound}   gap: {gap}")
+        typer.echo(
+            f"{_label('cli.solve.objective')}: {result.objective:.4f}   bound: {bound}   gap: {gap}"
+        )
         spent = budget_use(inst, result.allocation)["total"]
         typer.echo(
-            f"招引 recruited: {len(result.allocation)} of {len(inst.cand_ids)} "
-            f"candidates into {len({s for _, s, _ in result.allocation})} sites; budget "
-            f"used {spent:,.0f} of {inst.budget:,.0f} 万元"
+            both(
+                "cli.solve.recruited",
+                sep="; ",
+                n=len(result.allocation),
+                total=len(inst.cand_ids),
+                sites=len({s for _, s, _ in result.allocation}),
+                spent=f"{spent:,.0f}",
+                budget=f"{inst.budget:,.0f}",
+            )
         )
     elif result.message:
-        typer.echo(f"原因 why: {result.message}")
+        typer.echo(f"{_label('cli.solve.why')}: {result.message}")
 
 
-def _print_explanation(explanation: dict) -> None:
+def _print_infeasibility(info: dict) -> None:
+    typer.echo(f"{_label('cli.solve.conflicts')}: " + "; ".join(info["conflicts"]))
+    if info["relaxations"]:
+        proven = info.get("proven_smallest")
+        typer.echo(
+            _label("cli.solve.smallest_relaxation" if proven else "cli.solve.some_relaxation") + ":"
+        )
+    for r in info["relaxations"]:
+        typer.echo(f"  - {r['text']}")
+    if info.get("note"):
+        typer.echo(f"  ({info['note']})")
+
+
+def print_explanation(explanation: dict) -> None:
+    """Print why a plan is what it is, or why a scenario has no plan."""
     if "infeasibility" in explanation:
-        info = explanation["infeasibility"]
-        typer.echo("冲突 conflicting constraints: " + "; ".join(info["conflicts"]))
-        if info["relaxations"]:
-            typer.echo(
-                "最小放宽 smallest relaxation that makes it feasible:"
-                if info.get("proven_smallest")
-                else "放宽 a relaxation that makes it feasible, not proven smallest:"
-            )
-        for r in info["relaxations"]:
-            typer.echo(f"  - {r['text']}")
-        if info.get("note"):
-            typer.echo(f"  ({info['note']})")
+        _print_infeasibility(explanation["infeasibility"])
         return
     breakdown = explanation.get("breakdown")
     if breakdown:
         parks = ", ".join(f"{p} {d['net']:.1f}" for p, d in breakdown["by_park"].items())
         tiers = ", ".join(f"{t} {v:.1f}" for t, v in breakdown["by_tier"].items())
-        typer.echo(f"按园区 by park: {parks}")
-        typer.echo(f"按层级 by tier: {tiers}")
+        typer.echo(f"{_label('cli.solve.by_park')}: {parks}")
+        typer.echo(f"{_label('cli.solve.by_tier')}: {tiers}")
     values = [v for v in explanation.get("space_values", []) if v["value"] > 1e-6]
     if values:
         top = sorted(values, key=lambda v: -v["value"])[:5]
         typer.echo(
-            "每增加1000 m² 的价值 value of +1,000 m²: "
+            f"{_label('cli.solve.space_value')}: "
             + ", ".join(f"{v['park_id']} {v['space_class']} {v['value']:.2f}" for v in top)
         )
     for n, alt in enumerate(explanation.get("alternatives", []), 1):
         typer.echo(
-            f"备选方案 alternative {n}: objective {alt['objective']:.4f}, "
-            f"{len(alt['differs']['added'])} placements differ"
+            both(
+                "cli.solve.alternative",
+                sep=": ",
+                n=n,
+                objective=f"{alt['objective']:.4f}",
+                differ=len(alt["differs"]["added"]),
+            )
         )
     for row in explanation.get("irreplaceability", []):
         if row["loss_max"] is not None:
             typer.echo(
-                f"不可替代性 without {row['site_id']} ({row['park_id']}): objective "
-                f"−{row['loss_min']:.2f}…−{row['loss_max']:.2f}"
+                both(
+                    "cli.solve.irreplaceable",
+                    sep=" ",
+                    site=row["site_id"],
+                    park=row["park_id"],
+                    low=f"{row['loss_min']:.2f}",
+                    high=f"{row['loss_max']:.2f}",
+                )
             )
 
 
 @scenarios_app.command("list")
-@_user_errors
 def scenarios_list(
-    output: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
+    output: FormatOption = OutputFormat.table,
     workspace: WorkspaceOption = None,
 ):
     """List stored runs, newest first."""
+    from parkplan.store import Workspace
     from parkplan.store.ledger import list_runs
 
     with Workspace.open(workspace) as ws:
@@ -177,52 +213,54 @@ def scenarios_list(
 
 
 @scenarios_app.command("compare")
-@_user_errors
 def scenarios_compare(
     first: str,
     second: str,
-    output: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
+    output: FormatOption = OutputFormat.table,
     workspace: WorkspaceOption = None,
 ):
     """Compare two runs (ids, id prefixes or scenario names) side by side."""
     from parkplan.planning import compare_runs
+    from parkplan.store import Workspace
 
     with Workspace.open(workspace) as ws:
         cmp = compare_runs(ws, first, second)
     if output == OutputFormat.json:
         typer.echo(json.dumps(cmp, ensure_ascii=False, indent=2, default=float))
         return
+    _print_comparison(cmp)
+
+
+def _print_comparison(cmp: dict) -> None:
     a, b = cmp["runs"]
     typer.echo(f"{'':<22}{'A ' + a['run_id']:<30}{'B ' + b['run_id']:<30}")
-    typer.echo(f"{'scenario':<22}{a['scenario']:<30}{b['scenario']:<30}")
-    typer.echo(f"{'status':<22}{a['status']:<30}{b['status']:<30}")
-    typer.echo(f"{'objective':<22}{_num(a['objective']):<30}{_num(b['objective']):<30}")
+    for key in ("scenario", "status"):
+        typer.echo(f"{_label('cli.compare.' + key):<22}{a[key]:<30}{b[key]:<30}")
+    objective = _label("cli.compare.objective")
+    typer.echo(f"{objective:<22}{_num(a['objective']):<30}{_num(b['objective']):<30}")
     ba, bb = cmp["budget_used"]
-    typer.echo(f"{'budget used 万元':<22}{_money(ba['total']):<30}{_money(bb['total']):<30}")
-    for key, title in (
-        ("by_park", "objective by park"),
-        ("by_tier", "objective by tier"),
-        ("by_sector", "objective by sector"),
-    ):
-        typer.echo(title)
+    budget = _label("cli.compare.budget")
+    typer.echo(f"{budget:<22}{_money(ba['total']):<30}{_money(bb['total']):<30}")
+    for key in ("by_park", "by_tier", "by_sector"):
+        typer.echo(_label(f"cli.compare.{key}"))
         left, right = cmp[key]
         for name in sorted(set(left) | set(right)):
             lv, rv = left.get(name), right.get(name)
             lv = lv["net"] if isinstance(lv, dict) else lv
             rv = rv["net"] if isinstance(rv, dict) else rv
             typer.echo(f"  {name:<20}{_num(lv):<30}{_num(rv):<30}")
-    typer.echo("space used per park (m²: office / lab / heavy / hazard)")
+    typer.echo(_label("cli.compare.space"))
     sa, sb = cmp["space_by_park"]
     for park in sorted(set(sa) | set(sb)):
         typer.echo(f"  {park:<20}{_space(sa.get(park)):<30}{_space(sb.get(park)):<30}")
     changed = [p for p in cmp["placements"] if not p["same"]]
-    typer.echo(f"placements that differ: {len(changed)}")
+    typer.echo(f"{_label('cli.compare.differ')}: {len(changed)}")
     for p in changed:
         typer.echo(
             f"  {p['cand_id']:<8}{p['name_zh'][:14]:<16}{p['a'] or '-':<10}→ {p['b'] or '-'}"
         )
     for note in cmp["notes"]:
-        typer.echo(f"note: {note}")
+        typer.echo(f"{_label('cli.compare.note')}: {note}")
 
 
 def _num(v) -> str:
@@ -238,22 +276,20 @@ def _space(d) -> str:
 
 
 @scenarios_app.command("adopt")
-@_user_errors
 def scenarios_adopt(run: str, as_user: AsOption = None, workspace: WorkspaceOption = None):
     """Adopt a run as the plan (task （八）'s KPIs report from it)."""
     from parkplan.planning import adopt_run
+    from parkplan.store import Workspace
 
     with Workspace.open(workspace) as ws:
         record = adopt_run(ws, run, as_user)
     typer.echo(f"adopted {record.run_id} ({record.scenario_name})")
 
 
-@app.command()
-@_user_errors
 def sweep(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML")],
     vary: Annotated[list[str], typer.Option(help="KEY=START:STOP:N or KEY=V1,V2 (repeatable)")],
-    out: Annotated[Path, typer.Option(help="Table: .csv or .parquet")] = Path("sweep.csv"),
+    out: Annotated[Path, out_option("Table: .csv or .parquet")] = Path("sweep.csv"),
     chart: Annotated[
         Path | None, typer.Option(help="PNG chart [default: beside the table]")
     ] = None,
@@ -266,18 +302,20 @@ def sweep(
     """Solve a scenario over a grid of parameter values, in parallel."""
     from rich.progress import Progress
 
+    from parkplan.errors import SitingError
     from parkplan.planning import read_inputs
     from parkplan.siting.scenario import load_scenario
     from parkplan.siting.sweep import parse_vary, plot_sweep, run_sweep
+    from parkplan.store import Workspace
 
     sc = load_scenario(scenario)
     axes = [parse_vary(v) for v in vary]
     if out.suffix not in (".csv", ".parquet"):
-        raise SitingError(f"--out {out}: use a .csv or .parquet file")
+        raise SitingError(both("cli.sweep.suffix", out=out))
     with Workspace.open(workspace) as ws:
         frames = read_inputs(ws)
     with Progress(transient=True) as bar:
-        task = bar.add_task("求解 solving", total=None)
+        task = bar.add_task(both("cli.sweep.solving", sep=" "), total=None)
         table = run_sweep(
             sc,
             axes,

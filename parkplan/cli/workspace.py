@@ -8,25 +8,32 @@ from typing import Annotated
 
 import typer
 
-from parkplan import layers as layer_schemas
-from parkplan.cli import OutputFormat, WorkspaceOption, _user_errors, app, db_app
-from parkplan.errors import WorkspaceError
-from parkplan.store import Workspace, resolve_location
+from parkplan.cli.options import FormatOption, OutputFormat, WorkspaceOption, say
+
+db_app = typer.Typer(help="Workspace schema (数据库结构).", no_args_is_help=True)
 
 
-@app.command()
-@_user_errors
 def init(
     location: Annotated[
-        str, typer.Argument(metavar="PATH_OR_URL", help="New GeoPackage path or PostgreSQL URL")
-    ],
+        str | None,
+        typer.Argument(
+            metavar="PATH_OR_URL",
+            help="New GeoPackage path or PostgreSQL URL (the same as --workspace)",
+            show_default=False,
+        ),
+    ] = None,
     demo: Annotated[bool, typer.Option(help="Load the illustrative demo layers.")] = False,
     exist_ok: Annotated[
         bool, typer.Option(help="If a workspace is already there, keep it and say so.")
     ] = False,
+    workspace: WorkspaceOption = None,
 ):
     """Create a workspace with Shanghai's districts (and with --demo, illustrative layers)."""
     from parkplan.demo import create_workspace
+    from parkplan.errors import WorkspaceError
+    from parkplan.store import Workspace, resolve_location
+
+    location = resolve_location(location or workspace)
 
     if exist_ok:
         try:
@@ -34,20 +41,18 @@ def init(
         except WorkspaceError:
             pass
         else:
-            typer.echo(f"{location} already holds a workspace; keeping it")
+            say("cli.init.kept", location=location)
             return
     with create_workspace(location, demo=demo) as ws:
         counts = {info.name: info.features for info in ws.describe()}
     summary = ", ".join(f"{name} {n}" for name, n in counts.items())
-    typer.echo(f"created {location}: {summary}")
+    say("cli.init.created", location=location, summary=summary)
     if demo:
-        typer.echo("示意数据 · the demo's parks, sites, institutions and candidates are invented")
+        say("cli.init.illustrative")
 
 
-@app.command("import")
-@_user_errors
 def import_(
-    layer: Annotated[str, typer.Argument(help="Layer: " + ", ".join(layer_schemas.LAYERS))],
+    layer: Annotated[str, typer.Argument(help="Layer (see 'parkplan layers')")],
     file: Annotated[
         Path, typer.Argument(help="GeoPackage, GeoJSON, Shapefile, CSV (lon/lat columns) or XLSX")
     ],
@@ -70,16 +75,15 @@ def import_(
 ):
     """Import a file into a layer: all records or none."""
     from parkplan.io.transfer import import_layer
+    from parkplan.store import Workspace, resolve_location
 
     with Workspace.open(workspace) as ws:
         n = import_layer(
             ws, layer, file, crs=crs, encoding=encoding, source_layer=source_layer, append=append
         )
-    typer.echo(f"imported {n} {layer} records from {file} into {resolve_location(workspace)}")
+    say("cli.imported", n=n, layer=layer, file=file, location=resolve_location(workspace))
 
 
-@app.command()
-@_user_errors
 def export(
     layer: Annotated[str, typer.Argument(help="Layer to export")],
     file: Annotated[Path, typer.Argument(help="Output .gpkg, .geojson, .shp, .csv or .xlsx")],
@@ -87,21 +91,20 @@ def export(
 ):
     """Export a layer to a file (CSV and XLSX of point layers get lon/lat columns)."""
     from parkplan.io.transfer import export_layer
+    from parkplan.store import Workspace
 
     with Workspace.open(workspace) as ws:
         n = export_layer(ws, layer, file)
-    typer.echo(f"exported {n} {layer} records to {file}")
+    say("cli.exported", n=n, layer=layer, file=file)
 
 
-@app.command("layers")
-@_user_errors
 def list_layers(
-    output: Annotated[
-        OutputFormat, typer.Option("--format", help="table or json")
-    ] = OutputFormat.table,
+    output: FormatOption = OutputFormat.table,
     workspace: WorkspaceOption = None,
 ):
     """List the workspace's layers: features, CRS, bounds, area."""
+    from parkplan.store import Workspace
+
     with Workspace.open(workspace) as ws:
         infos = ws.describe()
         illustrative = ws.get_meta("illustrative")
@@ -131,9 +134,10 @@ def list_layers(
 
 
 @db_app.command("upgrade")
-@_user_errors
 def db_upgrade(workspace: WorkspaceOption = None):
     """Apply pending schema migrations to the workspace."""
+    from parkplan.store import Workspace
+
     with Workspace.open(workspace, check_schema=False) as ws:
         before, after = ws.upgrade()
-    typer.echo(f"schema {before or '(none)'} -> {after}")
+    say("cli.db.upgraded", before=before or "(none)", after=after)

@@ -12,8 +12,6 @@ import functools
 from importlib import resources
 from typing import Literal
 
-import yaml
-
 Language = Literal["zh", "en"]
 LANGUAGES: tuple[Language, ...] = ("zh", "en")
 
@@ -27,6 +25,8 @@ def catalogue() -> dict[str, dict[str, str]]:
     ValueError
         If a key appears in two files or a label lacks a language.
     """
+    import yaml  # here, not at the top: the command line's --help needs no catalogue
+
     merged: dict[str, dict[str, str]] = {}
     for item in sorted(resources.files(__name__).iterdir(), key=lambda p: p.name):
         if not item.name.endswith(".yaml"):
