@@ -17,19 +17,22 @@ import os
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
-import numpy as np
-import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine, event
 
-from parkplan import layers
 from parkplan.errors import WorkspaceError
 from parkplan.store import gpkg
-from parkplan.store.geometry import GpkgGeometry, PostgisGeometry
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# The layer schemas (pandera), pandas and geopandas are imported by the methods that read or
+# write layers: opening a workspace for the tracker's tables alone (``parkplan tasks list``)
+# then takes no second of imports.
 
 ENV_VAR = "PARKPLAN_WORKSPACE"
 DEFAULT_LOCATION = "parkplan.gpkg"
@@ -311,6 +314,9 @@ class Workspace:
     # ------------------------------------------------------------------ layers
     def layer_table(self, name: str) -> sa.Table:
         """Return the SQLAlchemy table of layer ``name`` for this workspace's database."""
+        from parkplan import layers
+        from parkplan.store.geometry import GpkgGeometry, PostgisGeometry
+
         if name in self._metadata.tables:
             return self._metadata.tables[name]
         kinds = {"str": sa.Text, "int": sa.Integer, "float": sa.Float}
@@ -346,6 +352,11 @@ class Workspace:
             Columns as in the layer's schema; a GeoDataFrame in EPSG:4326 for spatial
             layers.
         """
+        import geopandas as gpd
+        import pandas as pd
+
+        from parkplan import layers
+
         layers.layer_model(name)
         with _use(self, conn) as c:
             if not self.has_layer(name, c):
@@ -388,9 +399,11 @@ class Workspace:
             return
         for name, frame in frames.items():
             self._write_layer(conn, name, frame, append)
-        self.set_meta("layers_changed_at", pd.Timestamp.now(tz="UTC").isoformat(), conn)
+        self.set_meta("layers_changed_at", datetime.now(UTC).isoformat(), conn)
 
     def _write_layer(self, conn: Connection, name: str, frame: pd.DataFrame, append: bool) -> None:
+        from parkplan import layers
+
         table = self.layer_table(name)
         gtype = layers.geometry_type(name)
         exists = self.has_layer(name, conn)
@@ -433,6 +446,7 @@ class Workspace:
 
         Area is measured in :data:`parkplan.crs.METRIC_CRS`.
         """
+        from parkplan import layers
         from parkplan.crs import METRIC_CRS
 
         infos = []
@@ -479,6 +493,11 @@ def _use(ws: Workspace, conn: Connection | None) -> Iterator[Connection]:
 
 
 def _records(frame: pd.DataFrame, name: str) -> list[dict]:
+    import numpy as np
+    import pandas as pd
+
+    from parkplan import layers
+
     names = [c.name for c in layers.columns(name)]
     data = pd.DataFrame(frame[names]).astype(object)
     data = data.where(pd.notna(data), None)
