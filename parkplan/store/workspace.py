@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, Engine, event
 
 from parkplan.errors import WorkspaceError
+from parkplan.i18n import t
 from parkplan.store import gpkg
 
 if TYPE_CHECKING:
@@ -86,7 +87,12 @@ def postgres_engine(location: str, **options: Any) -> Engine:
     except sa.exc.OperationalError as err:
         engine.dispose()
         raise WorkspaceError(
-            f"cannot connect to {redact_url(location)}: {str(err.orig).strip()}"
+            t(
+                "store.ws.cannot_connect",
+                "en",
+                location=redact_url(location),
+                reason=str(err.orig).strip(),
+            )
         ) from None
     return engine
 
@@ -179,7 +185,7 @@ class Workspace:
         try:
             with ws.connect() as conn:
                 if ws.kind == "geopackage" and not gpkg.is_geopackage(conn):
-                    raise WorkspaceError(f"{location} is not a GeoPackage")
+                    raise WorkspaceError(t("store.ws.not_gpkg", "en", name=location))
                 if check_schema:
                     migrate.check_current(conn, location)
         except BaseException:
@@ -219,11 +225,12 @@ class Workspace:
                         "SELECT 1 FROM pg_extension WHERE extname = 'postgis'"
                     ).first():
                         raise WorkspaceError(
-                            f"{redact_url(location)}: the PostGIS extension is not installed; "
-                            "run CREATE EXTENSION postgis as a superuser"
+                            t("store.ws.no_postgis", "en", location=redact_url(location))
                         )
                     if migrate.current_revision(conn) is not None:
-                        raise WorkspaceError(f"{redact_url(location)} already holds a workspace")
+                        raise WorkspaceError(
+                            t("store.ws.taken", "en", location=redact_url(location))
+                        )
                     migrate.upgrade(conn)
                 if populate is not None:
                     populate(ws)
@@ -234,9 +241,9 @@ class Workspace:
 
         target = Path(location)
         if target.exists():
-            raise WorkspaceError(f"{target} already exists; choose a new path")
+            raise WorkspaceError(t("store.ws.exists", "en", target=target))
         if not target.parent.exists():
-            raise WorkspaceError(f"folder {target.parent} does not exist")
+            raise WorkspaceError(t("store.ws.no_folder", "en", folder=target.parent))
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         os.close(fd)
         tmp = Path(tmp_name)
@@ -260,10 +267,7 @@ class Workspace:
             return cls(postgres_engine(location, pool_pre_ping=True), location)
         path = Path(location)
         if must_exist and not path.is_file():
-            raise WorkspaceError(
-                f"no workspace at {path}: create one with "
-                f"'parkplan init {path}' (or 'parkplan init --demo {path}')"
-            )
+            raise WorkspaceError(t("store.ws.missing", "en", path=path))
         return cls(_sqlite_engine(path), location)
 
     def upgrade(self) -> tuple[str | None, str]:
