@@ -37,8 +37,13 @@ SHARED = {
 }
 
 
+def _subcommands(group):
+    ctx = typer.Context(group)
+    return {name: group.get_command(ctx, name) for name in group.list_commands(ctx)}
+
+
 def _commands(group=ROOT, path: tuple[str, ...] = ()):
-    for name, cmd in group.commands.items():
+    for name, cmd in _subcommands(group).items():
         if hasattr(cmd, "commands"):
             yield from _commands(cmd, (*path, name))
         else:
@@ -48,7 +53,7 @@ def _commands(group=ROOT, path: tuple[str, ...] = ()):
 def _command(path: tuple[str, ...]):
     cmd = ROOT
     for name in path:
-        cmd = cmd.commands[name]
+        cmd = _subcommands(cmd)[name]
     return cmd
 
 
