@@ -66,6 +66,8 @@ ALL = list(_commands())
 
 def test_every_command_is_listed_once_in_order():
     assert [name for name, _ in COMMANDS] == ROOT.list_commands(typer.Context(ROOT))
+    groups = {name for name, target in COMMANDS if isinstance(target, typer.Typer)}
+    assert groups == {name for name, cmd in _subcommands(ROOT).items() if hasattr(cmd, "commands")}
     assert len(ALL) > 50
 
 

@@ -61,11 +61,13 @@ class ParkplanGroup(TyperGroup):
             target = dict(COMMANDS).get(cmd_name)
             if target is None:
                 return None
-            if not isinstance(target, typer.Typer):
+            if isinstance(target, typer.Typer):
+                # get_group, not get_command: a group of one command stays a group.
+                command = typer.main.get_group(target)
+            else:
                 single = typer.Typer(rich_markup_mode=None, add_completion=False)
                 single.command(cmd_name)(target)
-                target = single
-            command = typer.main.get_command(target)
+                command = typer.main.get_command(single)
             command.name = cmd_name
             self.commands[cmd_name] = command
         return self.commands[cmd_name]
