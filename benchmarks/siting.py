@@ -2,7 +2,7 @@
 
 Random instances in the contract's format are generated at three sizes; each is solved by
 :class:`parkplan.siting.SitingModel` and by :func:`naive_problem`, the literal time-indexed
-model of ``/work/shared/spec/siting-model.md`` (``x[c, s, t]``, a space row for every site,
+model of ``docs/siting-contract.md`` (``x[c, s, t]``, a space row for every site,
 class and year, ``lpSum`` in Python loops), with the same solver and limits.
 
 Run ``python -m benchmarks.siting [--sizes small,medium,large] [--solver highs]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,8 +19,10 @@ import yaml
 from parkplan import layers
 from parkplan.errors import SitingError
 from parkplan.siting import explain
+from parkplan.siting.contract import SitingResult
+from parkplan.siting.explanation import BudgetUse, Explanation, SpaceUse
 from parkplan.siting.instance import SitingInstance
-from parkplan.siting.model import SitingModel, SitingResult
+from parkplan.siting.model import SitingModel
 from parkplan.siting.scenario import Scenario, build_instance, parse_scenario
 from parkplan.siting.scoring import ScoreMatrix, suitability
 from parkplan.store import Workspace, ledger
@@ -98,7 +100,7 @@ class PlanRun:
     instance: SitingInstance
     score: ScoreMatrix
     result: SitingResult
-    explanation: dict[str, Any] = field(default_factory=dict)
+    explanation: Explanation = field(default_factory=Explanation)
     layers_hash: str = ""
     recorded: bool = False
 
@@ -140,7 +142,7 @@ def explain_result(
     result: SitingResult,
     solver: str,
     options: ExplainOptions | None = ExplainOptions(),
-) -> dict[str, Any]:
+) -> Explanation:
     """Compute the explanations that fit the result's status (see :mod:`.siting.explain`).
 
     Parameters
@@ -151,26 +153,26 @@ def explain_result(
         The solver of the explanations' own solves.
     options : ExplainOptions or None
         The explanations that need solves; ``None`` for none of them. A plan's accounts
-        (:data:`.siting.explain.ACCOUNTS`) need no solver and are always computed.
+        (:data:`.siting.explanation.ACCOUNTS`) need no solver and are always computed.
 
     Returns
     -------
-    dict
+    Explanation
         For a plan: ``breakdown``, ``space_use``, ``budget_use`` and, with ``options``,
         ``space_values``, ``alternatives``, ``irreplaceability``. For an infeasible
         scenario with ``options``: ``infeasibility``. Otherwise a ``note``.
     """
     if result.status == "infeasible" and options:
-        return {"infeasibility": explain.explain_infeasible(instance, solver=solver)}
+        return Explanation(infeasibility=explain.explain_infeasible(instance, solver=solver))
     if result.status not in ("optimal", "feasible"):
-        return {"note": result.message}
+        return Explanation(note=result.message)
     alloc = result.allocation
     out = explain.plan_accounts(instance, alloc)
     if options is None:
         return out
-    out["space_values"] = explain.space_values(instance, alloc, solver=solver)
+    out.space_values = explain.space_values(instance, alloc, solver=solver)
     if options.alternatives:
-        out["alternatives"] = explain.alternatives(
+        out.alternatives = explain.alternatives(
             instance,
             alloc,
             k=options.alternatives,
@@ -179,7 +181,7 @@ def explain_result(
             time_limit=options.time_limit,
         )
     if options.irreplaceable:
-        out["irreplaceability"] = explain.irreplaceability(
+        out.irreplaceability = explain.irreplaceability(
             instance,
             alloc,
             result.objective,
@@ -321,7 +323,9 @@ def record_run(workspace: Workspace, run: PlanRun, sites: pd.DataFrame, user: st
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "created_by": user,
         "result_json": json.dumps(res.to_dict(), ensure_ascii=False),
-        "explanation_json": json.dumps(run.explanation, ensure_ascii=False, default=float),
+        "explanation_json": json.dumps(
+            run.explanation.to_dict(), ensure_ascii=False, default=float
+        ),
         "stale_reason": None,
         "adopted": False,
     }
@@ -365,13 +369,15 @@ def compare_runs(workspace: Workspace, first: str, second: str) -> dict[str, Any
                 "have changed since, so its budget, space and objective breakdown cannot "
                 "be recomputed"
             )
-        accounts.append(acc or {})
+        accounts.append(acc or Explanation())
+    breakdowns = [acc.breakdown.to_dict() if acc.breakdown else {} for acc in accounts]
     for key in ("by_park", "by_tier", "by_sector"):
-        out[key] = [acc.get("breakdown", {}).get(key, {}) for acc in accounts]
+        out[key] = [b.get(key, {}) for b in breakdowns]
     out["budget_used"] = [
-        acc.get("budget_use", dict.fromkeys(("subsidy", "fitout", "total"))) for acc in accounts
+        asdict(acc.budget_use) if acc.budget_use else dict.fromkeys(("subsidy", "fitout", "total"))
+        for acc in accounts
     ]
-    out["space_by_park"] = [_space_by_park(acc.get("space_use", [])) for acc in accounts]
+    out["space_by_park"] = [_space_by_park(acc.space_use or []) for acc in accounts]
     return out
 
 
@@ -381,23 +387,19 @@ def _alloc(run: ledger.RunRecord) -> list[tuple[str, str, int]]:
 
 def _accounts(
     workspace: Workspace, run: ledger.RunRecord, current: list[dict[str, pd.DataFrame]]
-) -> dict[str, Any] | None:
-    """Return a run's accounts (:data:`.siting.explain.ACCOUNTS`) as it was solved.
+) -> Explanation | None:
+    """Return a run's accounts (:data:`.siting.explanation.ACCOUNTS`) as it was solved.
 
     Runs are recorded with them. For a run recorded before they always were, they are
     recomputed from its instance, rebuilt from its stored scenario and the workspace's
     layers — which is the run's own instance only while the layers still hash as they did
     (``None`` otherwise). ``current`` caches the layers between calls.
     """
-    stored = run.explanation or {}
-    if all(key in stored for key in explain.ACCOUNTS):
+    stored = Explanation.from_dict(run.explanation)
+    if stored.has_accounts():
         return stored
     if not run.result["allocation"]:
-        return {
-            "breakdown": {},
-            "space_use": [],
-            "budget_use": {"subsidy": 0.0, "fitout": 0.0, "total": 0.0},
-        }
+        return Explanation(space_use=[], budget_use=BudgetUse(0.0, 0.0, 0.0))
     if not current:
         current.append(read_inputs(workspace))
     if layers.digest(current[0]) != run.layers_hash:
@@ -407,9 +409,9 @@ def _accounts(
     return explain.plan_accounts(instance, _alloc(run))
 
 
-def _space_by_park(space_use: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+def _space_by_park(space_use: list[SpaceUse]) -> dict[str, dict[str, float]]:
     """Pivot space-use rows to park → class → m² used, for the parks that use any."""
     out: dict[str, dict[str, float]] = {}
     for row in space_use:
-        out.setdefault(row["park_id"], {})[row["space_class"]] = row["used_m2"]
+        out.setdefault(row.park_id, {})[row.space_class] = row.used_m2
     return {park: used for park, used in sorted(out.items()) if any(used.values())}

@@ -10,6 +10,9 @@ not start **fails** the test: CI cannot pass without having run them.
 
 Each page gets a screenshot under ``artifacts/screenshots/`` (kept by CI); a test that fails
 inside :func:`chromium_page` also leaves ``failed-<test>.png`` of where it stood.
+
+Tests wait on events, never for a while: for a selector, a text, or :func:`settle` (the
+page has painted its last change), so that a busy machine makes them slower, not red.
 """
 
 from __future__ import annotations
@@ -88,6 +91,23 @@ def chromium_page(width: int = 1280, height: int = 800):
                 raise
         finally:
             browser.close()
+
+
+# Two animation frames: the first runs before the browser paints the last change, the
+# second after it has.
+_PAINTED = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
+
+
+def settle(page, timeout: float = 30000) -> None:
+    """Wait until the page has painted its last change and every image has loaded or failed.
+
+    The event to wait for before a screenshot, a click on something just redrawn, or a check
+    that an injected ``onerror`` handler did *not* run.
+    """
+    page.wait_for_function(
+        "() => Array.from(document.images).every(img => img.complete)", timeout=timeout
+    )
+    page.evaluate(_PAINTED)
 
 
 def screenshot(page, name: str, *, full_page: bool = False) -> Path:

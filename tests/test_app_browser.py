@@ -32,7 +32,7 @@ from parkplan.store import Workspace
 from parkplan.tracker.seed import DEMO_DATE
 from parkplan.tracker.service import Tracker
 from tests import browser
-from tests.browser import chromium_page, screenshot
+from tests.browser import chromium_page, screenshot, settle
 
 pytestmark = [pytest.mark.browser, pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")]
 
@@ -188,7 +188,7 @@ def test_sign_in_is_required_and_wrong_passwords_fail(app_url):
 def test_owner_updates_a_milestone_and_the_rating_changes(app_url):
     with chromium_page(1400, 1000) as (page, requests, errors):
         sign_in(page, app_url, "owner3")
-        page.wait_for_timeout(500)
+        settle(page)
         screenshot(page, "app-overview-zh.png")
         # the server's clock, not the wall clock, and the page says so
         page.locator(".pp-fixed-clock", has_text="演示时钟").wait_for(timeout=5000)
@@ -210,7 +210,7 @@ def test_owner_updates_a_milestone_and_the_rating_changes(app_url):
         # (a double-click that scrolls lands its second click on a new cell).
         page.locator(".pp-milestones").scroll_into_view_if_needed()
         page.locator(".pp-milestones .tabulator-row").first.wait_for(state="visible")
-        page.wait_for_timeout(300)
+        settle(page)
         cell.dblclick()
         editor = cell.locator("input")
         editor.fill("2026-12-20")
@@ -275,12 +275,13 @@ def test_planner_solves_a_scenario_and_sees_the_plan_on_the_map(app_url):
         )
         bases.scroll_into_view_if_needed()
         screenshot(page, "app-studio-form.png")
-        page.wait_for_timeout(1000)
-        frame = page.frame(name="plan-map")
-        assert frame is not None
-        frame.wait_for_selector(".leaflet-marker-icon.pp-badge", timeout=15000)
+        # A frame locator finds the plan map's frame afresh on every try: the map is
+        # re-rendered (a new frame) when the plan arrives, which a frame handle would not
+        # survive ("frame was detached").
+        frame = page.frame_locator("iframe[name=plan-map]")
+        frame.locator(".leaflet-marker-icon.pp-badge").first.wait_for(timeout=15000)
         assert frame.locator(".leaflet-marker-icon.pp-badge").count() >= 1
-        assert "方案安置" in frame.inner_text(".leaflet-control-layers")
+        assert "方案安置" in frame.locator(".leaflet-control-layers").inner_text()
         page.locator("iframe[name=plan-map]").scroll_into_view_if_needed()
         screenshot(page, "app-studio-plan.png")
         assert_only_app(requests, app_url)
@@ -292,7 +293,7 @@ def test_language_switch_and_the_escalation_desk(app_url):
         sign_in(page, app_url, "office")
         page.locator(".pp-nav").get_by_text("风险与督办").click()
         page.wait_for_selector(".pp-heatmap")
-        page.wait_for_timeout(500)
+        settle(page)
         screenshot(page, "app-desk-zh.png")
         page.locator(".pp-lang").get_by_text("English").click()
         page.locator(".pp-nav").get_by_text("Risks and escalations").wait_for(timeout=10000)
@@ -304,7 +305,7 @@ def test_language_switch_and_the_escalation_desk(app_url):
         screenshot(page, "app-desk-en.png")
         page.locator(".pp-nav").get_by_text("Overview").click()
         page.get_by_text("The nine tasks").wait_for(timeout=10000)
-        page.wait_for_timeout(500)
+        settle(page)
         screenshot(page, "app-overview-en.png")
         assert_only_app(requests, app_url)
         assert not errors

@@ -76,25 +76,16 @@ PENDING: dict[str, set[str]] = {
         "tests/test_maps.py -> benchmarks",
     },
     "module_lines": {
-        "parkplan/siting/model.py",
         "parkplan/tracker/excel.py",
         "parkplan/tracker/notify.py",
         "parkplan/tracker/seed.py",
     },
     "class_lines": set(),
     "private": {
-        "parkplan/siting/scenario.py imports parkplan.siting.instance._listing",
         "parkplan/tracker/meetings.py imports parkplan.tracker.model._visibility",
         "parkplan/tracker/notify.py imports parkplan.tracker.model._visibility",
     },
-    "outside_paths": {
-        "benchmarks/siting.py",
-        "models/MODEL.md",
-        "parkplan/siting/__init__.py",
-        "parkplan/siting/instance.py",
-        "parkplan/siting/model.py",
-        "parkplan/siting/scoring.py",
-    },
+    "outside_paths": set(),
 }
 
 

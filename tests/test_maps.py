@@ -17,7 +17,7 @@ from parkplan.maps import assets, external_references, park_map, save_offline
 from parkplan.maps.elements import DataLayer
 from parkplan.maps.geometry import column, simplify_districts
 from parkplan.services.maps import load_plan
-from tests.browser import chromium_page, screenshot
+from tests.browser import chromium_page, screenshot, settle
 
 REPO = Path(__file__).resolve().parents[1]
 ILLUSTRATIVE = "示意数据 illustrative"
@@ -283,7 +283,7 @@ def test_opens_offline_in_chromium(layers, tmp_path):
         page.goto(path.as_uri(), wait_until="load")
         page.wait_for_selector(".leaflet-container")
         page.wait_for_selector(".pp-label")
-        page.wait_for_timeout(300)
+        settle(page)
 
         assert page.evaluate("typeof window.L") == "object"
         assert page.evaluate("document.querySelectorAll('.leaflet-container').length") == 1
@@ -312,7 +312,7 @@ def test_opens_offline_in_chromium(layers, tmp_path):
             }"""
         )
         assert "<script>alert(1)</script>" in popup_text
-        page.wait_for_timeout(200)
+        settle(page)
         assert page.evaluate("window.__ppXss") is None
 
     assert errors == []
@@ -705,7 +705,7 @@ def test_plan_map_in_chromium(layers, candidates, tmp_path):
         text = page.inner_text(".leaflet-popup-content")
         assert "甲检测公司（示意）" in text and "Alpha Testing Co." in text
         assert HOSTILE_CAND in text
-        page.wait_for_timeout(200)
+        settle(page)
         assert page.evaluate("window.__ppXss2") is None
         screenshot(page, "map-plan.png")
     assert errors == []
@@ -752,14 +752,14 @@ def test_ten_thousand_sites_render_in_chromium(tmp_path):
                 return [c.x, c.y];
             }"""
         )
-        page.wait_for_timeout(300)
+        settle(page)
         page.mouse.move(x, y)
         page.wait_for_selector(".leaflet-tooltip")
         assert "Building 1 (illustrative)" in page.inner_text(".leaflet-tooltip")
         page.mouse.click(x, y)
         page.wait_for_selector(".leaflet-popup-content")
         assert "<script>alert(1)</script>" in page.inner_text(".leaflet-popup-content")
-        page.wait_for_timeout(200)
+        settle(page)
         assert page.evaluate("window.__ppXss") is None
         screenshot(page, "map-10k.png")
     assert errors == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 
 import pytest
 import yaml
@@ -12,6 +13,7 @@ from typer.testing import CliRunner
 from parkplan.cli import app
 from parkplan.cli.siting import print_explanation
 from parkplan.siting import evaluate, read_instance
+from parkplan.siting.explanation import Explanation, Infeasibility, Relaxation
 from tests.conftest import snapshot
 
 runner = CliRunner()
@@ -119,15 +121,50 @@ def test_planner_records_the_run(workspace, scenario, monkeypatch):
 
 
 def test_a_relaxation_not_proven_smallest_is_not_called_smallest(capsys):
-    relaxation = {"constraint": "budget", "text": "raise the budget from 1 to 2 万元"}
-    info = {
-        "conflicts": ["budget"],
-        "relaxations": [relaxation],
-        "proven_smallest": False,
-        "note": "a relaxation that makes it feasible, not proven smallest",
-    }
-    print_explanation({"infeasibility": info})
+    relaxation = Relaxation("budget", "budget", current=1.0, needed=2.0)
+    info = Infeasibility(
+        conflicts=["budget"],
+        relaxations=[relaxation],
+        proven_smallest=False,
+        note="not_proven_smallest",
+    )
+    print_explanation(Explanation(infeasibility=info))
     out = capsys.readouterr().out
     assert "not proven smallest" in out and "最小放宽" not in out
-    print_explanation({"infeasibility": {**info, "proven_smallest": True, "note": None}})
+    assert "raise the budget from 1 to 2 万元" in out and "预算从 1 万元增加到 2 万元" in out
+    proven = replace(info, proven_smallest=True, note=None)
+    print_explanation(Explanation(infeasibility=proven))
     assert "最小放宽 smallest relaxation" in capsys.readouterr().out
+
+
+def test_explanations_round_trip_through_the_ledger_json():
+    """Typed explanations read back from their JSON, and runs stored before the types."""
+    info = Infeasibility(
+        conflicts=["budget", "space_S-1_lab_m2"],
+        relaxations=[
+            Relaxation("budget", "budget", 10.0, 12.5),
+            Relaxation("tier", "tier_startup", 3, 2, group="startup"),
+            Relaxation(
+                "space", "space_S-1_lab_m2", 100.0, 250.0, site_id="S-1", space_class="lab_m2"
+            ),
+            Relaxation("fixed", "fixed_C_1_S2", 1, 0, cand_id="C_1", site_id="S2"),
+        ],
+        proven_smallest=True,
+    )
+    e = Explanation(infeasibility=info)
+    assert Explanation.from_dict(json.loads(json.dumps(e.to_dict()))) == e
+    # A run recorded with sentences instead of codes: kinds and ids from the names.
+    legacy = {
+        "infeasibility": {
+            "conflicts": ["budget"],
+            "relaxations": [
+                {"constraint": r.constraint, "current": r.current, "needed": r.needed, "text": "…"}
+                for r in info.relaxations
+            ],
+            "proven_smallest": False,
+            "note": "no relaxation was found within the time limit",
+        }
+    }
+    back = Explanation.from_dict(legacy).infeasibility
+    assert [r.text("en") for r in back.relaxations] == [r.text("en") for r in info.relaxations]
+    assert back.note == "no_relaxation_found" and not back.proven_smallest

@@ -783,7 +783,9 @@ def test_studio_claims_the_smallest_relaxation_only_when_proven(services):
         explanation = {
             "infeasibility": {
                 "conflicts": ["budget"],
-                "relaxations": [{"text": "budget +10"}],
+                "relaxations": [
+                    {"kind": "budget", "constraint": "budget", "current": 1, "needed": 11}
+                ],
                 **info,
             }
         }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -17,6 +17,9 @@ from parkplan.cli.options import (
     out_option,
 )
 from parkplan.i18n import both
+
+if TYPE_CHECKING:
+    from parkplan.siting.explanation import Explanation, Infeasibility
 
 scenarios_app = group("The scenario ledger (方案台账).")
 
@@ -103,8 +106,9 @@ def _solve_instance(instance, out, solver, time_limit, gap, explain) -> None:
     print_result(model.result, inst)
     if explain and model.result.status == "infeasible":
         from parkplan.siting.explain import explain_infeasible
+        from parkplan.siting.explanation import Explanation
 
-        print_explanation({"infeasibility": explain_infeasible(inst, solver or "highs")})
+        print_explanation(Explanation(infeasibility=explain_infeasible(inst, solver or "highs")))
 
 
 def print_result(result, inst) -> None:
@@ -121,7 +125,7 @@ def print_result(result, inst) -> None:
         typer.echo(
             f"{_label('cli.solve.objective')}: {result.objective:.4f}   bound: {bound}   gap: {gap}"
         )
-        spent = budget_use(inst, result.allocation)["total"]
+        spent = budget_use(inst, result.allocation).total
         typer.echo(
             both(
                 "cli.solve.recruited",
@@ -137,57 +141,57 @@ def print_result(result, inst) -> None:
         typer.echo(f"{_label('cli.solve.why')}: {result.message}")
 
 
-def _print_infeasibility(info: dict) -> None:
-    typer.echo(f"{_label('cli.solve.conflicts')}: " + "; ".join(info["conflicts"]))
-    if info["relaxations"]:
-        proven = info.get("proven_smallest")
-        typer.echo(
-            _label("cli.solve.smallest_relaxation" if proven else "cli.solve.some_relaxation") + ":"
+def _print_infeasibility(info: Infeasibility) -> None:
+    typer.echo(f"{_label('cli.solve.conflicts')}: " + "; ".join(info.conflicts))
+    if info.relaxations:
+        key = (
+            "cli.solve.smallest_relaxation" if info.proven_smallest else "cli.solve.some_relaxation"
         )
-    for r in info["relaxations"]:
-        typer.echo(f"  - {r['text']}")
-    if info.get("note"):
-        typer.echo(f"  ({info['note']})")
+        typer.echo(_label(key) + ":")
+    for r in info.relaxations:
+        typer.echo(f"  - {both(r.label, **r.values)}")
+    if info.note_label:
+        typer.echo(f"  ({both(info.note_label)})")
 
 
-def print_explanation(explanation: dict) -> None:
+def print_explanation(explanation: Explanation) -> None:
     """Print why a plan is what it is, or why a scenario has no plan."""
-    if "infeasibility" in explanation:
-        _print_infeasibility(explanation["infeasibility"])
+    if explanation.infeasibility is not None:
+        _print_infeasibility(explanation.infeasibility)
         return
-    breakdown = explanation.get("breakdown")
+    breakdown = explanation.breakdown
     if breakdown:
-        parks = ", ".join(f"{p} {d['net']:.1f}" for p, d in breakdown["by_park"].items())
-        tiers = ", ".join(f"{t} {v:.1f}" for t, v in breakdown["by_tier"].items())
+        parks = ", ".join(f"{p} {d.net:.1f}" for p, d in breakdown.by_park.items())
+        tiers = ", ".join(f"{t} {v:.1f}" for t, v in breakdown.by_tier.items())
         typer.echo(f"{_label('cli.solve.by_park')}: {parks}")
         typer.echo(f"{_label('cli.solve.by_tier')}: {tiers}")
-    values = [v for v in explanation.get("space_values", []) if v["value"] > 1e-6]
+    values = [v for v in explanation.space_values or [] if v.value > 1e-6]
     if values:
-        top = sorted(values, key=lambda v: -v["value"])[:5]
+        top = sorted(values, key=lambda v: -v.value)[:5]
         typer.echo(
             f"{_label('cli.solve.space_value')}: "
-            + ", ".join(f"{v['park_id']} {v['space_class']} {v['value']:.2f}" for v in top)
+            + ", ".join(f"{v.park_id} {v.space_class} {v.value:.2f}" for v in top)
         )
-    for n, alt in enumerate(explanation.get("alternatives", []), 1):
+    for n, alt in enumerate(explanation.alternatives or [], 1):
         typer.echo(
             both(
                 "cli.solve.alternative",
                 sep=": ",
                 n=n,
-                objective=f"{alt['objective']:.4f}",
-                differ=len(alt["differs"]["added"]),
+                objective=f"{alt.objective:.4f}",
+                differ=len(alt.added),
             )
         )
-    for row in explanation.get("irreplaceability", []):
-        if row["loss_max"] is not None:
+    for row in explanation.irreplaceability or []:
+        if row.loss_max is not None:
             typer.echo(
                 both(
                     "cli.solve.irreplaceable",
                     sep=" ",
-                    site=row["site_id"],
-                    park=row["park_id"],
-                    low=f"{row['loss_min']:.2f}",
-                    high=f"{row['loss_max']:.2f}",
+                    site=row.site_id,
+                    park=row.park_id,
+                    low=f"{row.loss_min:.2f}",
+                    high=f"{row.loss_max:.2f}",
                 )
             )
 

@@ -4,7 +4,8 @@ Where the value comes from, what space is worth, what else would do nearly as we
 sites matter, and why an infeasible scenario fails.
 
 Every function takes a :class:`~parkplan.siting.instance.SitingInstance` and plain
-allocations; the methods are justified in ``models/MODEL.md``.
+allocations and returns the typed records of :mod:`.explanation`; the methods are
+justified in ``models/MODEL.md``.
 """
 
 from __future__ import annotations
@@ -12,16 +13,28 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import replace
-from typing import Any
 
 import numpy as np
 import pulp
 
 from parkplan.layers import SPACE_CLASSES
+from parkplan.siting.explanation import (
+    Allocation,
+    Alternative,
+    Breakdown,
+    BudgetUse,
+    Explanation,
+    Infeasibility,
+    ParkAccount,
+    Relaxation,
+    SiteLoss,
+    SpaceUse,
+    SpaceValue,
+)
+from parkplan.siting.formulation import allowed_pairs
 from parkplan.siting.instance import SitingInstance
-from parkplan.siting.model import SitingModel, allowed_pairs, solve_problem
-
-Allocation = list[tuple[str, str, int]]
+from parkplan.siting.model import SitingModel
+from parkplan.siting.solvers import solve_problem
 
 #: Space added per park and class when valuing space (m²).
 SPACE_INCREMENT = 1000.0
@@ -36,7 +49,7 @@ def _weights(inst: SitingInstance) -> tuple[np.ndarray, np.ndarray]:
     return w, year
 
 
-def objective_breakdown(inst: SitingInstance, allocation: Allocation) -> dict[str, Any]:
+def objective_breakdown(inst: SitingInstance, allocation: Allocation) -> Breakdown:
     """Split the objective of ``allocation`` by park, tier and sector.
 
     A candidate's discounted value counts for its park and tier; for sectors it is split
@@ -45,9 +58,7 @@ def objective_breakdown(inst: SitingInstance, allocation: Allocation) -> dict[st
 
     Returns
     -------
-    dict
-        ``total``, ``value``, ``fitout_penalty`` and ``by_park`` (value, penalty, net),
-        ``by_tier``, ``by_sector``.
+    Breakdown
     """
     sites = inst.sites.set_index("site_id")
     cands = inst.candidates.set_index("cand_id")
@@ -70,24 +81,25 @@ def objective_breakdown(inst: SitingInstance, allocation: Allocation) -> dict[st
         )
     value = sum(p["value"] for p in by_park.values())
     penalty = sum(p["penalty"] for p in by_park.values())
-    return {
-        "total": value - penalty,
-        "value": value,
-        "fitout_penalty": penalty,
-        "by_park": {p: {**d, "net": d["value"] - d["penalty"]} for p, d in sorted(by_park.items())},
-        "by_tier": dict(sorted(by_tier.items())),
-        "by_sector": dict(sorted(by_sector.items())),
-    }
+    return Breakdown(
+        total=value - penalty,
+        value=value,
+        fitout_penalty=penalty,
+        by_park={
+            p: ParkAccount(d["value"], d["penalty"], d["value"] - d["penalty"])
+            for p, d in sorted(by_park.items())
+        },
+        by_tier=dict(sorted(by_tier.items())),
+        by_sector=dict(sorted(by_sector.items())),
+    )
 
 
-def space_use(inst: SitingInstance, allocation: Allocation) -> list[dict[str, Any]]:
+def space_use(inst: SitingInstance, allocation: Allocation) -> list[SpaceUse]:
     """Report space used per park and class at the end of the horizon.
 
     Returns
     -------
-    list of dict
-        ``park_id, space_class, used_m2, opened_m2`` (capacity of the park's opened sites),
-        ``capacity_m2`` (all its sites) and ``utilisation`` (used / opened, or ``None``).
+    list of SpaceUse
     """
     need = inst.candidates.set_index("cand_id")[list(SPACE_CLASSES)]
     sites = inst.sites.set_index("site_id")
@@ -99,19 +111,19 @@ def space_use(inst: SitingInstance, allocation: Allocation) -> list[dict[str, An
         for cls in SPACE_CLASSES:
             cap = float(opened_cap[cls])
             rows.append(
-                {
-                    "park_id": park,
-                    "space_class": cls,
-                    "used_m2": float(used[cls]),
-                    "opened_m2": cap,
-                    "capacity_m2": float(park_sites[cls].sum()),
-                    "utilisation": float(used[cls]) / cap if cap > 0 else None,
-                }
+                SpaceUse(
+                    park_id=park,
+                    space_class=cls,
+                    used_m2=float(used[cls]),
+                    opened_m2=cap,
+                    capacity_m2=float(park_sites[cls].sum()),
+                    utilisation=float(used[cls]) / cap if cap > 0 else None,
+                )
             )
     return rows
 
 
-def budget_use(inst: SitingInstance, allocation: Allocation) -> dict[str, float]:
+def budget_use(inst: SitingInstance, allocation: Allocation) -> BudgetUse:
     """Report what ``allocation`` spends on subsidies and fit-out.
 
     Subsidies are those of the candidates placed; fit-out that of the sites they open (a
@@ -119,35 +131,29 @@ def budget_use(inst: SitingInstance, allocation: Allocation) -> dict[str, float]
 
     Returns
     -------
-    dict
-        ``subsidy``, ``fitout`` and ``total`` in 万元.
+    BudgetUse
     """
     subsidy = inst.candidates.set_index("cand_id")["subsidy"]
     fitout = inst.sites.set_index("site_id")["fitout_cost"]
     spent = float(sum(subsidy[c] for c, _, _ in allocation))
     opened = float(sum(fitout[s] for s in {s for _, s, _ in allocation}))
-    return {"subsidy": spent, "fitout": opened, "total": spent + opened}
+    return BudgetUse(subsidy=spent, fitout=opened, total=spent + opened)
 
 
-#: The explanations that need no solver: computed for every plan and stored with every run,
-#: so that the ledger can compare runs on what they were solved with.
-ACCOUNTS = ("breakdown", "space_use", "budget_use")
-
-
-def plan_accounts(inst: SitingInstance, allocation: Allocation) -> dict[str, Any]:
-    """Return a plan's :data:`ACCOUNTS`: objective breakdown, space use and budget use.
+def plan_accounts(inst: SitingInstance, allocation: Allocation) -> Explanation:
+    """Return a plan's accounts (:data:`.explanation.ACCOUNTS`), which need no solver.
 
     Returns
     -------
-    dict
-        ``breakdown`` (:func:`objective_breakdown`), ``space_use`` (:func:`space_use`) and
-        ``budget_use`` (:func:`budget_use`).
+    Explanation
+        With ``breakdown`` (:func:`objective_breakdown`), ``space_use``
+        (:func:`space_use`) and ``budget_use`` (:func:`budget_use`).
     """
-    return {
-        "breakdown": objective_breakdown(inst, allocation),
-        "space_use": space_use(inst, allocation),
-        "budget_use": budget_use(inst, allocation),
-    }
+    return Explanation(
+        breakdown=objective_breakdown(inst, allocation),
+        space_use=space_use(inst, allocation),
+        budget_use=budget_use(inst, allocation),
+    )
 
 
 def space_values(
@@ -155,7 +161,7 @@ def space_values(
     allocation: Allocation,
     solver: str = "highs",
     increment: float = SPACE_INCREMENT,
-) -> list[dict[str, Any]]:
+) -> list[SpaceValue]:
     """Value ``increment`` m² more of each class in each park: shadow prices of space.
 
     The site openings of ``allocation`` are fixed, the placement variables relaxed to
@@ -166,10 +172,8 @@ def space_values(
 
     Returns
     -------
-    list of dict
-        ``park_id, space_class, value`` (objective points per ``increment`` m²),
-        ``site_id`` (where it is worth most) and ``binding`` (whether any of the park's
-        space rows for the class is tight).
+    list of SpaceValue
+        ``value`` in objective points per ``increment`` m².
     """
     allowed, _, _ = allowed_pairs(inst)
     w, _ = _weights(inst)
@@ -232,15 +236,7 @@ def space_values(
                 tight = tight or abs(slack) < 1e-6
                 if pi * increment > best:
                     best, where = pi * increment, inst.site_ids[j]
-            out.append(
-                {
-                    "park_id": park,
-                    "space_class": cls,
-                    "value": best,
-                    "site_id": where,
-                    "binding": tight,
-                }
-            )
+            out.append(SpaceValue(park, cls, best, where, tight))
     return out
 
 
@@ -251,7 +247,7 @@ def alternatives(
     solver: str = "highs",
     time_limit: float | None = 30.0,
     gap: float = 1e-3,
-) -> list[dict[str, Any]]:
+) -> list[Alternative]:
     """Find up to ``k`` further plans, each different from the best and from each other.
 
     Each new plan is the best one that differs from every plan found so far in at least one
@@ -260,9 +256,8 @@ def alternatives(
 
     Returns
     -------
-    list of dict
-        ``objective``, ``status``, ``allocation`` and ``differs`` (pairs added and removed
-        against the best plan), best first.
+    list of Alternative
+        Best first; ``added`` and ``removed`` are against the best plan.
     """
     model = SitingModel.from_instance(inst, linking=SitingModel.AUTO_LINKING[solver])
     x = model.formulation.x
@@ -287,18 +282,16 @@ def alternatives(
         pairs = {(c, s) for c, s, _ in res.allocation}
         exclude(pairs, n)
         out.append(
-            {
-                "objective": res.objective,
-                "status": res.status,
-                "allocation": [list(a) for a in res.allocation],
-                "differs": {
-                    "added": sorted(map(list, pairs - best_pairs)),
-                    "removed": sorted(map(list, best_pairs - pairs)),
-                },
-            }
+            Alternative(
+                objective=res.objective,
+                status=res.status,
+                allocation=list(res.allocation),
+                added=sorted(pairs - best_pairs),
+                removed=sorted(best_pairs - pairs),
+            )
         )
     # Re-solves stop within a gap, so a later plan can come out a little better.
-    return sorted(out, key=lambda alt: -alt["objective"])
+    return sorted(out, key=lambda alt: -alt.objective)
 
 
 def irreplaceability(
@@ -310,7 +303,7 @@ def irreplaceability(
     solver: str = "highs",
     time_limit: float | None = 30.0,
     gap: float = 1e-3,
-) -> list[dict[str, Any]]:
+) -> list[SiteLoss]:
     """Objective lost when each of the plan's ``top`` most valuable sites is excluded.
 
     The sites are ranked by the value their occupants bring; each is excluded in turn
@@ -326,8 +319,7 @@ def irreplaceability(
 
     Returns
     -------
-    list of dict
-        ``site_id, park_id, value_in_plan, loss_min, loss_max, status``.
+    list of SiteLoss
     """
     w, _ = _weights(inst)
     cidx = {c: i for i, c in enumerate(inst.cand_ids)}
@@ -347,27 +339,29 @@ def irreplaceability(
         res = (
             SitingModel.from_instance(variant).solve(solver, time_limit=time_limit, gap=gap).result
         )
-        row = {
-            "site_id": s,
-            "park_id": park_of[s],
-            "value_in_plan": value_at[s],
-            "status": res.status,
-            "fixed_pairs_released": [list(f) for f in fixed_here],
-        }
+        loss_min = loss_max = None
         if res.status in ("optimal", "feasible"):
             bound = res.bound if res.bound is not None else res.objective
             floor = -math.inf if fixed_here else 0.0
-            row["loss_min"] = max(objective - bound, floor)
-            row["loss_max"] = max(objective - res.objective, floor)
-        else:
-            row["loss_min"] = row["loss_max"] = None
-        out.append(row)
+            loss_min = max(objective - bound, floor)
+            loss_max = max(objective - res.objective, floor)
+        out.append(
+            SiteLoss(
+                site_id=s,
+                park_id=park_of[s],
+                value_in_plan=value_at[s],
+                status=res.status,
+                fixed_pairs_released=[tuple(f) for f in fixed_here],
+                loss_min=loss_min,
+                loss_max=loss_max,
+            )
+        )
     return out
 
 
 def explain_infeasible(
     inst: SitingInstance, solver: str = "highs", time_limit: float | None = 60.0
-) -> dict[str, Any]:
+) -> Infeasibility:
     """Say which constraints conflict and the smallest relaxation that makes them hold.
 
     An elastic copy of the model gives every budget, quota, fixed-pair and space
@@ -377,17 +371,16 @@ def explain_infeasible(
     placed (too little space at the site, or a start after the horizon) are reported as
     they are.
 
-    Both stages are solved through :func:`~parkplan.siting.model.solve_problem`, so a
+    Both stages are solved through :func:`~parkplan.siting.solvers.solve_problem`, so a
     stage stopped by ``time_limit`` is told apart from a proven optimum exactly as in the
     siting model; the relaxation is then still one that makes the scenario feasible, but
     is not claimed to be the smallest.
 
     Returns
     -------
-    dict
-        ``conflicts`` (texts), ``relaxations`` (``constraint, current, needed, text``),
-        ``proven_smallest`` (both stages proven optimal) and, when the relaxation is not
-        proven smallest or none was found, a ``note`` saying so.
+    Infeasibility
+        ``proven_smallest`` when both stages are proven optimal; a ``note`` when the
+        relaxation is not proven smallest or none was found.
     """
     allowed, _, conflicts = allowed_pairs(inst)
     need, cap = inst.need(), inst.capacity()
@@ -396,13 +389,14 @@ def explain_infeasible(
     cidx = {c: i for i, c in enumerate(inst.cand_ids)}
     sidx = {s: j for j, s in enumerate(inst.site_ids)}
     fixed = [(cidx[c], sidx[s]) for c, s in inst.fixed]
+    ready = inst.candidates["ready_year"].to_numpy()
+    avail = inst.sites["available_from"].to_numpy()
     for i, j in fixed:
         # Let the fixed candidate be considered at its site even where space forbids it,
-        # so that a space relaxation can be proposed; the horizon stays a hard conflict.
-        allowed[i, j] = allowed[i, j] or not any(
-            txt.startswith(f"fixed pair ({inst.cand_ids[i]}, {inst.site_ids[j]}): the earliest")
-            for txt in conflicts
-        )
+        # so that a space relaxation can be proposed; a pair that fits but can only start
+        # after the horizon stays a hard conflict.
+        too_late = bool((need[i] <= cap[j]).all()) and max(ready[i], avail[j]) > inst.horizon[-1]
+        allowed[i, j] = allowed[i, j] or not too_late
     pairs = [(int(i), int(j)) for i, j in np.argwhere(allowed)]
     sites_used = sorted({j for _, j in pairs})
 
@@ -501,14 +495,8 @@ def explain_infeasible(
     lp.setObjective(pulp.lpSum(used for _, used, _, _ in slack.values()))
     fewest = solve_problem(lp, solver, time_limit, 0.0)
     if not fewest.has_solution:
-        return {
-            "conflicts": conflicts,
-            "relaxations": [],
-            "proven_smallest": False,
-            "note": "even relaxing budget, quotas, fixed pairs and space does not help"
-            if fewest.proven_infeasible
-            else "no relaxation was found within the time limit",
-        }
+        note = "relaxation_does_not_help" if fewest.proven_infeasible else "no_relaxation_found"
+        return Infeasibility(conflicts, [], proven_smallest=False, note=note)
     count = round(pulp.value(lp.objective))
     lp2, slack2, _ = build()
     lp2 += pulp.lpSum(used for _, used, _, _ in slack2.values()) <= count
@@ -521,56 +509,35 @@ def explain_infeasible(
         v = amount.varValue or 0.0
         if v <= 1e-6:
             continue
-        relaxations.append(_relaxation_text(info, v))
-    out = {
-        "conflicts": conflicts
-        + [r["constraint"] for r in relaxations if r["constraint"] not in conflicts],
-        "relaxations": relaxations,
-        # Smallest only when both stages are proven optimal: a solver stopped by its time
-        # limit returns an incumbent that PuLP would call optimal all the same.
-        "proven_smallest": fewest.proven_optimal and smallest.proven_optimal,
-    }
-    if not out["proven_smallest"]:
-        out["note"] = (
-            "a relaxation that makes it feasible, not proven smallest (the solver "
-            "stopped at its time limit)"
-        )
-    return out
+        relaxations.append(_relaxation(info, v))
+    # Smallest only when both stages are proven optimal: a solver stopped by its time
+    # limit returns an incumbent that PuLP would call optimal all the same.
+    proven = fewest.proven_optimal and smallest.proven_optimal
+    return Infeasibility(
+        conflicts=conflicts + [r.constraint for r in relaxations if r.constraint not in conflicts],
+        relaxations=relaxations,
+        proven_smallest=proven,
+        note=None if proven else "not_proven_smallest",
+    )
 
 
-def _relaxation_text(info: dict, amount: float) -> dict[str, Any]:
+def _relaxation(info: dict, amount: float) -> Relaxation:
+    """Return the relaxation of an elastic row by ``amount`` (its slack's value)."""
     kind = info["kind"]
     if kind == "budget":
-        needed = info["current"] + amount
-        return {
-            "constraint": "budget",
-            "current": info["current"],
-            "needed": needed,
-            "text": f"raise the budget from {info['current']:,.0f} to {needed:,.0f} 万元 "
-            f"(+{amount:,.0f}) · 预算增加 {amount:,.0f} 万元",
-        }
+        return Relaxation("budget", "budget", info["current"], info["current"] + amount)
     if kind in ("tier", "sector"):
         needed = int(info["current"] - round(amount))
-        return {
-            "constraint": f"{kind}_{info['key']}",
-            "current": info["current"],
-            "needed": needed,
-            "text": f"lower the {kind} quota {info['key']} from {info['current']} to "
-            f"{needed} · 下调{'层级' if kind == 'tier' else '领域'}指标 "
-            f"{info['key']}：{info['current']} → {needed}",
-        }
+        return Relaxation(kind, f"{kind}_{info['key']}", info["current"], needed, group=info["key"])
     if kind == "fixed":
-        return {
-            "constraint": f"fixed_{info['cand_id']}_{info['site_id']}",
-            "current": 1,
-            "needed": 0,
-            "text": f"release the fixed pair ({info['cand_id']}, {info['site_id']}) · 取消固定配对",
-        }
-    needed = info["current"] + amount
-    return {
-        "constraint": f"space_{info['site_id']}_{info['space_class']}",
-        "current": info["current"],
-        "needed": needed,
-        "text": f"add {amount:,.0f} m² of {info['space_class']} at {info['site_id']} "
-        f"(to {needed:,.0f} m²) · 增加面积",
-    }
+        c, s = info["cand_id"], info["site_id"]
+        return Relaxation("fixed", f"fixed_{c}_{s}", 1, 0, cand_id=c, site_id=s)
+    s, cls = info["site_id"], info["space_class"]
+    return Relaxation(
+        "space",
+        f"space_{s}_{cls}",
+        info["current"],
+        info["current"] + amount,
+        site_id=s,
+        space_class=cls,
+    )

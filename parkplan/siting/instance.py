@@ -3,7 +3,7 @@
 An instance is everything the siting model needs, resolved to arrays and ids: the horizon,
 the money, the quotas, the fixed and excluded pairs, the sites, the candidates and the
 suitability scores ``a[c, s]``. It is written and read in the contract's format
-``parkplan-siting-instance/1`` (``docs``: ``/work/shared/spec/siting-model.md``), so that any
+``parkplan-siting-instance/1`` (see ``docs/siting-contract.md``), so that any
 instance can be exported, re-solved and checked by a program that knows nothing of parkplan.
 
 Reading is in two steps. :func:`instance_from_dict` checks the *shape* of the file (keys,
@@ -35,6 +35,7 @@ __all__ = [
     "SitingInstance",
     "instance_from_dict",
     "instance_to_dict",
+    "problem_listing",
     "read_instance",
     "write_instance",
     "validate",
@@ -164,11 +165,6 @@ class SitingInstance:
     def need(self) -> np.ndarray:
         """Return ``need[c, k]`` as a float array, classes in :data:`SPACE_CLASSES` order."""
         return self.candidates[list(SPACE_CLASSES)].to_numpy(dtype=float)
-
-
-# --------------------------------------------------------------------------------------
-# JSON
-# --------------------------------------------------------------------------------------
 
 
 def read_instance(path: str | PathLike[str]) -> SitingInstance:
@@ -318,39 +314,8 @@ def instance_from_dict(d: Any) -> SitingInstance:
         if key in d and not _is_num(d[key]):
             problems.append(f"key {key!r} must be a finite number, found {_jtype(d[key])}")
 
-    tier_q: dict[str, int] = {}
-    sector_q: dict[str, int] = {}
-    if "quotas" in d:
-        quotas = d["quotas"]
-        if not isinstance(quotas, dict):
-            problems.append(f"key 'quotas' must be an object, found {_jtype(quotas)}")
-        else:
-            for kind, target in (("tier", tier_q), ("sector", sector_q)):
-                sub = quotas.get(kind, {})
-                if not isinstance(sub, dict):
-                    problems.append(f"key 'quotas.{kind}' must be an object, found {_jtype(sub)}")
-                    continue
-                for name, q in sub.items():
-                    if _is_int(q):
-                        target[name] = q
-                    else:
-                        problems.append(
-                            f"key 'quotas.{kind}.{name}' must be an integer, found {_jtype(q)}"
-                        )
-
-    pairs: dict[str, list[tuple[str, str]]] = {"fixed": [], "excluded": []}
-    for key in pairs:
-        if key not in d:
-            continue
-        raw = d[key]
-        if not isinstance(raw, list):
-            problems.append(f"key {key!r} must be a list of [cand_id, site_id] pairs")
-            continue
-        for i, pair in enumerate(raw):
-            if isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) for p in pair):
-                pairs[key].append((pair[0], pair[1]))
-            else:
-                problems.append(f"{key}[{i}] must be a [cand_id, site_id] pair of strings")
+    tier_q, sector_q = _quota_fields(d, problems)
+    pairs = _pair_fields(d, problems)
 
     site_rows = _records(d, "sites", "site_id", _SITE_TYPES, problems)
     cand_rows = _records(d, "candidates", "cand_id", _CAND_TYPES, problems)
@@ -360,7 +325,7 @@ def instance_from_dict(d: Any) -> SitingInstance:
         score = _score_matrix(d["score"], cand_rows, site_rows, problems)
 
     if problems:
-        raise SitingError(_listing("invalid siting instance", problems))
+        raise SitingError(problem_listing("invalid siting instance", problems))
 
     sites = pd.DataFrame(site_rows, columns=list(SITE_COLUMNS))
     for col in SPACE_CLASSES + ("fitout_cost",):
@@ -387,6 +352,47 @@ def instance_from_dict(d: Any) -> SitingInstance:
     )
     validate(inst)
     return inst
+
+
+def _quota_fields(d: dict, problems: list[str]) -> tuple[dict[str, int], dict[str, int]]:
+    """Read the file's tier and sector quotas, noting what is malformed in ``problems``."""
+    tier_q: dict[str, int] = {}
+    sector_q: dict[str, int] = {}
+    if "quotas" not in d:
+        return tier_q, sector_q
+    quotas = d["quotas"]
+    if not isinstance(quotas, dict):
+        problems.append(f"key 'quotas' must be an object, found {_jtype(quotas)}")
+        return tier_q, sector_q
+    for kind, target in (("tier", tier_q), ("sector", sector_q)):
+        sub = quotas.get(kind, {})
+        if not isinstance(sub, dict):
+            problems.append(f"key 'quotas.{kind}' must be an object, found {_jtype(sub)}")
+            continue
+        for name, q in sub.items():
+            if _is_int(q):
+                target[name] = q
+            else:
+                problems.append(f"key 'quotas.{kind}.{name}' must be an integer, found {_jtype(q)}")
+    return tier_q, sector_q
+
+
+def _pair_fields(d: dict, problems: list[str]) -> dict[str, list[tuple[str, str]]]:
+    """Read the file's fixed and excluded pairs, noting what is malformed in ``problems``."""
+    pairs: dict[str, list[tuple[str, str]]] = {"fixed": [], "excluded": []}
+    for key in pairs:
+        if key not in d:
+            continue
+        raw = d[key]
+        if not isinstance(raw, list):
+            problems.append(f"key {key!r} must be a list of [cand_id, site_id] pairs")
+            continue
+        for i, pair in enumerate(raw):
+            if isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) for p in pair):
+                pairs[key].append((pair[0], pair[1]))
+            else:
+                problems.append(f"{key}[{i}] must be a [cand_id, site_id] pair of strings")
+    return pairs
 
 
 def _records(
@@ -449,12 +455,9 @@ def _score_matrix(
     return score
 
 
-_KIND_WORDS = {
-    "str": "a string",
-    "int": "an integer year",
-    "num": "a finite number",
-    "strs": "a list of strings",
-}
+_KIND_WORDS = dict(
+    str="a string", int="an integer year", num="a finite number", strs="a list of strings"
+)
 
 
 def _has_type(value: Any, kind: str) -> bool:
@@ -500,15 +503,21 @@ def _jtype(value: Any) -> str:
     return type(value).__name__
 
 
-def _listing(title: str, problems: list[str]) -> str:
+def problem_listing(title: str, problems: list[str]) -> str:
+    """Return ``title`` and a count, then one ``- problem`` line per problem.
+
+    Parameters
+    ----------
+    title : str
+    problems : list of str
+
+    Returns
+    -------
+    str
+    """
     return f"{title} ({len(problems)} problem{'s' if len(problems) != 1 else ''}):\n" + "\n".join(
         f"- {p}" for p in problems
     )
-
-
-# --------------------------------------------------------------------------------------
-# Validation
-# --------------------------------------------------------------------------------------
 
 
 def validate(inst: SitingInstance) -> None:
@@ -537,25 +546,36 @@ def validate(inst: SitingInstance) -> None:
     SitingError
         Listing every problem found.
     """
-    problems: list[str] = []
-    sites, cands = inst.sites, inst.candidates
-
-    for frame, name, cols in (
-        (sites, "sites", SITE_COLUMNS),
-        (cands, "candidates", CANDIDATE_COLUMNS),
-    ):
-        missing = [c for c in cols if c not in frame.columns]
-        if missing:
-            problems.append(f"{name}: missing columns {', '.join(missing)}")
+    problems = [
+        f"{name}: missing columns {', '.join(missing)}"
+        for frame, name, cols in (
+            (inst.sites, "sites", SITE_COLUMNS),
+            (inst.candidates, "candidates", CANDIDATE_COLUMNS),
+        )
+        if (missing := [c for c in cols if c not in frame.columns])
+    ]
     if problems:
-        raise SitingError(_listing("invalid siting instance", problems))
+        raise SitingError(problem_listing("invalid siting instance", problems))
+    for check in (
+        _scalar_problems,
+        _record_problems,
+        _pair_problems,
+        _quota_problems,
+        _score_problems,
+    ):
+        problems += check(inst)
+    if problems:
+        raise SitingError(problem_listing("invalid siting instance", problems))
 
+
+def _scalar_problems(inst: SitingInstance) -> list[str]:
+    """Check the horizon, discount rate, budget, fit-out penalty and id uniqueness."""
+    problems = []
     horizon = list(inst.horizon)
     if not horizon:
         problems.append("horizon: empty")
     elif any(b <= a for a, b in zip(horizon, horizon[1:], strict=False)):
         problems.append(f"horizon: years must be strictly increasing, found {horizon}")
-
     for key in ("discount_rate", "budget", "fitout_penalty"):
         if not math.isfinite(getattr(inst, key)):
             problems.append(f"{key}: must be a finite number, found {getattr(inst, key)!r}")
@@ -565,26 +585,25 @@ def validate(inst: SitingInstance) -> None:
         problems.append(f"budget: must not be negative, found {inst.budget!r}")
     if inst.fitout_penalty < 0:
         problems.append(f"fitout_penalty: must not be negative, found {inst.fitout_penalty!r}")
+    return problems + [
+        f"{name} {dup!r} appears {n} times"
+        for name, ids in (("site_id", inst.site_ids), ("cand_id", inst.cand_ids))
+        for dup, n in Counter(ids).items()
+        if n > 1
+    ]
 
-    site_ids = inst.site_ids
-    cand_ids = inst.cand_ids
-    for name, ids in (("site_id", site_ids), ("cand_id", cand_ids)):
-        for dup, n in Counter(ids).items():
-            if n > 1:
-                problems.append(f"{name} {dup!r} appears {n} times")
-    site_set, cand_set = set(site_ids), set(cand_ids)
 
-    for rec in sites.to_dict("records"):
-        sid = rec["site_id"]
-        for col in ("fitout_cost", *SPACE_CLASSES):
-            if not (math.isfinite(rec[col]) and rec[col] >= 0):
-                problems.append(
-                    f"site {sid}: {col} must be a non-negative number, found {rec[col]!r}"
-                )
-
+def _record_problems(inst: SitingInstance) -> list[str]:
+    """Check sites' and candidates' figures, tiers, and that some site has what is needed."""
+    problems = [
+        f"site {rec['site_id']}: {col} must be a non-negative number, found {rec[col]!r}"
+        for rec in inst.sites.to_dict("records")
+        for col in ("fitout_cost", *SPACE_CLASSES)
+        if not (math.isfinite(rec[col]) and rec[col] >= 0)
+    ]
     cap = inst.capacity()
-    max_cap = cap.max(axis=0) if len(sites) else np.zeros(len(SPACE_CLASSES))
-    for rec in cands.to_dict("records"):
+    max_cap = cap.max(axis=0) if len(inst.sites) else np.zeros(len(SPACE_CLASSES))
+    for rec in inst.candidates.to_dict("records"):
         cid = rec["cand_id"]
         if rec["tier"] not in TIERS:
             problems.append(
@@ -603,7 +622,13 @@ def validate(inst: SitingInstance) -> None:
                 problems.append(
                     f"candidate {cid}: needs {rec[col]:g} m² of {col} but no site has any {col}"
                 )
+    return problems
 
+
+def _pair_problems(inst: SitingInstance) -> list[str]:
+    """Check that fixed and excluded pairs name known ids and do not contradict."""
+    problems = []
+    site_set, cand_set = set(inst.site_ids), set(inst.cand_ids)
     fixed_at: dict[str, str] = {}
     for kind, pairs in (("fixed", inst.fixed), ("excluded", inst.excluded)):
         for c, s in pairs:
@@ -617,7 +642,13 @@ def validate(inst: SitingInstance) -> None:
                 fixed_at.setdefault(c, s)
     for c, s in set(inst.fixed) & set(inst.excluded):
         problems.append(f"pair ({c}, {s}) is both fixed and excluded")
+    return problems
 
+
+def _quota_problems(inst: SitingInstance) -> list[str]:
+    """Check quotas: known tiers, not negative, not above who could count towards them."""
+    problems = []
+    cands = inst.candidates
     tier_count = Counter(cands["tier"])
     for tier, q in inst.tier_quotas.items():
         if tier not in TIERS:
@@ -638,23 +669,26 @@ def validate(inst: SitingInstance) -> None:
                 f"sector quota {sector}: {q} required but only {sector_count.get(sector, 0)} "
                 f"candidates have that sector"
             )
+    return problems
 
+
+def _score_problems(inst: SitingInstance) -> list[str]:
+    """Check the score table's shape and that every score is present and in [0, 1]."""
+    problems = []
+    cand_ids, site_ids = inst.cand_ids, inst.site_ids
     score = np.asarray(inst.score, dtype=float)
     if score.shape != (len(cand_ids), len(site_ids)):
-        problems.append(
+        return [
             f"score: shape {score.shape} does not match {len(cand_ids)} candidates × "
             f"{len(site_ids)} sites"
+        ]
+    for i in np.nonzero(np.isnan(score).any(axis=1))[0]:
+        where = ", ".join(site_ids[j] for j in np.nonzero(np.isnan(score[i]))[0])
+        problems.append(f"score: missing for candidate {cand_ids[i]} at site(s) {where}")
+    bad = ~np.isnan(score) & ((score < 0) | (score > 1))
+    for i, j in zip(*np.nonzero(bad), strict=True):
+        problems.append(
+            f"score: {float(score[i, j])!r} for candidate {cand_ids[i]} at site {site_ids[j]} "
+            "is outside [0, 1]"
         )
-    else:
-        for i in np.nonzero(np.isnan(score).any(axis=1))[0]:
-            where = ", ".join(site_ids[j] for j in np.nonzero(np.isnan(score[i]))[0])
-            problems.append(f"score: missing for candidate {cand_ids[i]} at site(s) {where}")
-        bad = ~np.isnan(score) & ((score < 0) | (score > 1))
-        for i, j in zip(*np.nonzero(bad), strict=True):
-            problems.append(
-                f"score: {float(score[i, j])!r} for candidate {cand_ids[i]} at site {site_ids[j]} "
-                "is outside [0, 1]"
-            )
-
-    if problems:
-        raise SitingError(_listing("invalid siting instance", problems))
+    return problems

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from parkplan.errors import SitingError
 from parkplan.layers import SPACE_CLASSES, STAGES, TIERS, split_codes
-from parkplan.siting.instance import SitingInstance, _listing, validate
+from parkplan.siting.instance import SitingInstance, problem_listing, validate
 from parkplan.siting.scoring import ScoringWeights
 
 #: Default probability that a candidate at each recruitment stage ends up recruited.
@@ -316,7 +316,7 @@ def build_instance(
         if c in landed
     ]
     if landed_fixed:
-        raise SitingError(_listing("invalid scenario for this workspace", landed_fixed))
+        raise SitingError(problem_listing("invalid scenario for this workspace", landed_fixed))
     # A landed candidate is placed nowhere, so an exclusion naming it holds already.
     excluded = [tuple(p) for p in scenario.excluded if p[0] not in landed]
     cands = candidates[keep].reset_index(drop=True)

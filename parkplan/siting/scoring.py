@@ -1,6 +1,6 @@
 r"""Suitability scores: how well each site suits each candidate, from the map layers.
 
-The siting contract (``/work/shared/spec/siting-model.md``) takes a suitability
+The siting contract (``docs/siting-contract.md``) takes a suitability
 :math:`a_{c,s} \in [0, 1]` of site :math:`s` for candidate :math:`c` as given; this module
 computes it from the workspace layers. The score is a weighted mean of three components,
 each in :math:`[0, 1]`:

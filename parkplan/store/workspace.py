@@ -17,19 +17,23 @@ import os
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
-import numpy as np
-import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine, event
 
-from parkplan import layers
 from parkplan.errors import WorkspaceError
+from parkplan.i18n import t
 from parkplan.store import gpkg
-from parkplan.store.geometry import GpkgGeometry, PostgisGeometry
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# The layer schemas (pandera), pandas and geopandas are imported by the methods that read or
+# write layers: opening a workspace for the tracker's tables alone (``parkplan tasks list``)
+# then takes no second of imports.
 
 ENV_VAR = "PARKPLAN_WORKSPACE"
 DEFAULT_LOCATION = "parkplan.gpkg"
@@ -83,7 +87,12 @@ def postgres_engine(location: str, **options: Any) -> Engine:
     except sa.exc.OperationalError as err:
         engine.dispose()
         raise WorkspaceError(
-            f"cannot connect to {redact_url(location)}: {str(err.orig).strip()}"
+            t(
+                "store.ws.cannot_connect",
+                "en",
+                location=redact_url(location),
+                reason=str(err.orig).strip(),
+            )
         ) from None
     return engine
 
@@ -176,7 +185,7 @@ class Workspace:
         try:
             with ws.connect() as conn:
                 if ws.kind == "geopackage" and not gpkg.is_geopackage(conn):
-                    raise WorkspaceError(f"{location} is not a GeoPackage")
+                    raise WorkspaceError(t("store.ws.not_gpkg", "en", name=location))
                 if check_schema:
                     migrate.check_current(conn, location)
         except BaseException:
@@ -216,11 +225,12 @@ class Workspace:
                         "SELECT 1 FROM pg_extension WHERE extname = 'postgis'"
                     ).first():
                         raise WorkspaceError(
-                            f"{redact_url(location)}: the PostGIS extension is not installed; "
-                            "run CREATE EXTENSION postgis as a superuser"
+                            t("store.ws.no_postgis", "en", location=redact_url(location))
                         )
                     if migrate.current_revision(conn) is not None:
-                        raise WorkspaceError(f"{redact_url(location)} already holds a workspace")
+                        raise WorkspaceError(
+                            t("store.ws.taken", "en", location=redact_url(location))
+                        )
                     migrate.upgrade(conn)
                 if populate is not None:
                     populate(ws)
@@ -231,9 +241,9 @@ class Workspace:
 
         target = Path(location)
         if target.exists():
-            raise WorkspaceError(f"{target} already exists; choose a new path")
+            raise WorkspaceError(t("store.ws.exists", "en", target=target))
         if not target.parent.exists():
-            raise WorkspaceError(f"folder {target.parent} does not exist")
+            raise WorkspaceError(t("store.ws.no_folder", "en", folder=target.parent))
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         os.close(fd)
         tmp = Path(tmp_name)
@@ -257,10 +267,7 @@ class Workspace:
             return cls(postgres_engine(location, pool_pre_ping=True), location)
         path = Path(location)
         if must_exist and not path.is_file():
-            raise WorkspaceError(
-                f"no workspace at {path}: create one with "
-                f"'parkplan init {path}' (or 'parkplan init --demo {path}')"
-            )
+            raise WorkspaceError(t("store.ws.missing", "en", path=path))
         return cls(_sqlite_engine(path), location)
 
     def upgrade(self) -> tuple[str | None, str]:
@@ -311,6 +318,9 @@ class Workspace:
     # ------------------------------------------------------------------ layers
     def layer_table(self, name: str) -> sa.Table:
         """Return the SQLAlchemy table of layer ``name`` for this workspace's database."""
+        from parkplan import layers
+        from parkplan.store.geometry import GpkgGeometry, PostgisGeometry
+
         if name in self._metadata.tables:
             return self._metadata.tables[name]
         kinds = {"str": sa.Text, "int": sa.Integer, "float": sa.Float}
@@ -346,6 +356,11 @@ class Workspace:
             Columns as in the layer's schema; a GeoDataFrame in EPSG:4326 for spatial
             layers.
         """
+        import geopandas as gpd
+        import pandas as pd
+
+        from parkplan import layers
+
         layers.layer_model(name)
         with _use(self, conn) as c:
             if not self.has_layer(name, c):
@@ -388,9 +403,11 @@ class Workspace:
             return
         for name, frame in frames.items():
             self._write_layer(conn, name, frame, append)
-        self.set_meta("layers_changed_at", pd.Timestamp.now(tz="UTC").isoformat(), conn)
+        self.set_meta("layers_changed_at", datetime.now(UTC).isoformat(), conn)
 
     def _write_layer(self, conn: Connection, name: str, frame: pd.DataFrame, append: bool) -> None:
+        from parkplan import layers
+
         table = self.layer_table(name)
         gtype = layers.geometry_type(name)
         exists = self.has_layer(name, conn)
@@ -433,6 +450,7 @@ class Workspace:
 
         Area is measured in :data:`parkplan.crs.METRIC_CRS`.
         """
+        from parkplan import layers
         from parkplan.crs import METRIC_CRS
 
         infos = []
@@ -479,6 +497,11 @@ def _use(ws: Workspace, conn: Connection | None) -> Iterator[Connection]:
 
 
 def _records(frame: pd.DataFrame, name: str) -> list[dict]:
+    import numpy as np
+    import pandas as pd
+
+    from parkplan import layers
+
     names = [c.name for c in layers.columns(name)]
     data = pd.DataFrame(frame[names]).astype(object)
     data = data.where(pd.notna(data), None)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ import yaml
 
 from parkplan.i18n import t
 from parkplan.layers import code_label
+from parkplan.siting.explanation import Explanation, Infeasibility
 from parkplan.siting.scenario import Scenario, load_scenario, parse_scenario
 from parkplan.store.ledger import RunRecord
 from parkplan.ui.render import section, sections, solver_status, table, yes_no
@@ -215,7 +216,8 @@ def to_xlsx(run: RunRecord, frame: gpd.GeoDataFrame, lang: str = "zh") -> bytes:
     table = _no_formulas(pd.DataFrame(frame.drop(columns="geometry")))
     table["lon"] = frame.geometry.x.round(6)
     table["lat"] = frame.geometry.y.round(6)
-    by_park = ((run.explanation or {}).get("breakdown") or {}).get("by_park", {})
+    breakdown = Explanation.from_dict(run.explanation).breakdown
+    by_park = breakdown.to_dict()["by_park"] if breakdown else {}
     with pd.ExcelWriter(buf, engine="openpyxl") as xl:
         summary = _no_formulas(pd.DataFrame(summary_rows(run, lang))).rename(
             columns={"key": t("ui.xlsx.field", lang), "value": t("ui.xlsx.value", lang)}
@@ -243,20 +245,15 @@ __all__ = [
 ]
 
 
-def _relaxation_sections(info: dict, lang: str) -> list[dict[str, Any]]:
+def _relaxation_sections(info: Infeasibility, lang: str) -> list[dict[str, Any]]:
     """Return the conflicts of an infeasible run and the relaxations that make it feasible."""
-    out = [section(t("ui.explain.conflicts", lang), items=list(info.get("conflicts", [])))]
-    relaxations = info.get("relaxations") or []
-    if not relaxations:
+    out = [section(t("ui.explain.conflicts", lang), items=list(info.conflicts))]
+    if not info.relaxations:
         return [*out, section(text=t("ui.explain.no_relaxation", lang))]
     # "smallest" only when the solver proved it (runs stored before the flag existed do
     # not say, so they are not claimed smallest either)
-    key = (
-        "ui.explain.relaxations"
-        if info.get("proven_smallest")
-        else "ui.explain.relaxations_unproven"
-    )
-    return [*out, section(t(key, lang), items=[r.get("text") for r in relaxations])]
+    key = "ui.explain.relaxations" if info.proven_smallest else "ui.explain.relaxations_unproven"
+    return [*out, section(t(key, lang), items=[r.text(lang) for r in info.relaxations])]
 
 
 def _table_section(key: str, columns: Iterable[str], rows: list[dict], lang: str) -> dict[str, Any]:
@@ -274,46 +271,43 @@ def explanation_html(explanation: dict | None, lang: str) -> str:
     Conflicts and relaxations of an infeasible run, value by park and tier, the most
     valuable space, alternative plans and the sites hardest to replace.
     """
-    e = explanation or {}
+    e = Explanation.from_dict(explanation)
     parts = []
-    if "infeasibility" in e:
-        parts += _relaxation_sections(e["infeasibility"], lang)
-    breakdown = e.get("breakdown") or {}
-    if breakdown.get("by_park"):
+    if e.infeasibility is not None:
+        parts += _relaxation_sections(e.infeasibility, lang)
+    breakdown = e.breakdown
+    if breakdown and breakdown.by_park:
         rows = [
-            {"park": p, "value": d.get("value"), "penalty": d.get("penalty"), "net": d.get("net")}
-            for p, d in breakdown["by_park"].items()
+            {"park": p, "value": d.value, "penalty": d.penalty, "net": d.net}
+            for p, d in breakdown.by_park.items()
         ]
         parts.append(_table_section("by_park", ("park", "value", "penalty", "net"), rows, lang))
-    if breakdown.get("by_tier"):
+    if breakdown and breakdown.by_tier:
         rows = [
-            {"tier": code_label("tier", k, lang), "value": v}
-            for k, v in breakdown["by_tier"].items()
+            {"tier": code_label("tier", k, lang), "value": v} for k, v in breakdown.by_tier.items()
         ]
         parts.append(_table_section("by_tier", ("tier", "value"), rows, lang))
     values = sorted(
-        (v for v in e.get("space_values", []) if (v.get("value") or 0) > 1e-6),
-        key=lambda v: -v["value"],
+        (asdict(v) for v in e.space_values or [] if v.value > 1e-6), key=lambda v: -v["value"]
     )[:5]
     if values:
         cols = ("park_id", "space_class", "value")
         parts.append(_table_section("space_values", cols, values, lang))
-    alts = e.get("alternatives") or []
-    if alts:
+    if e.alternatives:
         rows = [
             {
                 "n": i,
-                "objective": a.get("objective"),
-                "added": _pairs(a["differs"]["added"]),
-                "removed": _pairs(a["differs"]["removed"]),
+                "objective": a.objective,
+                "added": _pairs(a.added),
+                "removed": _pairs(a.removed),
             }
-            for i, a in enumerate(alts, 1)
+            for i, a in enumerate(e.alternatives, 1)
         ]
         parts.append(
             _table_section("alternatives", ("n", "objective", "added", "removed"), rows, lang)
         )
-    irr = [r for r in e.get("irreplaceability") or [] if r.get("loss_max") is not None]
+    irr = [asdict(r) for r in e.irreplaceability or [] if r.loss_max is not None]
     if irr:
         cols = ("site_id", "park_id", "loss_min", "loss_max")
         parts.append(_table_section("irreplaceability", cols, irr, lang))
-    return sections(parts, none=e.get("note") or t("ui.explain.none", lang))
+    return sections(parts, none=e.note or t("ui.explain.none", lang))

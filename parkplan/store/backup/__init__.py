@@ -25,6 +25,7 @@ import os
 from pathlib import Path
 
 from parkplan.errors import WorkspaceError
+from parkplan.i18n import t
 from parkplan.store.backup.archive import BackupInfo, backup_kind
 from parkplan.store.backup.geopackage import backup_geopackage, restore_geopackage
 from parkplan.store.backup.postgres import backup_postgis, restore_postgis
@@ -68,11 +69,11 @@ def backup(
         location = resolve_location(workspace_or_location)
     out = Path(out_path)
     if out.is_dir():
-        raise WorkspaceError(f"{out} is a folder; give a file name for the backup")
+        raise WorkspaceError(t("store.backup.out_is_folder", "en", out=out))
     if not out.parent.is_dir():
-        raise WorkspaceError(f"folder {out.parent} does not exist")
+        raise WorkspaceError(t("store.ws.no_folder", "en", folder=out.parent))
     if out.exists() and not force:
-        raise WorkspaceError(f"{out} already exists; choose a new name or use --force")
+        raise WorkspaceError(t("store.backup.out_exists", "en", out=out))
     if is_database_url(location):
         return backup_postgis(location, out)
     return backup_geopackage(Path(location), out)
@@ -113,17 +114,15 @@ def restore(
     location = resolve_location(location)
     wanted = "postgis" if is_database_url(location) else "geopackage"
     if kind != wanted:
-        names = {"geopackage": "a GeoPackage file path", "postgis": "a postgresql:// URL"}
-        raise WorkspaceError(
-            f"{path} is a {_KIND_NAMES[kind]} backup; restore it to "
-            f"{names[kind]}, not to {redact_url(location)}"
-        )
+        # The kind of the backup says where it restores to.
+        key = {
+            "geopackage": "store.restore.to_geopackage_backup",
+            "postgis": "store.restore.to_postgis_backup",
+        }[kind]
+        raise WorkspaceError(t(key, "en", path=path, location=redact_url(location)))
     if kind == "postgis":
         return restore_postgis(path, location, force)
     return restore_geopackage(path, Path(location), force)
-
-
-_KIND_NAMES = {"geopackage": "GeoPackage", "postgis": "PostgreSQL"}
 
 
 __all__ = ["BackupInfo", "backup", "backup_kind", "libpq_connection", "restore", "url_schema"]

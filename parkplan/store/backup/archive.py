@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from parkplan.errors import WorkspaceError
+from parkplan.i18n import t
 
 #: First bytes of an SQLite database file (a GeoPackage backup).
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -72,14 +73,14 @@ def backup_kind(path: str | os.PathLike) -> str:
         with path.open("rb") as fh:
             head = fh.read(len(SQLITE_MAGIC))
     except OSError as err:
-        raise WorkspaceError(f"cannot read the backup {path}: {err.strerror}") from None
+        raise WorkspaceError(
+            t("store.backup.unreadable", "en", path=path, reason=err.strerror)
+        ) from None
     if head.startswith(SQLITE_MAGIC):
         return "geopackage"
     if head.startswith(PGDUMP_MAGIC):
         return "postgis"
-    raise WorkspaceError(
-        f"{path} is not a parkplan backup (neither a GeoPackage nor a pg_dump archive)"
-    )
+    raise WorkspaceError(t("store.backup.not_a_backup", "en", path=path))
 
 
 def temp_beside(target: Path) -> Path:

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from parkplan.errors import WorkspaceError
+from parkplan.i18n import t
 from parkplan.store import gpkg
 from parkplan.store.backup.archive import (
     BackupInfo,
@@ -34,7 +35,7 @@ def _sqlite(path: Path, *, readonly: bool = False) -> Iterator[sqlite3.Connectio
     try:
         conn = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
     except sqlite3.Error as err:
-        raise WorkspaceError(f"cannot open {path}: {err}") from None
+        raise WorkspaceError(t("store.gpkg.cannot_open", "en", path=path, reason=err)) from None
     try:
         yield conn
     finally:
@@ -47,21 +48,19 @@ def _check_geopackage(conn: sqlite3.Connection, name: str) -> str:
         problems = [row[0] for row in conn.execute("PRAGMA integrity_check")]
         if problems != ["ok"]:
             raise WorkspaceError(
-                f"{name} fails SQLite's integrity check: " + "; ".join(problems[:5])
+                t("store.gpkg.integrity", "en", name=name, problems="; ".join(problems[:5]))
             )
         if conn.execute("PRAGMA application_id").fetchone()[0] != gpkg.APPLICATION_ID:
-            raise WorkspaceError(f"{name} is not a GeoPackage")
+            raise WorkspaceError(t("store.ws.not_gpkg", "en", name=name))
         row = None
         if conn.execute(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
         ).fetchone():
             row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
     except sqlite3.DatabaseError as err:
-        raise WorkspaceError(f"{name} is not a readable GeoPackage: {err}") from None
+        raise WorkspaceError(t("store.gpkg.unreadable", "en", name=name, reason=err)) from None
     if row is None:
-        raise WorkspaceError(
-            f"{name} is a GeoPackage but not a parkplan workspace (no schema revision)"
-        )
+        raise WorkspaceError(t("store.gpkg.not_workspace", "en", name=name))
     return row[0]
 
 
@@ -76,9 +75,9 @@ def _copy_sqlite(source: sqlite3.Connection, target: Path) -> None:
 def backup_geopackage(source: Path, out: Path) -> BackupInfo:
     """Copy the GeoPackage ``source`` to ``out`` in one consistent snapshot (see the package)."""
     if not source.is_file():
-        raise WorkspaceError(f"no workspace at {source}")
+        raise WorkspaceError(t("store.backup.no_workspace", "en", path=source))
     if out.exists() and out.resolve() == source.resolve():
-        raise WorkspaceError(f"{out} is the workspace itself; write the backup elsewhere")
+        raise WorkspaceError(t("store.backup.is_workspace", "en", out=out))
     tmp = temp_beside(out)
     try:
         with _sqlite(source) as src:
@@ -86,9 +85,11 @@ def backup_geopackage(source: Path, out: Path) -> BackupInfo:
                 _check_geopackage_header(src, str(source))
                 _copy_sqlite(src, tmp)
             except sqlite3.DatabaseError as err:
-                raise WorkspaceError(f"cannot back up {source}: {err}") from None
+                raise WorkspaceError(
+                    t("store.backup.failed", "en", source=source, reason=err)
+                ) from None
         with _sqlite(tmp) as copy:
-            revision = _check_geopackage(copy, f"the backup of {source}")
+            revision = _check_geopackage(copy, t("store.backup.the_backup_of", "en", path=source))
         move_into_place(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)
@@ -99,22 +100,19 @@ def backup_geopackage(source: Path, out: Path) -> BackupInfo:
 
 def _check_geopackage_header(conn: sqlite3.Connection, name: str) -> None:
     if conn.execute("PRAGMA application_id").fetchone()[0] != gpkg.APPLICATION_ID:
-        raise WorkspaceError(f"{name} is not a GeoPackage")
+        raise WorkspaceError(t("store.ws.not_gpkg", "en", name=name))
 
 
 def restore_geopackage(backup_file: Path, target: Path, force: bool) -> BackupInfo:
     """Replace ``target`` whole with a checked copy of the GeoPackage backup (see the package)."""
     if target.is_dir():
-        raise WorkspaceError(f"{target} is a folder; give the workspace's file name")
+        raise WorkspaceError(t("store.restore.target_is_folder", "en", target=target))
     if not target.parent.is_dir():
-        raise WorkspaceError(f"folder {target.parent} does not exist")
+        raise WorkspaceError(t("store.ws.no_folder", "en", folder=target.parent))
     if target.exists() and not force:
-        raise WorkspaceError(
-            f"{target} already exists; restore to a new path, or use --force "
-            "to replace it with the backup"
-        )
+        raise WorkspaceError(t("store.restore.target_exists", "en", target=target))
     if target.exists() and target.resolve() == backup_file.resolve():
-        raise WorkspaceError(f"{target} is the backup itself")
+        raise WorkspaceError(t("store.restore.is_backup", "en", target=target))
     with _sqlite(backup_file, readonly=True) as src:
         _check_geopackage(src, str(backup_file))
         tmp = temp_beside(target)
@@ -122,9 +120,13 @@ def restore_geopackage(backup_file: Path, target: Path, force: bool) -> BackupIn
             try:
                 _copy_sqlite(src, tmp)
             except sqlite3.DatabaseError as err:
-                raise WorkspaceError(f"cannot read the backup {backup_file}: {err}") from None
+                raise WorkspaceError(
+                    t("store.backup.unreadable", "en", path=backup_file, reason=err)
+                ) from None
             with _sqlite(tmp) as copy:
-                revision = _check_geopackage(copy, f"the copy of {backup_file}")
+                revision = _check_geopackage(
+                    copy, t("store.backup.the_copy_of", "en", path=backup_file)
+                )
             fsync_file(tmp)
             with _exclusive(target):
                 os.replace(tmp, target)
@@ -160,9 +162,7 @@ def _exclusive(target: Path) -> Iterator[None]:
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlite3.OperationalError as err:
             if "locked" in str(err) or "busy" in str(err):
-                raise WorkspaceError(
-                    f"{target} is busy (a write has held it for 30 s); try again when it is idle"
-                ) from None
+                raise WorkspaceError(t("store.restore.busy", "en", target=target)) from None
             log.debug("%s: not locked before replacing: %s", target, err)
         except sqlite3.DatabaseError as err:  # not a database: nothing to protect
             log.debug("%s: not locked before replacing: %s", target, err)

@@ -20,6 +20,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from parkplan.errors import WorkspaceError
+from parkplan.i18n import t
 from parkplan.store.backup import tools
 from parkplan.store.backup.archive import BackupInfo, move_into_place, temp_beside
 from parkplan.store.workspace import Workspace, postgres_engine, redact_url
@@ -50,13 +51,10 @@ def backup_postgis(url: str, out: Path) -> BackupInfo:
         revision = migrate.current_revision(conn)
         server = _server_major(conn)
     if schema is None or revision is None:
-        raise WorkspaceError(f"{redact_url(url)} holds no parkplan workspace to back up")
+        raise WorkspaceError(t("store.pg.no_workspace", "en", location=redact_url(url)))
     tool = tools.tool_major(pg_dump)
     if tool < server:
-        raise WorkspaceError(
-            f"pg_dump {tool} is older than the server (PostgreSQL {server}) "
-            f"and cannot dump it; install pg_dump {server} or later"
-        )
+        raise WorkspaceError(t("store.pg.dump_too_old", "en", tool=tool, server=server))
     dbname, env = tools.libpq_connection(url)
     env.setdefault("PGAPPNAME", "parkplan-backup")
     tmp = temp_beside(out)
@@ -77,7 +75,13 @@ def backup_postgis(url: str, out: Path) -> BackupInfo:
         listed = _archive_listing(tmp, env)
         if listed.schema != schema:
             raise WorkspaceError(
-                f"the dump of {redact_url(url)} holds schema {listed.schema!r}, not {schema!r}"
+                t(
+                    "store.pg.dump_wrong_schema",
+                    "en",
+                    location=redact_url(url),
+                    got=repr(listed.schema),
+                    schema=repr(schema),
+                )
             )
         move_into_place(tmp, out)
     finally:
@@ -110,9 +114,7 @@ def _archive_listing(path: Path, env: dict[str, str]) -> _Listing:
             m.group(1) for line in lines if (m := re.match(r"^\d+; \d+ \d+ TABLE (\S+) ", line))
         }
     if len(schemas) != 1:
-        raise WorkspaceError(
-            f"{path} holds {len(schemas)} schemas; a parkplan backup holds one workspace schema"
-        )
+        raise WorkspaceError(t("store.pg.many_schemas", "en", path=path, count=len(schemas)))
 
     def major(label: str) -> int | None:
         found = re.search(rf"^;\s+{label}:\s*(\d+)", text, re.MULTILINE)
@@ -247,23 +249,21 @@ def restore_postgis(backup_file: Path, url: str, force: bool) -> BackupInfo:
     restore_major = tools.tool_major(pg_restore)
     if listing.dump_major is not None and listing.dump_major > restore_major:
         raise WorkspaceError(
-            f"{backup_file} was written by pg_dump {listing.dump_major}; "
-            f"pg_restore {restore_major} cannot read it: install "
-            f"pg_restore {listing.dump_major} or later"
+            t(
+                "store.pg.restore_too_old",
+                "en",
+                path=backup_file,
+                dump=listing.dump_major,
+                restore=restore_major,
+            )
         )
     with _engine(url) as engine, engine.connect() as conn:
         server = _server_major(conn)
         target = tools.url_schema(url) or conn.exec_driver_sql("SELECT current_schema()").scalar()
         if target is None:
-            raise WorkspaceError(
-                f"{redact_url(url)} names no schema; add "
-                "options=-csearch_path%3DSCHEMA,public to the URL"
-            )
+            raise WorkspaceError(t("store.pg.no_schema", "en", location=redact_url(url)))
         if not conn.exec_driver_sql("SELECT 1 FROM pg_extension WHERE extname = 'postgis'").first():
-            raise WorkspaceError(
-                f"{redact_url(url)}: the PostGIS extension is not installed; "
-                "run CREATE EXTENSION postgis as a superuser"
-            )
+            raise WorkspaceError(t("store.ws.no_postgis", "en", location=redact_url(url)))
         exists = (
             conn.execute(
                 sa.text("SELECT 1 FROM pg_namespace WHERE nspname = :s"), {"s": target}
@@ -298,21 +298,26 @@ def restore_postgis(backup_file: Path, url: str, force: bool) -> BackupInfo:
         )
     if listing.server_major is not None and listing.server_major > server:
         raise WorkspaceError(
-            f"{backup_file} comes from PostgreSQL {listing.server_major}; "
-            f"the target runs PostgreSQL {server}: restore to "
-            f"{listing.server_major} or later"
+            t(
+                "store.pg.server_too_old",
+                "en",
+                path=backup_file,
+                source=listing.server_major,
+                server=server,
+            )
         )
     if objects and not force:
         raise WorkspaceError(
-            f"schema {target} of {redact_url(url)} is not empty ({objects} "
-            "objects); restore to an empty schema, or use --force to "
-            "replace its content with the backup"
+            t(
+                "store.pg.target_not_empty",
+                "en",
+                schema=target,
+                location=redact_url(url),
+                objects=objects,
+            )
         )
     if source_has_extension:
-        raise WorkspaceError(
-            f"the backup holds schema {listing.schema!r}, which holds extensions in this "
-            f"database; restore it into schema {listing.schema!r} or into another database"
-        )
+        raise WorkspaceError(t("store.pg.source_has_extensions", "en", schema=repr(listing.schema)))
 
     # The archive's own CREATE SCHEMA (and its comment) are left out: the script makes the
     # schemas, so an existing, empty target schema keeps its owner and grants.
@@ -363,7 +368,7 @@ def restore_postgis(backup_file: Path, url: str, force: bool) -> BackupInfo:
         with Workspace.open(url, check_schema=False) as ws, ws.connect() as conn:
             revision = migrate.current_revision(conn)
     except WorkspaceError as err:
-        raise WorkspaceError(f"the restored schema does not open: {err}") from None
+        raise WorkspaceError(t("store.pg.restored_unopenable", "en", reason=err)) from None
     info = BackupInfo(
         "postgis", backup_file, redact_url(url), backup_file.stat().st_size, revision, target
     )

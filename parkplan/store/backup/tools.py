@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
 
 from parkplan.errors import WorkspaceError
+from parkplan.i18n import t
 
 #: Seconds the external PostgreSQL tools may run before they are stopped.
 TOOL_TIMEOUT = 6 * 3600
@@ -83,10 +84,7 @@ def find_tool(name: str) -> str:
     """
     found = shutil.which(name)
     if found is None:
-        raise WorkspaceError(
-            f"{name} is not installed (or not on PATH); install the "
-            "PostgreSQL client tools of the server's major version"
-        )
+        raise WorkspaceError(t("store.tool.missing", "en", name=name))
     return found
 
 
@@ -95,7 +93,7 @@ def tool_major(path: str) -> int:
     out = subprocess.run([path, "--version"], capture_output=True, text=True, check=False)
     match = re.search(r"(\d+)(?:\.\d+)?", out.stdout)
     if out.returncode != 0 or not match:
-        raise WorkspaceError(f"cannot tell the version of {path}: {out.stderr.strip()}")
+        raise WorkspaceError(t("store.tool.no_version", "en", path=path, reason=out.stderr.strip()))
     return int(match.group(1))
 
 
@@ -118,9 +116,13 @@ def run_tool(args: list[str], env: dict[str, str], what: str, **kwargs) -> str:
             **kwargs,
         )
     except subprocess.TimeoutExpired:
-        raise WorkspaceError(f"{what} did not finish in {TOOL_TIMEOUT} s") from None
+        raise WorkspaceError(
+            t("store.tool.timeout", "en", what=what, seconds=TOOL_TIMEOUT)
+        ) from None
     if proc.returncode != 0:
-        raise WorkspaceError(f"{what} failed: {tool_message(proc.stderr)}")
+        raise WorkspaceError(
+            t("store.tool.failed", "en", what=what, reason=tool_message(proc.stderr))
+        )
     return proc.stdout
 
 
@@ -191,14 +193,12 @@ def pipe_restore(
     if committed and psql_rc == 0:
         return
     if restore_rc != 0 and "ERROR:" not in psql_msg:
-        raise WorkspaceError(
-            f"pg_restore failed, nothing was restored: {tool_message(restore_msg)}"
-        )
+        raise WorkspaceError(t("store.tool.restore_failed", "en", reason=tool_message(restore_msg)))
     message = tool_message(psql_msg)
     match = re.search(r"ERROR:\s+parkplan: (.*)", psql_msg)
     if match:
         message = match.group(1).strip()
-    raise WorkspaceError(f"the restore failed, nothing was changed: {message}")
+    raise WorkspaceError(t("store.tool.rolled_back", "en", reason=message))
 
 
 __all__ = [
