@@ -26,6 +26,7 @@ from parkplan.siting import (
     SitingInstance,
     SitingModel,
     available_solvers,
+    build_problem,
     check_feasible,
     evaluate,
     instance_from_dict,
@@ -561,6 +562,35 @@ def test_gap_honoured():
     res = SitingModel.from_instance(inst).solve(gap=0.05).result
     assert res.status == "optimal"
     assert res.gap is not None and res.gap <= 0.05
+
+
+def test_build_problem_alone_names_its_rows_from_the_ids():
+    """The formulation without a solver: allowed pairs, best years and named rows."""
+    inst = instance_from_dict(_base_dict())
+    form = build_problem(inst, linking="site")
+    ids = {(inst.cand_ids[i], inst.site_ids[j]): year for (i, j), year in form.year.items()}
+    # C2 is excluded at S1 and C1 does not fit S2 (no lab there); C2 and S2 start in 2027.
+    assert ids == {("C1", "S1"): 2026, ("C3", "S1"): 2026, ("C2", "S2"): 2027, ("C3", "S2"): 2027}
+    assert not form.conflicts and form.problem.sense == pulp.LpMaximize
+    rows = {c.name for c in form.problem.constraints()}
+    # Fixed C1 needs no "once" row, nor C2 with one site; everyone fits at once, so no
+    # space row is needed either.
+    assert rows == {
+        "fixed_C1_S1",
+        "once_C3",
+        "open_S1",
+        "open_S2",
+        "budget",
+        "tier_international_major",
+        "sector_ic",
+    }
+    pair_rows = {c.name for c in build_problem(inst, linking="pair").problem.constraints()}
+    assert {r for r in pair_rows if r.startswith("open_")} == {
+        "open_C1_S1",
+        "open_C3_S1",
+        "open_C2_S2",
+        "open_C3_S2",
+    }
 
 
 def test_unknown_solver():
