@@ -18,6 +18,7 @@ import yaml
 
 from parkplan import layers
 from parkplan.errors import SitingError
+from parkplan.identity.users import ROLE_LABELS, Role, User
 from parkplan.siting import explain
 from parkplan.siting.contract import SitingResult
 from parkplan.siting.explanation import BudgetUse, Explanation, SpaceUse
@@ -27,7 +28,6 @@ from parkplan.siting.scenario import Scenario, build_instance, parse_scenario
 from parkplan.siting.scoring import ScoreMatrix, suitability
 from parkplan.store import Workspace, ledger
 from parkplan.tracker.access import PermissionDenied, refusal_values
-from parkplan.tracker.model import ROLE_LABELS, Role, User
 
 #: The layers a siting run reads; their digest is stored with every run.
 INPUT_LAYERS = ("sites", "candidates", "clusters", "institutions", "transport")

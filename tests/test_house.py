@@ -75,16 +75,9 @@ PENDING: dict[str, set[str]] = {
         "tests/test_deploy.py -> benchmarks",
         "tests/test_maps.py -> benchmarks",
     },
-    "module_lines": {
-        "parkplan/tracker/excel.py",
-        "parkplan/tracker/notify.py",
-        "parkplan/tracker/seed.py",
-    },
+    "module_lines": set(),
     "class_lines": set(),
-    "private": {
-        "parkplan/tracker/meetings.py imports parkplan.tracker.model._visibility",
-        "parkplan/tracker/notify.py imports parkplan.tracker.model._visibility",
-    },
+    "private": set(),
     "outside_paths": set(),
 }
 

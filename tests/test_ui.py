@@ -20,6 +20,7 @@ from parkplan.i18n import catalogue, t
 from parkplan.maps import external_references
 from parkplan.siting.scenario import load_scenario
 from parkplan.store import Workspace
+from parkplan.tracker.rating import reason_text
 from parkplan.tracker.seed import DEMO_DATE
 from parkplan.tracker.service import Tracker
 from parkplan.ui import auth, render
@@ -549,19 +550,19 @@ def test_rating_reasons_are_said_in_the_session_s_language(services):
     st3 = next(st for st in prog.statuses if st.task.number == 3)
     assert st3.reasons and all(r.rule and r.values for r in st3.reasons)
     for lang, word in (("zh", "预计比截止日期"), ("en", "projected")):
-        texts = [render.reason_text(r, lang) for r in st3.reasons]
+        texts = [reason_text(r, lang) for r in st3.reasons]
         assert any(word in x for x in texts), texts
-    zh = [render.reason_text(r, "zh") for st in prog.statuses for r in st.reasons]
+    zh = [reason_text(r, "zh") for st in prog.statuses for r in st.reasons]
     assert not [x for x in zh if "projected" in x or "risk " in x or "blocked" in x], zh
     # the same figures as the library's own text
     slip = next(r for r in st3.reasons if r.rule == "slip")
-    assert render.reason_text(slip, "en") == slip.text
+    assert reason_text(slip, "en") == slip.text
     from parkplan.tracker.rating import Rating, Reason
 
     hidden = Reason(Rating.amber, "slip", "milestone", "", "a milestone above your clearance")
-    assert render.reason_text(hidden, "zh") == "超出您可见范围的里程碑：进度延误"
+    assert reason_text(hidden, "zh") == "超出您可见范围的里程碑：进度延误"
     unknown = Reason(Rating.amber, "new_rule", "milestone", "M1-1", "library words")
-    assert render.reason_text(unknown, "zh") == "library words"
+    assert reason_text(unknown, "zh") == "library words"
     tiles = render.task_summaries(
         prog.statuses, prog.milestones, prog.escalations, prog.matters, "zh"
     )
@@ -575,22 +576,20 @@ def test_a_reason_is_said_from_its_code_and_values_alone():
         return Reason(Rating.amber, rule, subject_type, "X", "library words", values=values)
 
     slip = reason("slip", "milestone", milestone="M3-2", days=12, due="2026-12-01")
-    assert render.reason_text(slip, "zh") == "M3-2 预计比截止日期 2026-12-01 晚 12 天完成"
-    assert render.reason_text(slip, "en") == "M3-2 projected 12 days after due 2026-12-01"
+    assert reason_text(slip, "zh") == "M3-2 预计比截止日期 2026-12-01 晚 12 天完成"
+    assert reason_text(slip, "en") == "M3-2 projected 12 days after due 2026-12-01"
     over = reason("risk_above_tolerance", "risk", risk="R4-1", score=16, tolerance=12)
-    assert render.reason_text(over, "zh") == "风险 R4-1 分值 16，超过容忍度 12"
-    assert render.reason_text(over, "en") == "risk R4-1 scores 16, above its tolerance 12"
+    assert reason_text(over, "zh") == "风险 R4-1 分值 16，超过容忍度 12"
+    assert reason_text(over, "en") == "risk R4-1 scores 16, above its tolerance 12"
     review = reason("review_overdue", "risk", risk="R4-1", review_date="2026-11-01")
-    assert render.reason_text(review, "zh") == "风险 R4-1 应于 2026-11-01 复核，已逾期"
+    assert reason_text(review, "zh") == "风险 R4-1 应于 2026-11-01 复核，已逾期"
     # a figure missing, or none at all: the library's words, never a placeholder
-    assert (
-        render.reason_text(reason("slip", "milestone", milestone="M3-2"), "zh") == "library words"
-    )
-    assert render.reason_text(reason("blocked", "milestone"), "zh") == "library words"
+    assert reason_text(reason("slip", "milestone", milestone="M3-2"), "zh") == "library words"
+    assert reason_text(reason("blocked", "milestone"), "zh") == "library words"
     # every rule the library rates by has its sentence in both languages
     from parkplan.tracker.rating import REASON_TEXTS
 
-    assert all(f"ui.reason.{rule}" in catalogue() for rule in REASON_TEXTS)
+    assert all(f"reason.{rule}" in catalogue() for rule in REASON_TEXTS)
 
 
 def _denied(code, **values):
@@ -692,10 +691,10 @@ def test_a_refusal_is_said_from_its_code_and_values():
 
 
 def test_every_library_refusal_is_said_in_chinese(ws):
+    from parkplan.identity.users import User
     from parkplan.tracker import access
     from parkplan.tracker import meetings as mt
     from parkplan.tracker.access import PermissionDenied
-    from parkplan.tracker.model import User
 
     office = Tracker(ws, "office", clock=_clock)
     m41, esc7, matter = office.milestone("M4-1"), office.escalation(7), office.matter(1)

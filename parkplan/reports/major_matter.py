@@ -19,11 +19,15 @@ import os
 import re
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from parkplan.i18n import t
+from parkplan.identity.users import Visibility
 from parkplan.reports.common import atomic_path, duration, matter_clock
-from parkplan.tracker.model import TASK_CODES, MajorMatter, Task, Visibility
+from parkplan.tracker.model import TASK_CODES, MajorMatter, Task
+
+if TYPE_CHECKING:
+    from parkplan.tracker.service import Tracker
 
 #: East Asian font of the text (宋体, on every Chinese Windows; Word substitutes elsewhere).
 BODY_FONT = "SimSun"
@@ -309,7 +313,7 @@ def write_docx(data: dict[str, Any], path: str | os.PathLike) -> Path:
 
 
 def write_major_matter_docx(
-    tracker: Any, matter_id: int, path: str | os.PathLike, *, unit: str | None = None
+    tracker: Tracker, matter_id: int, path: str | os.PathLike, *, unit: str | None = None
 ) -> Path:
     """Write the 专报 of major matter ``matter_id``, as ``tracker``'s user sees it.
 

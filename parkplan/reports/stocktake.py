@@ -35,12 +35,13 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
 from parkplan.errors import InputError, ParkplanError, Problem
 from parkplan.i18n import LANGUAGES, Language, t
+from parkplan.identity.users import User, Visibility
 from parkplan.reports.common import atomic_path, duration, matter_clock
 from parkplan.templating import render
 from parkplan.tracker import rating
@@ -51,10 +52,11 @@ from parkplan.tracker.model import (
     MatterStatus,
     RiskStatus,
     Status,
-    User,
-    Visibility,
 )
 from parkplan.tracker.queries import PlannedMilestone, Programme
+
+if TYPE_CHECKING:
+    from parkplan.tracker.service import Tracker
 
 #: Days ahead that count as "due" in a stocktake.
 DUE_WINDOW_DAYS = 14
@@ -274,7 +276,7 @@ def stocktake_data(
                 "task": e.task,
                 "code": _code(e.task),
                 "subject": f"{e.subject_type} {e.subject_id}",
-                "message": e.message,
+                "message": {lang: e.message.text(lang) for lang in LANGUAGES},
                 "opened_at": _iso(e.opened_at),
                 "as_of": _iso(e.as_of),
                 "steps": len(e.steps),
@@ -325,7 +327,9 @@ def stocktake_data(
                 "rating": s.rating.value,
                 "rating_rank": s.rating.rank,
                 "trend": s.trend.value,
-                "reasons": [r.text for r in s.reasons],
+                "reasons": [
+                    {lang: rating.reason_text(r, lang) for lang in LANGUAGES} for r in s.reasons
+                ],
                 "done": sum(1 for m in done if m["task"] == n),
                 "due": sum(1 for m in due if m["task"] == n),
                 "overdue": sum(1 for m in overdue if m["task"] == n),
@@ -369,7 +373,7 @@ def stocktake_data(
 
 
 def build_stocktake(
-    tracker: Any, week: str | IsoWeek, *, as_of: date | None = None, now: datetime | None = None
+    tracker: Tracker, week: str | IsoWeek, *, as_of: date | None = None, now: datetime | None = None
 ) -> dict[str, Any]:
     """Read the programme through ``tracker`` and gather the stocktake of ``week``.
 
@@ -503,7 +507,7 @@ def render_pdf(html: str, path: str | os.PathLike) -> Path:
 
 
 def write_stocktake(
-    tracker: Any,
+    tracker: Tracker,
     week: str | IsoWeek,
     out_dir: str | os.PathLike = ".",
     *,

@@ -10,7 +10,8 @@ import panel as pn
 import param
 
 from parkplan.i18n import LANGUAGES, both, t
-from parkplan.tracker.model import TASK_CODES, Role
+from parkplan.identity.users import Role
+from parkplan.tracker.model import TASK_CODES
 from parkplan.ui import render
 from parkplan.ui.board import TaskBoard
 from parkplan.ui.common import html_pane
