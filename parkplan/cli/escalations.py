@@ -13,6 +13,7 @@ from parkplan.cli.options import (
     OutputFormat,
     UntilOption,
     WorkspaceOption,
+    group,
     open_tracker,
     parse_date,
     parse_moment,
@@ -20,9 +21,7 @@ from parkplan.cli.options import (
     say,
 )
 
-app = typer.Typer(
-    help="Escalations (升级事项): list, acknowledge, act, close.", no_args_is_help=True
-)
+app = group("Escalations (升级事项): list, acknowledge, act, close.")
 
 
 def escalate(

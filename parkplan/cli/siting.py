@@ -13,6 +13,7 @@ from parkplan.cli.options import (
     FormatOption,
     OutputFormat,
     WorkspaceOption,
+    group,
     out_option,
 )
 from parkplan.i18n import both
@@ -20,7 +21,7 @@ from parkplan.i18n import both
 if TYPE_CHECKING:
     from parkplan.siting.explanation import Explanation, Infeasibility
 
-scenarios_app = typer.Typer(help="The scenario ledger (方案台账).", no_args_is_help=True)
+scenarios_app = group("The scenario ledger (方案台账).")
 
 Solver = Annotated[str | None, typer.Option(help="highs or cbc [default: the scenario's]")]
 TimeLimit = Annotated[float | None, typer.Option(help="Seconds the solver may run.")]

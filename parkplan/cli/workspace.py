@@ -8,9 +8,9 @@ from typing import Annotated
 
 import typer
 
-from parkplan.cli.options import FormatOption, OutputFormat, WorkspaceOption, say
+from parkplan.cli.options import FormatOption, OutputFormat, WorkspaceOption, group, say
 
-db_app = typer.Typer(help="Workspace schema (数据库结构).", no_args_is_help=True)
+db_app = group("Workspace schema (数据库结构).")
 
 
 def init(
