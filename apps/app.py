@@ -6,6 +6,6 @@ reads the workspace in ``$PARKPLAN_WORKSPACE`` as the anonymous user (public rec
 no changes). Everything else lives in :mod:`parkplan.ui`.
 """
 
-from parkplan.ui.server import current_page
+from parkplan.web.server import current_page
 
 current_page().servable()

@@ -3,7 +3,7 @@
 One command::
 
     python -m benchmarks.load --url postgresql://postgres@127.0.0.1:5432/parkplan_test \\
-        [--users 50] [--seconds 60] [--procs 2] [--out benchmarks/results/load.json]
+        [--users 50] [--seconds 60] [--edits N] [--procs 2] [--out benchmarks/results/load.json]
 
 1. creates a demo workspace in a fresh schema of that database (dropped afterwards unless
    ``--keep``);
@@ -32,16 +32,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import contextlib
 import http.client
 import json
 import os
 import platform
 import random
-import signal
-import socket
-import subprocess
 import sys
 import time
 import uuid
@@ -49,196 +45,12 @@ from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-from urllib.parse import quote
 
-ROOT = Path(__file__).resolve().parents[1]
-CREDENTIALS = ROOT / "data" / "demo-credentials.json"
+from parkplan.store.schemas import fresh_schema
+from parkplan.web.testing import REQUEST_TIMEOUT, basic, request, serve
+
 #: Demo accounts the simulated users sign in as, and the tasks each edits.
 ACCOUNTS = {"office": (3, 4, 8), "owner3": (3,), "owner8": (8,)}
-REQUEST_TIMEOUT = 30.0
-
-
-# ----------------------------------------------------------------- plumbing
-def free_port() -> int:
-    """Return a free TCP port on 127.0.0.1."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def schema_url(url: str, schema: str) -> str:
-    """Return ``url`` with its search path set to ``schema`` (then ``public``)."""
-    sep = "&" if "?" in url else "?"
-    return f"{url}{sep}options={quote(f'-csearch_path={schema},public')}"
-
-
-@contextlib.contextmanager
-def fresh_schema(url: str, *, keep: bool = False, prefix: str = "load"):
-    """Create a private schema in the database at ``url``; yield its workspace URL.
-
-    The tests make their schemas with it too (``prefix`` tells them apart); it is dropped
-    afterwards unless ``keep``.
-    """
-    import sqlalchemy as sa
-
-    if not url.startswith("postgresql://"):
-        raise SystemExit("--url must be a postgresql:// URL")
-    schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    engine = sa.create_engine(
-        url.replace("postgresql://", "postgresql+psycopg://", 1), pool_pre_ping=True
-    )  # survives a database restart meanwhile
-    with engine.begin() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')  # generated identifier
-    try:
-        yield schema_url(url, schema)
-    finally:
-        if not keep:
-            with engine.begin() as conn:
-                conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        engine.dispose()
-
-
-def basic(user: str, password: str | None = None) -> str:
-    """Return an ``Authorization`` header value for a demo user."""
-    from parkplan.ui.auth import demo_password
-
-    raw = f"{user}:{password if password is not None else demo_password(user)}"
-    return "Basic " + base64.b64encode(raw.encode()).decode()
-
-
-@dataclass
-class Server:
-    """A running ``parkplan serve`` (its own process group), its URL and log file."""
-
-    proc: subprocess.Popen
-    url: str
-    port: int
-    log_file: Path
-    output: Path
-
-    def stop(self, timeout: float = 20) -> None:
-        """Stop every process of the server (SIGTERM to the group, then SIGKILL)."""
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        # forked children may outlive the parent by a moment
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                os.killpg(self.proc.pid, 0)
-            except ProcessLookupError:
-                break
-            time.sleep(0.1)
-        else:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-
-
-@contextlib.contextmanager
-def serve(
-    location: str,
-    workdir: Path,
-    *,
-    procs: int = 1,
-    credentials: Path = CREDENTIALS,
-    extra: tuple[str, ...] = (),
-    startup_timeout: float = 90,
-):
-    """Start ``parkplan serve`` on ``location``; yield a :class:`Server`; stop it."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    log_file = workdir / "parkplan-serve.log"
-    output = workdir / "parkplan-serve.out"
-    env = {
-        **os.environ,
-        "PARKPLAN_COOKIE_SECRET": "load-test-cookie-secret-" + "x" * 32,
-        "BOKEH_RESOURCES": "server",
-    }
-    with open(output, "w") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                "from parkplan.cli import app; app()",
-                "serve",
-                "--workspace",
-                location,
-                "--port",
-                str(port),
-                "--address",
-                "127.0.0.1",
-                "--credentials",
-                str(credentials),
-                "--num-procs",
-                str(procs),
-                "--log-file",
-                str(log_file),
-                *extra,
-            ],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    server = Server(proc, f"http://127.0.0.1:{port}", port, log_file, output)
-    try:
-        deadline = time.monotonic() + startup_timeout
-        while True:
-            try:
-                status, _, _ = request(server.url, "GET", "/liveness", timeout=2)
-                if status == 200:
-                    break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the server did not start:\n" + output.read_text())
-            time.sleep(0.3)
-        yield server
-    finally:
-        server.stop()
-
-
-def request(
-    url: str,
-    method: str,
-    path: str,
-    body: dict | None = None,
-    auth: str | None = None,
-    timeout: float = REQUEST_TIMEOUT,
-    conn: http.client.HTTPConnection | None = None,
-    headers: dict[str, str] | None = None,
-) -> tuple[int, Any, Any]:
-    """Send one request; return ``(status, decoded JSON or text, headers)``."""
-    own = conn is None
-    if own:
-        host = url.split("://", 1)[1]
-        conn = http.client.HTTPConnection(host, timeout=timeout)
-    try:
-        hdrs = dict(headers or {})
-        if auth:
-            hdrs["Authorization"] = auth
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode("utf-8")
-            hdrs["Content-Type"] = "application/json"
-        conn.request(method, path, body=data, headers=hdrs)
-        resp = conn.getresponse()
-        raw = resp.read()
-        try:
-            decoded = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            decoded = raw.decode("utf-8", "replace")
-        return resp.status, decoded, resp.headers  # case-insensitive
-    finally:
-        if own:
-            conn.close()
 
 
 # ------------------------------------------------------------------- users
@@ -500,7 +312,7 @@ def run_load(
     """Run the whole load test (schema, server, users, verification); return the report."""
     import tempfile
 
-    from parkplan.demo import create_workspace
+    from parkplan.services.demo import create_workspace
 
     run = uuid.uuid4().hex[:8]
     with contextlib.ExitStack() as stack:
@@ -552,11 +364,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--procs", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--edits",
+        type=int,
+        help="stop as soon as this many edits were accepted (--seconds then only bounds the run)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the schema afterwards")
     parser.add_argument("--out", type=Path, help="also write the report as JSON here")
     args = parser.parse_args(argv)
     if not args.url:
         parser.error("give --url postgresql://… (or set PARKPLAN_TEST_PG_URL)")
+    if not args.url.startswith("postgresql://"):
+        parser.error("--url must be a postgresql:// URL")
     if not 1 <= args.users <= 500 or not 1 <= args.seconds <= 600 or not 1 <= args.procs <= 16:
         parser.error("bounded: 1-500 users, 1-600 seconds, 1-16 processes")
     host = args.url.split("@")[-1].split("/")[0].split(":")[0]
@@ -569,6 +388,7 @@ def main(argv: list[str] | None = None) -> int:
         procs=args.procs,
         keep=args.keep,
         seed=args.seed,
+        edits=args.edits,
     )
     text = json.dumps(report, indent=2, ensure_ascii=False)
     print(text)

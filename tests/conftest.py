@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from benchmarks.load import fresh_schema
-from parkplan.demo import create_workspace
+from parkplan.services.demo import create_workspace
 from parkplan.store import Workspace
 from parkplan.store.backup import backup, restore
+from parkplan.store.schemas import fresh_schema
 
 PG_ENV = "PARKPLAN_TEST_PG_URL"
 STORES = ["geopackage", "postgis"]

@@ -13,10 +13,11 @@ from urllib.parse import urlencode
 
 import pytest
 
-from benchmarks.load import basic, fresh_schema, request, serve
-from parkplan.demo import create_workspace
+from parkplan.services.demo import create_workspace
 from parkplan.store import Workspace
+from parkplan.store.schemas import fresh_schema
 from parkplan.tracker.service import Tracker
+from parkplan.web.testing import basic, request, serve
 from tests.conftest import STORES
 
 

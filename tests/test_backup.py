@@ -16,15 +16,15 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from benchmarks.load import fresh_schema, schema_url
-from parkplan import planning
 from parkplan.cli import app
-from parkplan.demo import create_workspace
 from parkplan.errors import WorkspaceError
+from parkplan.services import planning
+from parkplan.services.demo import create_workspace
 from parkplan.siting.scenario import parse_scenario
 from parkplan.store import Workspace
 from parkplan.store import backup as bk
 from parkplan.store.backup import tools as pg_tools
+from parkplan.store.schemas import fresh_schema, schema_url
 from parkplan.tracker import Tracker
 from parkplan.tracker.journal import history
 from tests.conftest import _engine_url, snapshot

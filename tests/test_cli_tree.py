@@ -37,8 +37,13 @@ SHARED = {
 }
 
 
+def _subcommands(group):
+    ctx = typer.Context(group)
+    return {name: group.get_command(ctx, name) for name in group.list_commands(ctx)}
+
+
 def _commands(group=ROOT, path: tuple[str, ...] = ()):
-    for name, cmd in group.commands.items():
+    for name, cmd in _subcommands(group).items():
         if hasattr(cmd, "commands"):
             yield from _commands(cmd, (*path, name))
         else:
@@ -48,7 +53,7 @@ def _commands(group=ROOT, path: tuple[str, ...] = ()):
 def _command(path: tuple[str, ...]):
     cmd = ROOT
     for name in path:
-        cmd = cmd.commands[name]
+        cmd = _subcommands(cmd)[name]
     return cmd
 
 
@@ -61,6 +66,8 @@ ALL = list(_commands())
 
 def test_every_command_is_listed_once_in_order():
     assert [name for name, _ in COMMANDS] == ROOT.list_commands(typer.Context(ROOT))
+    groups = {name for name, target in COMMANDS if isinstance(target, typer.Typer)}
+    assert groups == {name for name, cmd in _subcommands(ROOT).items() if hasattr(cmd, "commands")}
     assert len(ALL) > 50
 
 

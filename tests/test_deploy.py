@@ -13,9 +13,11 @@
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -25,11 +27,13 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 
-from benchmarks.load import basic, fresh_schema, request, run_load, serve
-from parkplan.api import DB_UNAVAILABLE
-from parkplan.demo import create_workspace
+from parkplan.services.demo import create_workspace
+from parkplan.store.schemas import fresh_schema
+from parkplan.web.api import DB_UNAVAILABLE
+from parkplan.web.testing import basic, free_port, request, serve
 
 pytestmark = pytest.mark.postgis
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -93,8 +97,19 @@ def test_serve_with_two_processes_on_postgresql(pg_demo, tmp_path):
 
 def test_quick_load(pg_url, tmp_path):
     # Until 20 edits are accepted (the 300 s only bound a hung server): the test checks that
-    # concurrent edits are kept exactly once, and leaves speed to the load benchmark.
-    report = run_load(pg_url, users=5, seconds=300, procs=2, workdir=tmp_path, edits=20)
+    # concurrent edits are kept exactly once, and leaves speed to the load benchmark. The
+    # benchmark's own command line: tests import nothing from benchmarks/.
+    out = tmp_path / "load.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.load", "--url", pg_url, "--users", "5"]
+        + ["--seconds", "300", "--edits", "20", "--procs", "2", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert out.exists(), done.stdout + done.stderr
+    report = json.loads(out.read_text(encoding="utf-8"))
     assert report["errors"] == 0, report["error_samples"]
     assert report["verification"]["accepted_edits"] >= 20
     assert set(report["statuses"]) <= {"200", "409"}
@@ -115,7 +130,7 @@ class PrivateServer:
     def __init__(self, folder: Path):
         self.bin = _pg_bindir()
         self.data = folder / "data"
-        self.port = _free_port()
+        self.port = free_port()
         self.as_owner: list[str] = []
         if os.geteuid() == 0:
             self.as_owner = ["runuser", "-u", "postgres", "--"]
@@ -177,14 +192,6 @@ def _pg_bindir() -> Path | None:
         if (Path(out.stdout.strip()) / "initdb").exists():
             return Path(out.stdout.strip())
     return None
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

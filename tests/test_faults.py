@@ -106,8 +106,8 @@ if __name__ == "__main__":
     # starts the next process while it checks the last one.
     import json
 
-    import parkplan.io.transfer  # noqa: F401
-    import parkplan.planning  # noqa: F401
+    import parkplan.services.imports  # noqa: F401
+    import parkplan.services.planning  # noqa: F401
     import parkplan.reports  # noqa: F401
     import parkplan.tracker  # noqa: F401
     from parkplan.cli import app

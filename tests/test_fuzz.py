@@ -32,7 +32,7 @@ from parkplan.data import data_path
 from parkplan import layers
 from parkplan.errors import InputError, SitingError
 from parkplan.io.files import read_layer_file
-from parkplan.io.transfer import import_layer
+from parkplan.services.imports import import_layer
 from parkplan.siting.instance import (
     SitingInstance,
     instance_from_dict,

@@ -11,9 +11,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from parkplan import planning
 from parkplan.cli import app
 from parkplan.errors import SitingError
+from parkplan.services import planning
 from parkplan.siting import (
     SitingModel,
     check_feasible,

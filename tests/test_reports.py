@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from parkplan.cli import app
 from parkplan.errors import InputError
 from parkplan.i18n import catalogue, t
+from parkplan.identity.users import Visibility
 from parkplan.reports import (
     IsoWeek,
     matter_report_data,
@@ -31,7 +32,7 @@ from parkplan.reports.common import matter_clock
 from parkplan.services.reports import build_stocktake, write_major_matter_docx
 from parkplan.store import Workspace
 from parkplan.tracker import NotFound, Tracker
-from parkplan.tracker.model import EscalationStatus, Level, MajorMatter, Visibility
+from parkplan.tracker.model import EscalationStatus, Level, MajorMatter
 from parkplan.tracker.rating import Rating, Trend
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

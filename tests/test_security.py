@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 import parkplan
-from parkplan import planning
 from parkplan.errors import InputError
+from parkplan.services import planning
 from parkplan.siting.scenario import parse_scenario
 from parkplan.store import Workspace
 from parkplan.tracker import Tracker, excel, meetings, notify

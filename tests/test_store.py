@@ -13,8 +13,8 @@ import pytest
 import shapely
 
 from parkplan import layers
-from parkplan.demo import create_workspace
 from parkplan.errors import WorkspaceError
+from parkplan.services.demo import create_workspace
 from parkplan.store import Workspace
 from tests.conftest import snapshot
 

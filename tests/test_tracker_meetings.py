@@ -12,10 +12,10 @@ from typer.testing import CliRunner
 
 from parkplan.cli import app
 from parkplan.errors import InputError
+from parkplan.identity.users import User
 from parkplan.store import Workspace
 from parkplan.tracker import NotFound, PermissionDenied, StaleVersion, Tracker
 from parkplan.tracker import meetings as mt
-from parkplan.tracker.model import User
 from parkplan.tracker.seed import DEMO_DATE
 from tests.conftest import snapshot
 

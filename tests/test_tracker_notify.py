@@ -20,10 +20,11 @@ from typer.testing import CliRunner
 
 from parkplan.cli import app
 from parkplan.errors import InputError
+from parkplan.identity.users import Visibility
 from parkplan.store import Workspace
 from parkplan.tracker import PermissionDenied, Tracker
 from parkplan.tracker import notify as nt
-from parkplan.tracker.model import Milestone, Visibility
+from parkplan.tracker.model import Milestone
 from parkplan.tracker.repository import load_escalations, load_records
 from parkplan.tracker.rules import Records
 from parkplan.tracker.seed import DEMO_DATE

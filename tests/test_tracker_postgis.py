@@ -9,7 +9,7 @@ from datetime import datetime
 import pytest
 import sqlalchemy as sa
 
-from parkplan.demo import create_workspace
+from parkplan.services.demo import create_workspace
 from parkplan.store import Workspace
 from parkplan.tracker import StaleVersion, Tracker, access
 from parkplan.tracker.seed import seed_demo

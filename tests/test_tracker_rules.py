@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from parkplan.errors import InputError
+from parkplan.identity.users import Role, User, Visibility
 from parkplan.tracker import access, rating, rules, schedule
 from parkplan.tracker.model import (
     Escalation,
@@ -16,10 +17,8 @@ from parkplan.tracker.model import (
     MajorMatter,
     Milestone,
     Risk,
-    Role,
+    RuleMessage,
     Task,
-    User,
-    Visibility,
     build,
 )
 
@@ -547,7 +546,7 @@ def escalation(level, task=3, vis="internal") -> Escalation:
         subject_type="milestone",
         subject_id="M3-1",
         task=task,
-        message="m",
+        message=RuleMessage(code="overdue", values={}),
         as_of=AS_OF,
         opened_at=datetime(2026, 11, 25),
         visibility=vis,
@@ -682,7 +681,7 @@ def test_refusals_carry_a_code_and_the_values_of_their_sentence(case):
 
 
 def test_every_refusal_of_check_write_has_a_code():
-    # planning_role is parkplan.planning's refusal, not check_write's
+    # planning_role is parkplan.services.planning's refusal, not check_write's
     assert {c[3] for c in REFUSED} | {"planning_role"} == set(access.REFUSALS)
 
 

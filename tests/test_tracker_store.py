@@ -43,7 +43,7 @@ def _seeded(ws: Workspace) -> bool:
 
 
 def _ensure_demo(location: str) -> None:
-    """Seed the tracker demo unless parkplan.demo already did."""
+    """Seed the tracker demo unless parkplan.services.demo already did."""
     with Workspace.open(location) as ws:
         if not _seeded(ws):
             seed_demo(ws)
@@ -141,7 +141,7 @@ def test_demo_has_plan_users_risks_an_open_escalation_and_a_matter(ws):
 
 
 def test_seed_tasks_on_a_plain_workspace(empty_location):
-    from parkplan.demo import create_workspace
+    from parkplan.services.demo import create_workspace
 
     with create_workspace(empty_location) as ws:
         if not _seeded(ws):

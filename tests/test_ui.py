@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import html
 import io
-import json
 import re
 import shutil
 from datetime import date, datetime
@@ -17,12 +16,14 @@ import pandas as pd
 import pytest
 
 from parkplan.i18n import catalogue, t
+from parkplan.identity.credentials import load_credentials
 from parkplan.maps import external_references
 from parkplan.siting.scenario import load_scenario
 from parkplan.store import Workspace
+from parkplan.tracker.rating import reason_text
 from parkplan.tracker.seed import DEMO_DATE
 from parkplan.tracker.service import Tracker
-from parkplan.ui import auth, render
+from parkplan.ui import render
 from parkplan.ui.gantt import gantt_svg
 from parkplan.ui.state import Services, Session
 
@@ -68,74 +69,6 @@ def services(ws, tmp_path):
 
 def session(services, user, **kw) -> Session:
     return Session(services, user, **kw)
-
-
-# ------------------------------------------------------------------ sign-in
-def test_password_hashes_verify_and_never_store_plaintext():
-    encoded = auth.hash_password("correct horse", iterations=1000)
-    assert encoded.startswith("pbkdf2_sha256$1000$") and "correct horse" not in encoded
-    assert auth.verify_password("correct horse", encoded)
-    assert not auth.verify_password("wrong horse", encoded)
-    assert not auth.verify_password("x", "plaintext")
-    assert auth.hash_password("a", iterations=1000) != auth.hash_password("a", iterations=1000)
-
-
-def test_credentials_file_refuses_plaintext(tmp_path):
-    bad = tmp_path / "creds.json"
-    bad.write_text(json.dumps({"users": {"owner3": {"password": "owner3-demo"}}}))
-    with pytest.raises(auth.ParkplanError, match="never stores plaintext"):
-        auth.load_credentials(bad)
-    with pytest.raises(auth.ParkplanError, match="cannot read"):
-        auth.load_credentials(tmp_path / "missing.json")
-
-
-def test_demo_credentials_file_is_reproducible_and_documented():
-    shipped = json.loads((ROOT / "data" / "demo-credentials.json").read_text("utf-8"))
-    assert shipped == auth.demo_credentials()
-    creds = auth.load_credentials(ROOT / "data" / "demo-credentials.json")
-    assert set(creds.hashes) == set(auth.DEMO_USERS)
-    assert creds.verify("owner3", "owner3-demo")
-    assert not creds.verify("owner3", "viewer-demo")
-    assert not creds.verify("nobody", "nobody-demo")
-
-
-def test_signed_in_user_reads_the_signed_cookie_only():
-    from tornado.web import create_signed_value
-
-    secret = "s" * 40
-    cookie = create_signed_value(secret, "user", "owner3").decode()
-    assert auth.signed_in_user({"user": cookie}, secret) == "owner3"
-    assert auth.signed_in_user({"user": cookie}, "t" * 40) is None
-    assert auth.signed_in_user({"user": "owner3"}, secret) is None
-    assert auth.signed_in_user({"is_guest": "1"}, secret) is None
-
-
-def test_cookie_secret_from_environment(monkeypatch):
-    monkeypatch.delenv("PP_TEST_SECRET", raising=False)
-    secret, from_env = auth.cookie_secret_from_env("PP_TEST_SECRET")
-    assert len(secret) >= 32 and not from_env
-    monkeypatch.setenv("PP_TEST_SECRET", "short")
-    with pytest.raises(auth.ParkplanError, match="too short"):
-        auth.cookie_secret_from_env("PP_TEST_SECRET")
-    monkeypatch.setenv("PP_TEST_SECRET", "k" * 40)
-    assert auth.cookie_secret_from_env("PP_TEST_SECRET") == ("k" * 40, True)
-
-
-def test_login_page_is_self_contained_and_bilingual():
-    page = auth.login_page("./login", error=True)
-    assert external_references(page) == []
-    assert "登录" in page and "Sign in" in page and "login-error" in page
-    assert external_references(auth.logout_page("./login")) == []
-
-
-def test_auth_provider_handlers_verify_hashes():
-    creds = auth.Credentials({"owner3": auth.hash_password("pw", iterations=1000)})
-    provider = auth.auth_provider(creds)
-    handler = provider.login_handler
-    assert handler.credentials is creds
-    fake = SimpleNamespace(credentials=creds)
-    assert handler._validate(fake, "owner3", "pw")
-    assert not handler._validate(fake, "owner3", "nope")
 
 
 # ------------------------------------------------------------------ render
@@ -506,7 +439,7 @@ def test_serve_needs_credentials_or_no_auth(tmp_path, demo_gpkg):
         input="a long password\na long password\n",
     )
     assert result.exit_code == 0, result.output
-    assert auth.load_credentials(creds).verify("owner3", "a long password")
+    assert load_credentials(creds).verify("owner3", "a long password")
 
 
 # ------------------------------------------------------------ the audit's fixes
@@ -549,19 +482,19 @@ def test_rating_reasons_are_said_in_the_session_s_language(services):
     st3 = next(st for st in prog.statuses if st.task.number == 3)
     assert st3.reasons and all(r.rule and r.values for r in st3.reasons)
     for lang, word in (("zh", "预计比截止日期"), ("en", "projected")):
-        texts = [render.reason_text(r, lang) for r in st3.reasons]
+        texts = [reason_text(r, lang) for r in st3.reasons]
         assert any(word in x for x in texts), texts
-    zh = [render.reason_text(r, "zh") for st in prog.statuses for r in st.reasons]
+    zh = [reason_text(r, "zh") for st in prog.statuses for r in st.reasons]
     assert not [x for x in zh if "projected" in x or "risk " in x or "blocked" in x], zh
     # the same figures as the library's own text
     slip = next(r for r in st3.reasons if r.rule == "slip")
-    assert render.reason_text(slip, "en") == slip.text
+    assert reason_text(slip, "en") == slip.text
     from parkplan.tracker.rating import Rating, Reason
 
     hidden = Reason(Rating.amber, "slip", "milestone", "", "a milestone above your clearance")
-    assert render.reason_text(hidden, "zh") == "超出您可见范围的里程碑：进度延误"
+    assert reason_text(hidden, "zh") == "超出您可见范围的里程碑：进度延误"
     unknown = Reason(Rating.amber, "new_rule", "milestone", "M1-1", "library words")
-    assert render.reason_text(unknown, "zh") == "library words"
+    assert reason_text(unknown, "zh") == "library words"
     tiles = render.task_summaries(
         prog.statuses, prog.milestones, prog.escalations, prog.matters, "zh"
     )
@@ -575,22 +508,20 @@ def test_a_reason_is_said_from_its_code_and_values_alone():
         return Reason(Rating.amber, rule, subject_type, "X", "library words", values=values)
 
     slip = reason("slip", "milestone", milestone="M3-2", days=12, due="2026-12-01")
-    assert render.reason_text(slip, "zh") == "M3-2 预计比截止日期 2026-12-01 晚 12 天完成"
-    assert render.reason_text(slip, "en") == "M3-2 projected 12 days after due 2026-12-01"
+    assert reason_text(slip, "zh") == "M3-2 预计比截止日期 2026-12-01 晚 12 天完成"
+    assert reason_text(slip, "en") == "M3-2 projected 12 days after due 2026-12-01"
     over = reason("risk_above_tolerance", "risk", risk="R4-1", score=16, tolerance=12)
-    assert render.reason_text(over, "zh") == "风险 R4-1 分值 16，超过容忍度 12"
-    assert render.reason_text(over, "en") == "risk R4-1 scores 16, above its tolerance 12"
+    assert reason_text(over, "zh") == "风险 R4-1 分值 16，超过容忍度 12"
+    assert reason_text(over, "en") == "risk R4-1 scores 16, above its tolerance 12"
     review = reason("review_overdue", "risk", risk="R4-1", review_date="2026-11-01")
-    assert render.reason_text(review, "zh") == "风险 R4-1 应于 2026-11-01 复核，已逾期"
+    assert reason_text(review, "zh") == "风险 R4-1 应于 2026-11-01 复核，已逾期"
     # a figure missing, or none at all: the library's words, never a placeholder
-    assert (
-        render.reason_text(reason("slip", "milestone", milestone="M3-2"), "zh") == "library words"
-    )
-    assert render.reason_text(reason("blocked", "milestone"), "zh") == "library words"
+    assert reason_text(reason("slip", "milestone", milestone="M3-2"), "zh") == "library words"
+    assert reason_text(reason("blocked", "milestone"), "zh") == "library words"
     # every rule the library rates by has its sentence in both languages
     from parkplan.tracker.rating import REASON_TEXTS
 
-    assert all(f"ui.reason.{rule}" in catalogue() for rule in REASON_TEXTS)
+    assert all(f"reason.{rule}" in catalogue() for rule in REASON_TEXTS)
 
 
 def _denied(code, **values):
@@ -692,10 +623,10 @@ def test_a_refusal_is_said_from_its_code_and_values():
 
 
 def test_every_library_refusal_is_said_in_chinese(ws):
+    from parkplan.identity.users import User
     from parkplan.tracker import access
     from parkplan.tracker import meetings as mt
     from parkplan.tracker.access import PermissionDenied
-    from parkplan.tracker.model import User
 
     office = Tracker(ws, "office", clock=_clock)
     m41, esc7, matter = office.milestone("M4-1"), office.escalation(7), office.matter(1)
@@ -804,7 +735,7 @@ def test_studio_claims_the_smallest_relaxation_only_when_proven(services):
 def test_labels_come_from_the_catalogue(services):
     from parkplan.ui import plan
     from parkplan.ui.app import language_names
-    from parkplan.ui.server import unavailable_page
+    from parkplan.web.server import unavailable_page
 
     assert language_names() == {"zh": "中文", "en": "English"}
     assert render.solver_status("optimal", "zh") == "最优"
@@ -891,7 +822,7 @@ def test_studio_reports_any_solver_error_and_keeps_the_comparison(services, monk
 
 
 def test_basemaps_and_the_adopted_plan_on_the_overview(services, monkeypatch):
-    from parkplan.planning import adopt_run
+    from parkplan.services.planning import adopt_run
     from parkplan.ui.mapview import available_basemaps
     from parkplan.ui.overview import Overview
     from parkplan.ui.studio import ScenarioStudio

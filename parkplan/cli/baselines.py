@@ -12,13 +12,14 @@ from parkplan.cli.options import (
     FormatOption,
     OutputFormat,
     WorkspaceOption,
+    group,
     open_tracker,
     parse_date,
     print_json,
     say,
 )
 
-app = typer.Typer(help="Named baselines (基线) and comparisons.", no_args_is_help=True)
+app = group("Named baselines (基线) and comparisons.")
 
 
 @app.command("save")

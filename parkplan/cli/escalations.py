@@ -13,6 +13,7 @@ from parkplan.cli.options import (
     OutputFormat,
     UntilOption,
     WorkspaceOption,
+    group,
     open_tracker,
     parse_date,
     parse_moment,
@@ -20,9 +21,7 @@ from parkplan.cli.options import (
     say,
 )
 
-app = typer.Typer(
-    help="Escalations (升级事项): list, acknowledge, act, close.", no_args_is_help=True
-)
+app = group("Escalations (升级事项): list, acknowledge, act, close.")
 
 
 def escalate(
@@ -45,7 +44,7 @@ def escalate(
     if output == OutputFormat.json:
         return print_json(run)
     for e in run.created:
-        typer.echo(f"#{e.id} [{e.level.value}] {e.message}")
+        typer.echo(f"#{e.id} [{e.level.value}] {e.message.text('en')}")
     say("cli.escalate.done", new=len(run.created), already=run.already)
 
 
@@ -65,7 +64,8 @@ def escalations_list(
         return print_json(found)
     for e in found:
         typer.echo(
-            f"#{e.id:<4} v{e.version} {e.status.value:<13}{e.level.value:<9} {e.as_of} {e.message}"
+            f"#{e.id:<4} v{e.version} {e.status.value:<13}{e.level.value:<9} {e.as_of} "
+            f"{e.message.text('en')}"
         )
         for s in e.steps:
             typer.echo(f"        {s.step.value} by {s.who} at {s.at:%Y-%m-%d %H:%M}: {s.comment}")

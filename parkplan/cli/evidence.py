@@ -12,12 +12,13 @@ from parkplan.cli.options import (
     FormatOption,
     OutputFormat,
     WorkspaceOption,
+    group,
     open_tracker,
     print_json,
     say,
 )
 
-app = typer.Typer(help="Evidence files (佐证材料) kept in the workspace.", no_args_is_help=True)
+app = group("Evidence files (佐证材料) kept in the workspace.")
 
 
 @app.command("add")

@@ -16,6 +16,7 @@ from parkplan.cli.options import (
     WorkspaceOption,
     cut,
     given,
+    group,
     open_tracker,
     parse_date,
     print_json,
@@ -23,7 +24,7 @@ from parkplan.cli.options import (
     task_option,
 )
 
-app = typer.Typer(help="Key indicators (指标) and their actuals.", no_args_is_help=True)
+app = group("Key indicators (指标) and their actuals.")
 
 
 @app.command("list")

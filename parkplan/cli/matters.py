@@ -14,6 +14,7 @@ from parkplan.cli.options import (
     VersionOption,
     WorkspaceOption,
     given,
+    group,
     open_tracker,
     parse_moment,
     print_json,
@@ -21,7 +22,7 @@ from parkplan.cli.options import (
     task_option,
 )
 
-app = typer.Typer(help="Major matters (重大事项及时报告).", no_args_is_help=True)
+app = group("Major matters (重大事项及时报告).")
 
 
 @app.command("list")

@@ -14,6 +14,7 @@ from parkplan.cli.options import (
     WorkspaceOption,
     check_task,
     cut,
+    group,
     open_tracker,
     parse_date,
     say,
@@ -21,7 +22,7 @@ from parkplan.cli.options import (
 )
 from parkplan.i18n import both
 
-app = typer.Typer(help="Task-force meetings (会商研判) and their actions.", no_args_is_help=True)
+app = group("Task-force meetings (会商研判) and their actions.")
 
 
 def _action(text: str) -> dict:

@@ -20,6 +20,7 @@ from parkplan.cli.options import (
     WorkspaceOption,
     cut,
     given,
+    group,
     open_tracker,
     parse_date,
     parse_ids,
@@ -28,7 +29,7 @@ from parkplan.cli.options import (
     task_option,
 )
 
-app = typer.Typer(help="Milestones (里程碑) and the critical path.", no_args_is_help=True)
+app = group("Milestones (里程碑) and the critical path.")
 
 
 @app.command("list")

@@ -14,15 +14,14 @@ from parkplan.cli.options import (
     OutputFormat,
     WorkspaceOption,
     cut,
+    group,
     open_tracker,
     parse_moment,
     print_json,
     say,
 )
 
-outbox_app = typer.Typer(
-    help="Notification outbox (消息发送记录): list, requeue.", no_args_is_help=True
-)
+outbox_app = group("Notification outbox (消息发送记录): list, requeue.")
 
 
 def notify(

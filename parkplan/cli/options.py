@@ -87,6 +87,17 @@ VersionOption = Annotated[
 ]
 
 
+def group(help: str) -> typer.Typer:
+    """Return a command group: plain click help (so ``[default: ...]`` texts survive).
+
+    Parameters
+    ----------
+    help : str
+        What the group's commands are about.
+    """
+    return typer.Typer(help=help, no_args_is_help=True, rich_markup_mode=None, add_completion=False)
+
+
 def out_option(help: str) -> Any:
     """Return the ``-o/--out FILE`` option of a command that writes a file.
 

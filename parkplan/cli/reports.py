@@ -19,6 +19,7 @@ from parkplan.cli.options import (
     Language,
     WorkspaceOption,
     either,
+    group,
     open_tracker,
     out_option,
     parse_date,
@@ -26,10 +27,9 @@ from parkplan.cli.options import (
     say,
 )
 
-app = typer.Typer(
-    help="Reports (报告): the weekly stocktake (周例会盘点) in HTML and "
-    "PDF, a major matter's 专报 in Word.",
-    no_args_is_help=True,
+app = group(
+    "Reports (报告): the weekly stocktake (周例会盘点) in HTML and "
+    "PDF, a major matter's 专报 in Word."
 )
 
 

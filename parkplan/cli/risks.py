@@ -15,6 +15,7 @@ from parkplan.cli.options import (
     WorkspaceOption,
     cut,
     given,
+    group,
     open_tracker,
     parse_date,
     print_json,
@@ -22,7 +23,7 @@ from parkplan.cli.options import (
     task_option,
 )
 
-app = typer.Typer(help="Risk register (风险).", no_args_is_help=True)
+app = group("Risk register (风险).")
 
 
 @app.command("list")

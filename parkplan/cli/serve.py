@@ -86,10 +86,11 @@ def serve(
 ):
     """Serve the app: overview, task boards, escalation desk, scenario studio (应用)."""
     from parkplan.errors import ParkplanError
-    from parkplan.ui.auth import cookie_secret_from_env, load_credentials
-    from parkplan.ui.server import configure_logging
-    from parkplan.ui.server import serve as run_server
+    from parkplan.identity.credentials import load_credentials
     from parkplan.ui.state import parse_as_of
+    from parkplan.web.server import configure_logging
+    from parkplan.web.server import serve as run_server
+    from parkplan.web.sessions import cookie_secret_from_env
 
     if credentials is None and not no_auth:
         raise ParkplanError(both("cli.serve.credentials"))
@@ -133,7 +134,7 @@ def hash_password(
 ):
     """Ask for a password and print its hash, or store it in a credentials file."""
     from parkplan.errors import ParkplanError
-    from parkplan.ui.auth import hash_password as make_hash
+    from parkplan.identity.passwords import hash_password as make_hash
 
     password = typer.prompt(
         both("cli.password.prompt", user=user), hide_input=True, confirmation_prompt=True

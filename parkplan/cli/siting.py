@@ -13,6 +13,7 @@ from parkplan.cli.options import (
     FormatOption,
     OutputFormat,
     WorkspaceOption,
+    group,
     out_option,
 )
 from parkplan.i18n import both
@@ -20,7 +21,7 @@ from parkplan.i18n import both
 if TYPE_CHECKING:
     from parkplan.siting.explanation import Explanation, Infeasibility
 
-scenarios_app = typer.Typer(help="The scenario ledger (方案台账).", no_args_is_help=True)
+scenarios_app = group("The scenario ledger (方案台账).")
 
 Solver = Annotated[str | None, typer.Option(help="highs or cbc [default: the scenario's]")]
 TimeLimit = Annotated[float | None, typer.Option(help="Seconds the solver may run.")]
@@ -64,7 +65,7 @@ def solve(
     if instance is not None:
         _solve_instance(instance, out, solver, time_limit, gap, explain)
         return
-    from parkplan import planning
+    from parkplan.services import planning
     from parkplan.siting import write_instance
     from parkplan.siting.scenario import load_scenario
     from parkplan.store import Workspace
@@ -224,7 +225,7 @@ def scenarios_compare(
     workspace: WorkspaceOption = None,
 ):
     """Compare two runs (ids, id prefixes or scenario names) side by side."""
-    from parkplan.planning import compare_runs
+    from parkplan.services.planning import compare_runs
     from parkplan.store import Workspace
 
     with Workspace.open(workspace) as ws:
@@ -282,7 +283,7 @@ def _space(d) -> str:
 @scenarios_app.command("adopt")
 def scenarios_adopt(run: str, as_user: AsOption = None, workspace: WorkspaceOption = None):
     """Adopt a run as the plan (task （八）'s KPIs report from it)."""
-    from parkplan.planning import adopt_run
+    from parkplan.services.planning import adopt_run
     from parkplan.store import Workspace
 
     with Workspace.open(workspace) as ws:
@@ -307,7 +308,7 @@ def sweep(
     from rich.progress import Progress
 
     from parkplan.errors import SitingError
-    from parkplan.planning import read_inputs
+    from parkplan.services.planning import read_inputs
     from parkplan.siting.scenario import load_scenario
     from parkplan.siting.sweep import parse_vary, plot_sweep, run_sweep
     from parkplan.store import Workspace

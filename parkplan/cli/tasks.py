@@ -14,6 +14,7 @@ from parkplan.cli.options import (
     VersionOption,
     WorkspaceOption,
     given,
+    group,
     open_tracker,
     parse_date,
     parse_ids,
@@ -21,7 +22,7 @@ from parkplan.cli.options import (
 )
 from parkplan.i18n import both, t
 
-app = typer.Typer(help="The nine pilot tasks (重点任务).", no_args_is_help=True)
+app = group("The nine pilot tasks (重点任务).")
 
 
 @app.command("list")

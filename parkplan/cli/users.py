@@ -13,13 +13,14 @@ from parkplan.cli.options import (
     VersionOption,
     WorkspaceOption,
     given,
+    group,
     open_tracker,
     parse_tasks,
     print_json,
     say,
 )
 
-app = typer.Typer(help="Users, roles and clearance (用户).", no_args_is_help=True)
+app = group("Users, roles and clearance (用户).")
 
 
 @app.command("list")

@@ -8,9 +8,9 @@ from typing import Annotated
 
 import typer
 
-from parkplan.cli.options import FormatOption, OutputFormat, WorkspaceOption, say
+from parkplan.cli.options import FormatOption, OutputFormat, WorkspaceOption, group, say
 
-db_app = typer.Typer(help="Workspace schema (数据库结构).", no_args_is_help=True)
+db_app = group("Workspace schema (数据库结构).")
 
 
 def init(
@@ -29,8 +29,8 @@ def init(
     workspace: WorkspaceOption = None,
 ):
     """Create a workspace with Shanghai's districts (and with --demo, illustrative layers)."""
-    from parkplan.demo import create_workspace
     from parkplan.errors import WorkspaceError
+    from parkplan.services.demo import create_workspace
     from parkplan.store import Workspace, resolve_location
 
     location = resolve_location(location or workspace)
@@ -74,7 +74,7 @@ def import_(
     workspace: WorkspaceOption = None,
 ):
     """Import a file into a layer: all records or none."""
-    from parkplan.io.transfer import import_layer
+    from parkplan.services.imports import import_layer
     from parkplan.store import Workspace, resolve_location
 
     with Workspace.open(workspace) as ws:
@@ -90,7 +90,7 @@ def export(
     workspace: WorkspaceOption = None,
 ):
     """Export a layer to a file (CSV and XLSX of point layers get lon/lat columns)."""
-    from parkplan.io.transfer import export_layer
+    from parkplan.services.imports import export_layer
     from parkplan.store import Workspace
 
     with Workspace.open(workspace) as ws:

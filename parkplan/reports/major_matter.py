@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from parkplan.i18n import t
+from parkplan.identity.users import Visibility
 from parkplan.reports.common import atomic_path, duration, matter_clock
-from parkplan.tracker.model import TASK_CODES, MajorMatter, Task, Visibility
+from parkplan.tracker.model import TASK_CODES, MajorMatter, Task
 
 #: East Asian font of the text (宋体, on every Chinese Windows; Word substitutes elsewhere).
 BODY_FONT = "SimSun"

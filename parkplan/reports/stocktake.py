@@ -39,8 +39,10 @@ from markupsafe import Markup
 
 from parkplan.errors import InputError, ParkplanError, Problem
 from parkplan.i18n import LANGUAGES, Language, t
+from parkplan.identity.users import User, Visibility
 from parkplan.reports.common import atomic_path, duration, matter_clock
 from parkplan.templating import render
+from parkplan.tracker import rating
 from parkplan.tracker.model import (
     TASK_CODES,
     EscalationStatus,
@@ -48,8 +50,6 @@ from parkplan.tracker.model import (
     MatterStatus,
     RiskStatus,
     Status,
-    User,
-    Visibility,
 )
 from parkplan.tracker.queries import PlannedMilestone, Programme
 
@@ -271,7 +271,7 @@ def stocktake_data(
                 "task": e.task,
                 "code": _code(e.task),
                 "subject": f"{e.subject_type} {e.subject_id}",
-                "message": e.message,
+                "message": {lang: e.message.text(lang) for lang in LANGUAGES},
                 "opened_at": _iso(e.opened_at),
                 "as_of": _iso(e.as_of),
                 "steps": len(e.steps),
@@ -322,7 +322,9 @@ def stocktake_data(
                 "rating": s.rating.value,
                 "rating_rank": s.rating.rank,
                 "trend": s.trend.value,
-                "reasons": [r.text for r in s.reasons],
+                "reasons": [
+                    {lang: rating.reason_text(r, lang) for lang in LANGUAGES} for r in s.reasons
+                ],
                 "done": sum(1 for m in done if m["task"] == n),
                 "due": sum(1 for m in due if m["task"] == n),
                 "overdue": sum(1 for m in overdue if m["task"] == n),

@@ -12,19 +12,14 @@ import os
 from datetime import date, datetime, time
 from pathlib import Path
 
+from parkplan.identity.users import Visibility
 from parkplan.maps import site_utilisation
 from parkplan.reports.brief import TOP_ESCALATIONS, TOP_MATTERS, Brief, render_pdf
 from parkplan.reports.common import matter_clock, one_line
 from parkplan.services.maps import load_plan
 from parkplan.store import Workspace
 from parkplan.tracker import Tracker
-from parkplan.tracker.model import (
-    TASK_CODES,
-    EscalationStatus,
-    Level,
-    MatterStatus,
-    Visibility,
-)
+from parkplan.tracker.model import TASK_CODES, EscalationStatus, Level, MatterStatus
 
 __all__ = ["build_brief", "write_brief"]
 
@@ -89,7 +84,7 @@ def build_brief(
             "level": Level(e.level).value,
             "status": EscalationStatus(e.status).value,
             "task_code": _code(e.task),
-            "message": one_line(e.message),
+            "message": one_line(e.message.text("zh")),
             "opened": e.opened_at.date().isoformat(),
         }
         for e in shown

@@ -155,7 +155,7 @@ def run_sweep(
     scenario : Scenario
     axes : sequence of Axis
     frames : dict of str to DataFrame
-        The workspace layers (``parkplan.planning.read_inputs``).
+        The workspace layers (``parkplan.services.planning.read_inputs``).
     workers : int, optional
         Local processes (default: the number of CPUs).
     scheduler : str, optional

@@ -4,10 +4,13 @@ The nine tasks and their milestones, KPIs, risks, escalations, major matters, au
 roles and visibility.
 
 Pure modules: :mod:`.model` (records), :mod:`.schedule` (dependencies, CPM),
-:mod:`.rating` (five-point status, baselines), :mod:`.rules` (escalation rules),
-:mod:`.access` (roles, visibility). Store-backed: :mod:`.journal` and :mod:`.service`
-(:class:`Tracker`), the only modules that touch the database. :mod:`.seed` writes the nine
-tasks and the demo. See docs/tracker.md.
+:mod:`.rating` (five-point status, baselines), :mod:`.rules` (escalation rules, pydantic
+rule files), :mod:`.access` (the write matrix, visibility). Store-backed, all through the
+unit of work :mod:`.repository`: :mod:`.queries` (programme, statuses), :mod:`.commands`
+(one module per aggregate), :mod:`.journal`, :mod:`.meetings`, :mod:`.excel` and
+:mod:`.notify`; :class:`Tracker` (:mod:`.service`) is the facade over them. Users and roles
+are :mod:`parkplan.identity.users`. :mod:`.seed` writes the nine tasks (``seed_plan.yaml``)
+and the demo. See docs/tracker.md.
 """
 
 from parkplan.tracker.access import NotFound, PermissionDenied

@@ -33,11 +33,13 @@ A refusal (:class:`PermissionDenied`) says why in English and carries the rule's
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from parkplan.errors import ParkplanError
+from parkplan.identity.users import ROLE_LABELS, Role, User, Visibility
 from parkplan.tracker.model import (
-    ROLE_LABELS,
     Baseline,
     Escalation,
     Evidence,
@@ -47,10 +49,7 @@ from parkplan.tracker.model import (
     MajorMatter,
     Milestone,
     Risk,
-    Role,
     Task,
-    User,
-    Visibility,
 )
 
 #: Every refusal's code, and the values its sentence needs beyond those of every refusal
@@ -68,8 +67,8 @@ REFUSALS: dict[str, tuple[str, ...]] = {
     "own_matters_only": (),
     "office_only": (),
     "own_tasks_only": (),
-    # parkplan.planning.check_can_plan's refusal; it does not pass its code yet, so the app
-    # shows its English words until it does
+    # parkplan.services.planning.check_can_plan's refusal; it does not pass its code yet,
+    # so the app shows its English words until it does
     "planning_role": (),
 }
 
@@ -164,8 +163,6 @@ _ENTITY = {
 
 #: Records task owners may write for their own tasks.
 _OWNER_RECORDS = {"milestone", "evidence", "risk", "kpi_actual"}
-#: Records only the office and the convenor write.
-_OFFICE_RECORDS = {"task", "kpi", "baseline", ESCALATION_RUN}
 
 #: Which roles handle an escalation at each level (task owners only for their tasks).
 LADDER: dict[Level, frozenset[Role]] = {
@@ -252,8 +249,113 @@ def _code(task: int) -> str:
     return f"task {TASK_CODES.get(task, task)}"
 
 
+class Grant(StrEnum):
+    """How much of a kind of record a role may write: all, its own tasks', or none."""
+
+    all = "all"
+    own = "own"
+    none = "none"
+
+
+@dataclass(frozen=True)
+class Permission:
+    """A role's grant on a kind of record, and the refusal's code when it is not enough."""
+
+    grant: Grant
+    code: str | None = None
+
+
+_ALL = Permission(Grant.all)
+_NOT_USERS = Permission(Grant.none, "admin_only_users")
+
+#: The write matrix (the table above) as data: role → entity, or ``entity:action`` for an
+#: action with its own rule, or ``*`` for any other → :class:`Permission`. Escalations
+#: also follow :data:`LADDER`; nobody writes above their clearance.
+WRITES: dict[Role, dict[str, Permission]] = {
+    Role.admin: {"*": Permission(Grant.none, "admin_users_only"), "user": _ALL},
+    Role.convenor: {"*": _ALL, "user": _NOT_USERS},
+    Role.office: {"*": _ALL, "user": _NOT_USERS},
+    Role.task_owner: {
+        "*": Permission(Grant.none, "office_only"),
+        "user": _NOT_USERS,
+        **{e: Permission(Grant.own, "own_tasks_only") for e in _OWNER_RECORDS},
+        "escalation": Permission(Grant.own, "own_escalations_only"),
+        "matter": Permission(Grant.none, "matter_office_only"),
+        "matter:create": Permission(Grant.own, "own_matters_only"),
+    },
+    Role.planner: {"*": Permission(Grant.none, "planner_no_records")},
+    Role.viewer: {"*": Permission(Grant.none, "viewer_read_only")},
+}
+#: Roles that write no tracker record at all: refused before the record is looked at.
+_RECORDLESS = frozenset({Role.admin, Role.planner, Role.viewer})
+
+#: Each refusal's reason in English (the library's message; the app says it from the code).
+_WHY = {
+    "deactivated": "the account is deactivated",
+    "viewer_read_only": "viewers read and do not write",
+    "planner_no_records": "planners edit siting scenarios, not tracker records",
+    "admin_only_users": "only the admin manages users",
+    "admin_users_only": "the admin manages users only, not tracker records",
+    "above_clearance": "the record is {record_level}, above your clearance {user_level}",
+    "escalation_level": "an escalation at the {level} level is handled by the {role_list}",
+    "own_escalations_only": "task owners handle escalations of their own tasks only",
+    "matter_office_only": (
+        "only the office and the convenor update a major matter or mark it reported"
+    ),
+    "own_matters_only": "task owners open major matters of their own tasks only",
+    "office_only": "only the office and the convenor do this",
+    "own_tasks_only": "task owners edit only their own tasks' records{this}",
+}
+
+
+def permission(role: Role, entity: str, action: str) -> Permission:
+    """Return what :data:`WRITES` grants ``role`` for ``action`` on ``entity``."""
+    table = WRITES[role]
+    return table.get(f"{entity}:{action}") or table.get(entity) or table["*"]
+
+
+def _refusal(user: User, record: Any, task: int | None, perm: Permission) -> dict | None:
+    """Return the code and values of the first rule that refuses, or ``None``."""
+    entity = entity_name(record)
+    if not user.active:
+        return {"code": "deactivated"}
+    if perm.grant is Grant.none and (entity == "user" or user.role in _RECORDLESS):
+        return {"code": perm.code}
+    if perm.grant is Grant.all and entity == "user":
+        return None
+    vis = getattr(record, "visibility", None)
+    if vis is not None and not user.can_see(Visibility(vis)):
+        return {
+            "code": "above_clearance",
+            "visibility": Visibility(vis).value,
+            "clearance": user.clearance.value,
+        }
+    if entity == "escalation" and user.role not in LADDER[Level(record.level)]:
+        level = Level(record.level)
+        return {
+            "code": "escalation_level",
+            "level": level.value,
+            "roles": sorted(r.value for r in LADDER[level]),
+        }
+    if perm.grant is Grant.none or (perm.grant is Grant.own and task not in user.tasks):
+        return {"code": perm.code}
+    return None
+
+
+def _why(code: str, values: dict[str, Any], task: int | None) -> str:
+    words = dict(values)
+    if code == "above_clearance":
+        rec, mine = Visibility(values["visibility"]), Visibility(values["clearance"])
+        words.update(
+            record_level=f"{rec.label} {rec.value}", user_level=f"{mine.label} {mine.value}"
+        )
+    words["role_list"] = ", ".join(values.get("roles", ()))
+    words["this"] = f"; this is {_code(task)}" if task else ""
+    return _WHY[code].format(**words)
+
+
 def check_write(user: User, action: str, record: Any, *, task: int | None = None) -> None:
-    """Refuse unless ``user`` may do ``action`` to ``record``.
+    """Refuse unless ``user`` may do ``action`` to ``record`` (:data:`WRITES`).
 
     Parameters
     ----------
@@ -275,85 +377,30 @@ def check_write(user: User, action: str, record: Any, *, task: int | None = None
         and the rule's code and values (:data:`REFUSALS`).
     """
     entity = entity_name(record)
-    label = record_label(record)
     task = task if task is not None else (None if isinstance(record, str) else record_task(record))
-
-    def deny(code: str, why: str, **values: Any) -> None:
-        raise PermissionDenied(
-            f"{_who(user)} may not {action} {label}: {why}",
-            code=code,
-            values=refusal_values(
-                user, action, entity, record_reference(record), task=task, **values
-            ),
-        )
-
-    if not user.active:
-        deny("deactivated", "the account is deactivated")
-    if user.role == Role.viewer:
-        deny("viewer_read_only", "viewers read and do not write")
-    if user.role == Role.planner:
-        deny("planner_no_records", "planners edit siting scenarios, not tracker records")
-    if entity == "user":
-        if user.role != Role.admin:
-            deny("admin_only_users", "only the admin manages users")
+    refusal = _refusal(user, record, task, permission(user.role, entity, action))
+    if refusal is None:
         return
-    if user.role == Role.admin:
-        deny("admin_users_only", "the admin manages users only, not tracker records")
-    vis = getattr(record, "visibility", None)
-    if vis is not None and not user.can_see(Visibility(vis)):
-        deny(
-            "above_clearance",
-            f"the record is {Visibility(vis).label} {Visibility(vis).value}, above your "
-            f"clearance {user.clearance.label} {user.clearance.value}",
-            visibility=Visibility(vis).value,
-            clearance=user.clearance.value,
-        )
-    if user.role == Role.convenor:
-        return
-    if entity == "escalation":
-        level = Level(record.level)
-        roles = sorted(r.value for r in LADDER[level])
-        if user.role not in LADDER[level]:
-            deny(
-                "escalation_level",
-                f"an escalation at the {level.value} level is handled by the " + ", ".join(roles),
-                level=level.value,
-                roles=roles,
-            )
-        if user.role == Role.task_owner and task not in user.tasks:
-            deny("own_escalations_only", "task owners handle escalations of their own tasks only")
-        return
-    if user.role == Role.office:
-        return
-    # task owners from here on
-    if entity == "matter":
-        if action != "create":
-            deny(
-                "matter_office_only",
-                "only the office and the convenor update a major matter or mark it reported",
-            )
-        if task not in user.tasks:
-            deny("own_matters_only", "task owners open major matters of their own tasks only")
-        return
-    if entity in _OFFICE_RECORDS or entity not in _OWNER_RECORDS:
-        deny("office_only", "only the office and the convenor do this")
-    if task not in user.tasks:
-        deny(
-            "own_tasks_only",
-            f"task owners edit only their own tasks' records; this is {_code(task)}"
-            if task
-            else "task owners edit only their own tasks' records",
-        )
+    code = refusal.pop("code")
+    raise PermissionDenied(
+        f"{_who(user)} may not {action} {record_label(record)}: {_why(code, refusal, task)}",
+        code=code,
+        values=refusal_values(user, action, entity, record_reference(record), task=task, **refusal),
+    )
 
 
 __all__ = [
     "ESCALATION_RUN",
     "LADDER",
+    "WRITES",
+    "Grant",
+    "Permission",
     "REFUSALS",
     "NotFound",
     "PermissionDenied",
     "check_write",
     "entity_name",
+    "permission",
     "record_id",
     "record_label",
     "record_reference",

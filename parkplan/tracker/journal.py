@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from parkplan.tracker.model import Visibility
+from parkplan.identity.users import Visibility
 from parkplan.tracker.tables import journal as _journal
 
 

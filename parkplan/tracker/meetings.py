@@ -30,18 +30,10 @@ from sqlalchemy import Connection
 
 from parkplan.errors import InputError, Problem
 from parkplan.i18n import t
+from parkplan.identity.users import OptText, User, Visibility, visibility_from_label
 from parkplan.tracker import access, tables
 from parkplan.tracker.access import NotFound, PermissionDenied
-from parkplan.tracker.model import (
-    OptText,
-    Record,
-    TaskNo,
-    Text,
-    User,
-    Visibility,
-    _visibility,
-    build,
-)
+from parkplan.tracker.model import Record, TaskNo, Text, build
 from parkplan.tracker.repository import check_changes, load_milestones, next_id
 
 if TYPE_CHECKING:
@@ -65,7 +57,7 @@ class Action(Record):
     visibility: Visibility | None = None
     milestone_id: str | None = None
 
-    _vis = field_validator("visibility", mode="before")(_visibility)
+    _vis = field_validator("visibility", mode="before")(visibility_from_label)
 
 
 class Meeting(Record):
@@ -84,7 +76,7 @@ class Meeting(Record):
     visibility: Visibility = Visibility.internal
     version: int = Field(1, ge=1)
 
-    _vis = field_validator("visibility", mode="before")(_visibility)
+    _vis = field_validator("visibility", mode="before")(visibility_from_label)
 
     @model_validator(mode="after")
     def _no_blank_entries(self) -> Meeting:

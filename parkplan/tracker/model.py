@@ -1,4 +1,4 @@
-"""The tracker's records: tasks, milestones, evidence, KPIs, risks, escalations, matters, users.
+"""The tracker's records: tasks, milestones, evidence, KPIs, risks, escalations, matters.
 
 Records are frozen pydantic models: they validate themselves when built (likelihood 1–5,
 due not before start, a done milestone at 100 %) and serialise to JSON for the journal and
@@ -6,11 +6,13 @@ the ``--format json`` output. :func:`build` turns pydantic's errors into an
 :class:`parkplan.errors.InputError` naming the record and the field.
 
 Every editable record carries a ``version`` (1 when created, +1 on each change) used for
-optimistic locking, and a ``visibility`` level (:class:`Visibility`).
+optimistic locking, and a ``visibility`` level
+(:class:`parkplan.identity.users.Visibility`). Users and roles are :mod:`parkplan.identity.users`.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, TypeVar
@@ -25,33 +27,11 @@ from pydantic import (
 )
 
 from parkplan.errors import InputError, Problem
-from parkplan.i18n import both, t
+from parkplan.i18n import Language, both, t
+from parkplan.identity.users import Id, OptText, Visibility, visibility_from_label
 
 #: The nine tasks' codes as the policy writes them, by number.
 TASK_CODES: dict[int, str] = {i: f"（{c}）" for i, c in enumerate("一二三四五六七八九", start=1)}
-
-
-class Visibility(StrEnum):
-    """How widely a record may be shown: 内部 internal > 可共享 shareable > 公开 public."""
-
-    public = "public"
-    shareable = "shareable"
-    internal = "internal"
-
-    @property
-    def rank(self) -> int:
-        """0 for public, 1 for shareable, 2 for internal."""
-        return _VIS_RANK[self]
-
-    @property
-    def label(self) -> str:
-        """The Chinese label: 公开, 可共享, 内部."""
-        return VISIBILITY_LABELS[self]
-
-
-_VIS_RANK = {Visibility.public: 0, Visibility.shareable: 1, Visibility.internal: 2}
-VISIBILITY_LABELS = {v: t(f"visibility.{v.value}", "zh") for v in Visibility}
-_VIS_BY_LABEL = {label: vis for vis, label in VISIBILITY_LABELS.items()}
 
 
 class Status(StrEnum):
@@ -66,20 +46,6 @@ class Status(StrEnum):
 
 #: Statuses of a milestone that is no longer in play.
 CLOSED_STATUSES = frozenset({Status.done, Status.cancelled})
-
-
-class Role(StrEnum):
-    """A user's role (see :mod:`parkplan.tracker.access` for what each may do)."""
-
-    admin = "admin"
-    convenor = "convenor"
-    office = "office"
-    task_owner = "task_owner"
-    planner = "planner"
-    viewer = "viewer"
-
-
-ROLE_LABELS = {r: both(f"role.{r.value}", sep=" ") for r in Role}
 
 
 class Level(StrEnum):
@@ -138,16 +104,8 @@ class Direction(StrEnum):
     decrease = "decrease"
 
 
-Id = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}$")]
 TaskNo = Annotated[int, Field(ge=1, le=9)]
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
-OptText = Annotated[str, Field(max_length=4000)]
-
-
-def _visibility(value: Any) -> Any:
-    if isinstance(value, str) and value in _VIS_BY_LABEL:
-        return _VIS_BY_LABEL[value]
-    return value
 
 
 class Record(BaseModel):
@@ -179,7 +137,7 @@ class Task(Record):
     proposed: bool = False
     version: int = Field(1, ge=1)
 
-    _vis = field_validator("visibility", mode="before")(_visibility)
+    _vis = field_validator("visibility", mode="before")(visibility_from_label)
 
     @model_validator(mode="after")
     def _code_matches(self) -> Task:
@@ -213,7 +171,7 @@ class Milestone(Record):
     note: OptText = ""
     version: int = Field(1, ge=1)
 
-    _vis = field_validator("visibility", mode="before")(_visibility)
+    _vis = field_validator("visibility", mode="before")(visibility_from_label)
 
     @model_validator(mode="before")
     @classmethod
@@ -264,7 +222,7 @@ class Evidence(Record):
     added_by: str
     added_at: datetime
 
-    _vis = field_validator("visibility", mode="before")(_visibility)
+    _vis = field_validator("visibility", mode="before")(visibility_from_label)
 
 
 class Kpi(Record):
@@ -287,7 +245,7 @@ class Kpi(Record):
     proposed: bool = False
     version: int = Field(1, ge=1)
 
-    _vis = field_validator("visibility", mode="before")(_visibility)
+    _vis = field_validator("visibility", mode="before")(visibility_from_label)
 
 
 class KpiActual(Record):
@@ -344,7 +302,7 @@ class Risk(Record):
     proposed: bool = False
     version: int = Field(1, ge=1)
 
-    _vis = field_validator("visibility", mode="before")(_visibility)
+    _vis = field_validator("visibility", mode="before")(visibility_from_label)
 
     @model_validator(mode="after")
     def _review_after_open(self) -> Risk:
@@ -387,6 +345,29 @@ class EscalationStep(Record):
     comment: str = ""
 
 
+class RuleMessage(Record):
+    """Why a rule fired: the catalogue's code of its sentence and the sentence's figures.
+
+    Stored as JSON (``{"code": …, "values": …}``) and said in the reader's language by
+    :meth:`text`, so a Chinese reader never gets an English sentence.
+    """
+
+    code: str
+    values: dict[str, Any] = Field(default_factory=dict)
+
+    def text(self, lang: Language = "zh") -> str:
+        """Return the sentence in ``lang`` (catalogue key ``rule.<code>``)."""
+        return t(f"rule.{self.code}", lang, **self.values)
+
+    def to_json(self) -> str:
+        """Return the stored form."""
+        return json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=True)
+
+
+def _rule_message(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
 class Escalation(Record):
     """A matter raised up the ladder by a rule; ``key`` makes it unique."""
 
@@ -397,7 +378,7 @@ class Escalation(Record):
     subject_type: str
     subject_id: str
     task: int | None = None
-    message: Text
+    message: RuleMessage
     as_of: date
     opened_at: datetime
     status: EscalationStatus = EscalationStatus.open
@@ -405,7 +386,8 @@ class Escalation(Record):
     steps: tuple[EscalationStep, ...] = ()
     version: int = Field(1, ge=1)
 
-    _vis = field_validator("visibility", mode="before")(_visibility)
+    _vis = field_validator("visibility", mode="before")(visibility_from_label)
+    _message = field_validator("message", mode="before")(_rule_message)
 
 
 class MajorMatter(Record):
@@ -433,7 +415,7 @@ class MajorMatter(Record):
     visibility: Visibility = Visibility.internal
     version: int = Field(1, ge=1)
 
-    _vis = field_validator("visibility", mode="before")(_visibility)
+    _vis = field_validator("visibility", mode="before")(visibility_from_label)
 
     @model_validator(mode="after")
     def _times(self) -> MajorMatter:
@@ -444,42 +426,6 @@ class MajorMatter(Record):
         if self.report_deadline < self.opened_at:
             raise ValueError("report_deadline is before opened_at")
         return self
-
-
-class User(Record):
-    """Someone who uses the tracker: a role, the tasks they own, a clearance level."""
-
-    name: Id
-    display_name: OptText = ""
-    role: Role
-    tasks: tuple[int, ...] = ()
-    clearance: Visibility = Visibility.shareable
-    unit: OptText = ""
-    active: bool = True
-    version: int = Field(1, ge=1)
-
-    _vis = field_validator("clearance", mode="before")(_visibility)
-
-    @model_validator(mode="after")
-    def _tasks(self) -> User:
-        if self.role == Role.task_owner and not self.tasks:
-            raise ValueError("a task owner needs the tasks they own (1–9)")
-        if self.role != Role.task_owner and self.tasks:
-            raise ValueError(f"only task owners own tasks, not a {self.role.value}")
-        bad = [t for t in self.tasks if not 1 <= t <= 9]
-        if bad:
-            raise ValueError(f"tasks are numbered 1–9, not {bad}")
-        return self
-
-    def can_see(self, visibility: Visibility) -> bool:
-        """Whether a record at ``visibility`` is within this user's clearance."""
-        return Visibility(visibility).rank <= self.clearance.rank
-
-
-#: Who reads without naming themselves: public records only, no writes.
-ANONYMOUS = User(
-    name="anonymous", role=Role.viewer, clearance=Visibility.public, display_name="未登录 anonymous"
-)
 
 
 class Baseline(Record):

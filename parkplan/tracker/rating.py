@@ -39,15 +39,9 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from parkplan.i18n import t
-from parkplan.tracker.model import (
-    Milestone,
-    Risk,
-    RiskStatus,
-    Status,
-    Task,
-    Visibility,
-)
+from parkplan.i18n import Language, t
+from parkplan.identity.users import Visibility
+from parkplan.tracker.model import Milestone, Risk, RiskStatus, Status, Task
 from parkplan.tracker.schedule import Schedule
 
 
@@ -91,7 +85,7 @@ RISK_RED, RISK_AMBER_RED, RISK_AMBER_GREEN = 20, 15, 10
 
 
 #: The library's English sentence of each rule, filled from the reason's ``values``; the
-#: app says the same in either language from the catalogue (``ui.reason.<rule>``).
+#: reader is told the same in their language from the catalogue (:func:`reason_text`).
 REASON_TEXTS = {
     "slip": "{milestone} projected {days} days after due {due}",
     "blocked": "{milestone} is blocked",
@@ -169,6 +163,28 @@ class Reason:
             "text": self.text,
             "values": dict(self.values),
         }
+
+
+def reason_text(reason: Reason, lang: Language = "zh") -> str:
+    """Say why a task has its rating, in ``lang``, from the rule's code and figures.
+
+    The catalogue's ``reason.<rule>`` takes the reason's ``values``. A reason about a
+    record above the reader's clearance names neither the record nor its figures. The
+    library's (English) text is kept for a rule the catalogue does not know.
+    """
+    try:
+        if not reason.subject_id:  # above the reader's clearance: rule and kind only
+            return t(
+                "reason.hidden",
+                lang,
+                subject=t(f"subject.{reason.subject_type}", lang),
+                rule=t(f"reason_rule.{reason.rule}", lang),
+            )
+        if reason.values:  # without its figures a sentence would show its placeholders
+            return t(f"reason.{reason.rule}", lang, **reason.values)
+    except KeyError:  # a rule (or a figure) newer than the catalogue
+        pass
+    return reason.text
 
 
 @dataclass(frozen=True)
@@ -461,6 +477,7 @@ def compare(name: str, before: Mapping[str, Any], now: Mapping[str, Any]) -> Com
 
 
 __all__ = [
+    "reason_text",
     "RATING_LABELS",
     "REASON_TEXTS",
     "Change",

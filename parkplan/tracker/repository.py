@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from parkplan.errors import InputError, ParkplanError, Problem
+from parkplan.identity.users import User, Visibility
 from parkplan.store import Workspace
 from parkplan.tracker import access, journal, rules, tables
 from parkplan.tracker.access import NotFound
@@ -32,8 +33,6 @@ from parkplan.tracker.model import (
     Milestone,
     Risk,
     Task,
-    User,
-    Visibility,
 )
 
 #: Shanghai local time (UTC+8, no daylight saving): how the tracker's moments are stored.

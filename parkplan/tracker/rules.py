@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from parkplan.errors import InputError, Problem
+from parkplan.identity.users import Visibility
 from parkplan.tracker.model import (
     Level,
     MajorMatter,
@@ -27,8 +29,8 @@ from parkplan.tracker.model import (
     Milestone,
     Risk,
     RiskStatus,
+    RuleMessage,
     Task,
-    Visibility,
 )
 
 DEFAULT_RULES_PATH = Path(__file__).with_name("escalation_rules.yaml")
@@ -98,7 +100,7 @@ class EscalationProposal:
     subject_type: str
     subject_id: str
     task: int | None
-    message: str
+    message: RuleMessage
     visibility: Visibility = Visibility.internal
 
     @property
@@ -136,92 +138,165 @@ def _load(path: Path) -> RuleSet:
     return parse_rules(data, source=str(path))
 
 
+_TASK_LIST = "must be a list of task numbers 1–9"
+
+
+def _task_numbers(value: Any, *, empty: bool) -> tuple[int, ...]:
+    ok = isinstance(value, list | tuple) and (empty or value)
+    if not ok or not all(
+        isinstance(t, int) and not isinstance(t, bool) and 1 <= t <= 9 for t in value
+    ):
+        raise ValueError(_TASK_LIST if empty else "must be a non-empty list of task numbers 1–9")
+    return tuple(value)
+
+
+class RulesFile(BaseModel):
+    """The head of a rules file: the national tasks and the major matters' clock."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rules: list[Any]
+    national_tasks: tuple[int, ...] = (4, 9)
+    matter_report_hours: float = 24
+
+    @field_validator("national_tasks", mode="before")
+    @classmethod
+    def _national(cls, value: Any) -> tuple[int, ...]:
+        return _task_numbers(value, empty=True)
+
+    @field_validator("matter_report_hours", mode="before")
+    @classmethod
+    def _hours(cls, value: Any) -> float:
+        if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+            raise ValueError("must be a positive number of hours")
+        return float(value)
+
+
+class RuleSpec(BaseModel):
+    """One rule as a rules file writes it; :meth:`rule` makes the :class:`Rule`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str
+    kind: str
+    level: Level
+    days: int | None = Field(None, validate_default=True)
+    threshold: int | None = Field(None, validate_default=True)
+    tasks: tuple[int, ...] | None = None
+    description: str = ""
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id(cls, value: Any) -> str:
+        if not isinstance(value, str) or not value or ":" in value:
+            raise ValueError("needs an id (text without ':')")
+        return value
+
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _kind(cls, value: Any) -> str:
+        if value not in KINDS:
+            raise ValueError(f"{value!r} is not one of: {', '.join(KINDS)}")
+        return value
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _level(cls, value: Any) -> Level:
+        try:
+            return Level(value)
+        except ValueError:
+            raise ValueError(
+                f"{value!r} is not one of: {', '.join(lv.value for lv in Level)}"
+            ) from None
+
+    @field_validator("days", "threshold", mode="before")
+    @classmethod
+    def _parameter(cls, value: Any, info: ValidationInfo) -> int | None:
+        kind = info.data.get("kind")
+        if kind is None or KINDS[kind] != info.field_name:
+            return None  # not this kind's parameter: ignored
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            rid = repr(info.data["id"]) if "id" in info.data else "without an id"
+            raise ValueError(f"rule {rid} ({kind}) needs {info.field_name}: a whole number ≥ 0")
+        return value
+
+    @field_validator("tasks", mode="before")
+    @classmethod
+    def _tasks(cls, value: Any) -> tuple[int, ...] | None:
+        return None if value is None else _task_numbers(value, empty=False)
+
+    @field_validator("description", mode="before")
+    @classmethod
+    def _description(cls, value: Any) -> str:
+        return str(value)
+
+    def rule(self) -> Rule:
+        """Return the rule."""
+        return Rule(
+            self.id, self.kind, self.level, self.days, self.threshold, self.tasks, self.description
+        )
+
+
+def _problems(source: str, row: int | None, err: ValidationError) -> list[Problem]:
+    """Say a rules file's validation errors as problems: one per field, unknown keys together."""
+    unknown = sorted(str(e["loc"][0]) for e in err.errors() if e["type"] == "extra_forbidden")
+    problems = (
+        [Problem(source, row, None, f"unknown keys: {', '.join(unknown)}")] if unknown else []
+    )
+    for e in err.errors():
+        if e["type"] == "missing" and e["loc"] == ("id",):
+            problems.append(Problem(source, row, "id", "needs an id (text without ':')"))
+        elif e["type"] != "extra_forbidden":
+            column = str(e["loc"][0]) if e["loc"] else None
+            problems.append(Problem(source, row, column, e["msg"].removeprefix("Value error, ")))
+    return problems
+
+
 def parse_rules(data: Any, source: str = "<memory>") -> RuleSet:
     """Check and build a :class:`RuleSet` from parsed YAML. See :func:`load_rules`."""
-    problems: list[Problem] = []
-
-    def bad(row: int | None, column: str | None, reason: str) -> None:
-        problems.append(Problem(source, row, column, reason))
-
     if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
         raise InputError([Problem(source, None, None, "needs a 'rules:' list")])
-    national = data.get("national_tasks", [4, 9])
-    if not (
-        isinstance(national, list) and all(isinstance(t, int) and 1 <= t <= 9 for t in national)
-    ):
-        bad(None, "national_tasks", "must be a list of task numbers 1–9")
-        national = []
-    hours = data.get("matter_report_hours", 24)
-    if not isinstance(hours, int | float) or isinstance(hours, bool) or hours <= 0:
-        bad(None, "matter_report_hours", "must be a positive number of hours")
-        hours = 24
+    problems: list[Problem] = []
+    try:
+        head = RulesFile.model_validate(data)
+    except ValidationError as err:
+        problems += _problems(source, None, err)
+        bad = {str(e["loc"][0]) for e in err.errors()}
+        # go on with the defaults for what is wrong, to name the rules' problems too
+        kept = {k: data[k] for k in ("national_tasks", "matter_report_hours") if k in data}
+        head = RulesFile(rules=data["rules"], **{k: v for k, v in kept.items() if k not in bad})
     rules: list[Rule] = []
     seen: set[str] = set()
-    for row, item in enumerate(data["rules"], start=1):
+    for row, item in enumerate(head.rules, start=1):
         if not isinstance(item, dict):
-            bad(row, None, "each rule is a mapping with id, kind, level")
-            continue
-        unknown = set(item) - {"id", "kind", "level", "days", "threshold", "tasks", "description"}
-        if unknown:
-            bad(row, None, f"unknown keys: {', '.join(sorted(unknown))}")
-        rid = item.get("id")
-        if not isinstance(rid, str) or not rid or ":" in rid:
-            bad(row, "id", "needs an id (text without ':')")
-            continue
-        if rid in seen:
-            bad(row, "id", f"duplicate rule id {rid!r}")
-        seen.add(rid)
-        kind = item.get("kind")
-        if kind not in KINDS:
-            bad(row, "kind", f"{kind!r} is not one of: {', '.join(KINDS)}")
+            problems.append(
+                Problem(source, row, None, "each rule is a mapping with id, kind, level")
+            )
             continue
         try:
-            level = Level(item.get("level"))
-        except ValueError:
-            bad(
-                row,
-                "level",
-                f"{item.get('level')!r} is not one of: {', '.join(lv.value for lv in Level)}",
+            spec = RuleSpec.model_validate(item)
+        except ValidationError as err:
+            problems += _problems(source, row, err)
+            continue
+        if spec.id in seen:
+            problems.append(Problem(source, row, "id", f"duplicate rule id {spec.id!r}"))
+        seen.add(spec.id)
+        if spec.level == Level.national and not set(spec.tasks or (0,)) <= set(head.national_tasks):
+            problems.append(
+                Problem(
+                    source,
+                    row,
+                    "tasks",
+                    f"rule {spec.id!r}: only the devolved-powers tasks "
+                    f"{', '.join(map(str, head.national_tasks))} go to the national level; "
+                    "list them in 'tasks'",
+                )
             )
             continue
-        param = KINDS[kind]
-        value = item.get(param) if param else None
-        if param and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
-            bad(row, param, f"rule {rid!r} ({kind}) needs {param}: a whole number ≥ 0")
-            continue
-        tasks = item.get("tasks")
-        if tasks is not None:
-            if not (
-                isinstance(tasks, list)
-                and tasks
-                and all(isinstance(t, int) and 1 <= t <= 9 for t in tasks)
-            ):
-                bad(row, "tasks", "must be a non-empty list of task numbers 1–9")
-                continue
-            tasks = tuple(tasks)
-        if level == Level.national and (tasks is None or not set(tasks) <= set(national)):
-            bad(
-                row,
-                "tasks",
-                f"rule {rid!r}: only the devolved-powers tasks "
-                f"{', '.join(map(str, national))} go to the national level; list them in "
-                "'tasks'",
-            )
-            continue
-        rules.append(
-            Rule(
-                rid,
-                kind,
-                level,
-                value if param == "days" else None,
-                value if param == "threshold" else None,
-                tasks,
-                str(item.get("description", "")),
-            )
-        )
+        rules.append(spec.rule())
     if problems:
         raise InputError(problems)
-    return RuleSet(tuple(rules), tuple(national), float(hours), source)
+    return RuleSet(tuple(rules), head.national_tasks, head.matter_report_hours, source)
 
 
 def _moment(as_of: date | datetime) -> datetime:
@@ -234,43 +309,80 @@ def _day(as_of: date | datetime) -> date:
     return as_of.date() if isinstance(as_of, datetime) else as_of
 
 
-def _milestone_hits(rule: Rule, m: Milestone, today: date) -> str | None:
+def _milestone_hits(rule: Rule, m: Milestone, today: date) -> RuleMessage | None:
     if not m.open or not rule.applies_to(m.task):
         return None
+    about = {"id": m.id, "title": m.title_zh, "due": m.due.isoformat()}
     if rule.kind == "overdue":
         late = (today - m.due).days
         if late >= rule.days and late > 0:
-            return f"milestone {m.id} {m.title_zh} is {late} days overdue (due {m.due})"
+            return RuleMessage(code="overdue", values={**about, "days": late})
     elif rule.kind == "due_within":
         left = (m.due - today).days
         if 0 <= left <= rule.days:
-            return f"milestone {m.id} {m.title_zh} is due in {left} days ({m.due})"
+            return RuleMessage(code="due_within", values={**about, "days": left})
     elif rule.kind == "forecast_beyond_tolerance":
         beyond = (m.forecast - m.due).days
         if beyond > rule.days:
-            return (
-                f"milestone {m.id} {m.title_zh} is forecast {beyond} days after due "
-                f"(forecast {m.forecast}, due {m.due}, tolerance {rule.days} days)"
+            return RuleMessage(
+                code="forecast_beyond_tolerance",
+                values={
+                    **about,
+                    "days": beyond,
+                    "forecast": m.forecast.isoformat(),
+                    "tolerance": rule.days,
+                },
             )
     return None
 
 
-def _risk_hits(rule: Rule, r: Risk, today: date) -> str | None:
+def _risk_hits(rule: Rule, r: Risk, today: date) -> RuleMessage | None:
     if r.status != RiskStatus.open or not rule.applies_to(r.task):
         return None
+    about = {"id": r.id, "title": r.title_zh}
     if rule.kind == "risk_score" and r.score >= rule.threshold:
-        return (
-            f"risk {r.id} {r.title_zh} scores {r.score} "
-            f"({r.likelihood}×{r.impact}, threshold {rule.threshold})"
+        return RuleMessage(
+            code="risk_score",
+            values={
+                **about,
+                "score": r.score,
+                "likelihood": r.likelihood,
+                "impact": r.impact,
+                "threshold": rule.threshold,
+            },
         )
     if rule.kind == "review_overdue":
         lapsed = (today - r.next_review).days
         if lapsed > rule.days:
-            return (
-                f"risk {r.id} {r.title_zh} was due for review on {r.next_review} "
-                f"(every {r.cadence_days} days), {lapsed} days ago"
+            return RuleMessage(
+                code="review_overdue",
+                values={
+                    **about,
+                    "review": r.next_review.isoformat(),
+                    "cadence": r.cadence_days,
+                    "days": lapsed,
+                },
             )
     return None
+
+
+def _matter_hit(rule: Rule, mm: MajorMatter, moment: datetime) -> RuleMessage | None:
+    if mm.status != MatterStatus.open or mm.reported_at is not None:
+        return None
+    if not rule.applies_to(mm.task) or not moment > mm.report_deadline:
+        return None
+    hours = (moment - mm.report_deadline).total_seconds() / 3600
+    # late by hours up to two days, then by days
+    code, late = ("matter_late_hours", hours) if hours < 48 else ("matter_late_days", hours / 24)
+    return RuleMessage(
+        code=code,
+        values={
+            "id": mm.id,
+            "title": mm.title,
+            "deadline": f"{mm.report_deadline:%Y-%m-%d %H:%M}",
+            "late": round(late, 2),
+        },
+    )
 
 
 def evaluate(
@@ -298,42 +410,24 @@ def evaluate(
     for rule in rules.rules:
         subject = _SUBJECT[rule.kind]
         if subject == "milestone":
-            for m in records.milestones:
-                text = _milestone_hits(rule, m, today)
-                if text:
-                    p = EscalationProposal(
-                        rule.id, rule.level, "milestone", m.id, m.task, text, m.visibility
-                    )
-                    out[p.key] = p
+            hits = [(m, _milestone_hits(rule, m, today)) for m in records.milestones]
         elif subject == "risk":
-            for r in records.risks:
-                text = _risk_hits(rule, r, today)
-                if text:
-                    p = EscalationProposal(
-                        rule.id, rule.level, "risk", r.id, r.task, text, r.visibility
-                    )
-                    out[p.key] = p
+            hits = [(r, _risk_hits(rule, r, today)) for r in records.risks]
         else:
-            for mm in records.matters:
-                if mm.status != MatterStatus.open or mm.reported_at is not None:
-                    continue
-                if not rule.applies_to(mm.task) or not moment > mm.report_deadline:
-                    continue
-                late = moment - mm.report_deadline
-                text = (
-                    f"major matter #{mm.id} {mm.title} was due to be reported by "
-                    f"{mm.report_deadline:%Y-%m-%d %H:%M} ({_hours(late)} late)"
-                )
+            hits = [(mm, _matter_hit(rule, mm, moment)) for mm in records.matters]
+        for record, message in hits:
+            if message is not None:
                 p = EscalationProposal(
-                    rule.id, rule.level, "matter", str(mm.id), mm.task, text, mm.visibility
+                    rule.id,
+                    rule.level,
+                    subject,
+                    str(record.id),
+                    record.task,
+                    message,
+                    record.visibility,
                 )
                 out[p.key] = p
     return sorted(out.values(), key=lambda p: (p.level.rank, p.rule_id, p.subject_id))
-
-
-def _hours(delta: timedelta) -> str:
-    hours = delta.total_seconds() / 3600
-    return f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.1f} days"
 
 
 def rule_ids(rules: RuleSet) -> list[str]:
@@ -354,6 +448,8 @@ __all__ = [
     "Records",
     "Rule",
     "RuleSet",
+    "RuleSpec",
+    "RulesFile",
     "evaluate",
     "load_rules",
     "matter_deadline",

@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
+from parkplan.identity.users import ANONYMOUS, Role, User, Visibility
 from parkplan.store import Workspace
 from parkplan.tracker import journal as journal_
 from parkplan.tracker import queries, rating, rules, schedule
@@ -42,7 +43,6 @@ from parkplan.tracker.commands import (
     users,
 )
 from parkplan.tracker.model import (
-    ANONYMOUS,
     Baseline,
     Escalation,
     Evidence,
@@ -51,10 +51,7 @@ from parkplan.tracker.model import (
     MajorMatter,
     Milestone,
     Risk,
-    Role,
     Task,
-    User,
-    Visibility,
 )
 from parkplan.tracker.repository import (
     Repository,

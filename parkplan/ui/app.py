@@ -1,7 +1,8 @@
 """The app: a shell (header, menu, language switch) around the four pages, in a template.
 
-:func:`create_app` builds one user's page for ``panel serve`` / :func:`parkplan.ui.server`;
-the views are created when first shown. ``apps/app.py`` only calls it.
+:func:`create_app` builds one user's page for ``panel serve`` /
+:func:`parkplan.web.server.serve`; the views are created when first shown. ``apps/app.py``
+only calls it.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ import panel as pn
 import param
 
 from parkplan.i18n import LANGUAGES, both, t
-from parkplan.tracker.model import TASK_CODES, Role
+from parkplan.identity.users import Role
+from parkplan.tracker.model import TASK_CODES
 from parkplan.ui import render
 from parkplan.ui.board import TaskBoard
 from parkplan.ui.common import html_pane

@@ -21,6 +21,7 @@ import param
 from bokeh.models.widgets.tables import DateEditor, IntEditor, SelectEditor, StringEditor
 from markupsafe import Markup
 
+from parkplan.tracker import rating
 from parkplan.tracker.model import Baseline, Status
 from parkplan.ui import render
 from parkplan.ui.common import NoticeBar, html_pane
@@ -238,7 +239,7 @@ class TaskBoard(pn.viewable.Viewer):
                 badge=Markup(render.rating_badge(status.rating, lang)),
                 trend=s.t("ui.trend." + status.trend.value),
                 lead=status.task.lead_unit,
-                reasons=[render.reason_text(r, lang) for r in status.reasons],
+                reasons=[rating.reason_text(r, lang) for r in status.reasons],
                 labels={k: s.t(f"ui.board.{k}") for k in ("rating", "trend", "lead")},
             )
         for key in self._titles:

@@ -8,7 +8,7 @@ from markupsafe import Markup
 
 from parkplan.errors import ParkplanError
 from parkplan.i18n import t
-from parkplan.planning import compare_runs
+from parkplan.services.planning import compare_runs
 from parkplan.ui import render
 from parkplan.ui.common import html_pane
 from parkplan.ui.state import Session
@@ -17,7 +17,7 @@ __all__ = ["RunComparison", "comparison_html"]
 
 
 def comparison_html(cmp: dict, lang: str) -> str:
-    """Render :func:`parkplan.planning.compare_runs`'s result as three tables side by side."""
+    """Render the result of :func:`parkplan.services.planning.compare_runs` as three tables."""
     ra, rb = ({**r, "status": render.solver_status(r.get("status"), lang)} for r in cmp["runs"])
     rows = [
         {"field": t(f"ui.run.{k}", lang), "a": ra.get(k), "b": rb.get(k)}

@@ -112,7 +112,8 @@ class Desk(pn.viewable.Viewer):
         code = TASK_CODES.get(e.task, "") if e.task else ""
         return (
             f"#{e.id} {code} {render.level_label(e.level, self.session.lang)} · "
-            f"{self.session.t('ui.esc_status.' + e.status.value)} · {e.message[:40]}"
+            f"{self.session.t('ui.esc_status.' + e.status.value)} · "
+            f"{e.message.text(self.session.lang)[:40]}"
         )
 
     def _queue_html(self) -> str:
@@ -133,7 +134,7 @@ class Desk(pn.viewable.Viewer):
                     "id": f"#{e.id}",
                     "task": TASK_CODES.get(e.task, "—"),
                     "status": s.t("ui.esc_status." + e.status.value),
-                    "message": e.message,
+                    "message": e.message.text(s.lang),
                     "opened_at": e.opened_at,
                     "last_step": (
                         f"{e.steps[-1].who} {render.fmt_date(e.steps[-1].at)} {e.steps[-1].comment}"

@@ -19,7 +19,9 @@ from typing import Any
 from markupsafe import Markup
 
 from parkplan.i18n import t
+from parkplan.identity.users import Role
 from parkplan.templating import render
+from parkplan.tracker import rating
 from parkplan.tracker.access import PermissionDenied
 from parkplan.tracker.model import (
     TASK_CODES,
@@ -29,11 +31,10 @@ from parkplan.tracker.model import (
     MajorMatter,
     MatterStatus,
     Risk,
-    Role,
     Status,
 )
 from parkplan.tracker.queries import PlannedMilestone, TaskStatus
-from parkplan.tracker.rating import Comparison, Rating, Reason
+from parkplan.tracker.rating import Comparison, Rating
 
 #: Badge colours of the five ratings (text is white on all but amber/green and amber).
 RATING_COLOURS = {
@@ -149,31 +150,6 @@ def yes_no(value: Any, lang: str) -> str:
     if isinstance(value, bool):
         return t("ui.yes" if value else "ui.no", lang)
     return value
-
-
-def reason_text(reason: Reason, lang: str) -> str:
-    """Say why a task has its rating, in ``lang``, from the rule's code and figures.
-
-    The library's :class:`~parkplan.tracker.rating.Reason` carries the rule
-    (``ui.reason.<rule>`` in the catalogue) and the figures its sentence needs
-    (``Reason.values``, the catalogue's placeholders). A reason about a record above the
-    user's clearance names neither the record nor its figures. The library's (English)
-    text is kept for a rule the catalogue does not know.
-    """
-    rule = reason.rule
-    try:
-        if not reason.subject_id:  # above the reader's clearance: rule and kind only
-            return t(
-                "ui.reason.hidden",
-                lang,
-                subject=t(f"ui.subject.{reason.subject_type}", lang),
-                rule=t(f"ui.rule.{rule}", lang),
-            )
-        if reason.values:  # without its figures a sentence would show its placeholders
-            return t(f"ui.reason.{rule}", lang, **reason.values)
-    except KeyError:  # a rule (or a figure) newer than the catalogue
-        pass
-    return reason.text
 
 
 def refusal_text(err: PermissionDenied, lang: str) -> str:
@@ -459,7 +435,7 @@ def task_summaries(
 ) -> list[TaskSummary]:
     """Return the overview's nine tiles, from what the user may see.
 
-    Reasons are said in ``lang`` (:func:`reason_text`).
+    Reasons are said in ``lang`` (:func:`parkplan.tracker.rating.reason_text`).
     """
     out = []
     for s in statuses:
@@ -472,7 +448,7 @@ def task_summaries(
                 title=title_of(s.task, lang),
                 rating=s.rating,
                 trend=s.trend.value,
-                reasons=tuple(reason_text(r, lang) for r in s.reasons),
+                reasons=tuple(rating.reason_text(r, lang) for r in s.reasons),
                 next_id=nxt.milestone.id if nxt else None,
                 next_title=title_of(nxt.milestone, lang) if nxt else "",
                 next_due=nxt.milestone.due if nxt else None,
@@ -621,7 +597,6 @@ __all__ = [
     "rating_label",
     "section",
     "sections",
-    "reason_text",
     "refusal_text",
     "reporting_clock",
     "slip_text",

@@ -22,11 +22,12 @@ import param
 
 from parkplan.errors import ParkplanError
 from parkplan.i18n import t as _t
-from parkplan.planning import PLANNING_ROLES
+from parkplan.identity.users import Role, User
+from parkplan.services.planning import PLANNING_ROLES
 from parkplan.store import Workspace
 from parkplan.tracker import access
 from parkplan.tracker.access import NotFound, PermissionDenied
-from parkplan.tracker.model import Baseline, Role, User
+from parkplan.tracker.model import Baseline
 from parkplan.tracker.queries import Programme
 from parkplan.tracker.rating import Comparison
 from parkplan.tracker.repository import StaleVersion, now_shanghai

@@ -5,7 +5,7 @@ workspace's ledger (the latest run of each name) — is loaded into the form (we
 budget, horizon, quotas, fixed and excluded pairs) and saved under a new name when changed
 (a copy: the YAML files are never overwritten; the run's scenario is stored in the ledger,
 so a copy solved once is offered as a base again, and can be downloaded as YAML).
-Solving runs :func:`parkplan.planning.run_scenario` in the server's executor and awaits
+Solving runs :func:`parkplan.services.planning.run_scenario` in the server's executor and awaits
 it, so the event loop — and every other user's session — carries on; a progress bar and
 a seconds counter show the solve is running; any error the solve raises ends it with a
 notice (and a log entry), never a stuck status. The plan appears on the park map (on the
@@ -26,8 +26,8 @@ import param
 
 from parkplan.errors import ParkplanError
 from parkplan.layers import code_label
-from parkplan.planning import ExplainOptions, run_scenario
 from parkplan.services.maps import load_plan, workspace_layers
+from parkplan.services.planning import ExplainOptions, run_scenario
 from parkplan.store import ledger
 from parkplan.ui import plan, render
 from parkplan.ui.common import BasemapPicker, NoticeBar, html_pane, session_map

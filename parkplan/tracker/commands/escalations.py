@@ -63,6 +63,7 @@ def escalate(repo: Repository, as_of: date | datetime, ruleset: rules.RuleSet) -
             )
             values = row_of(e, drop=("id", "key", "steps"))
             values["esc_key"] = e.key
+            values["message"] = e.message.to_json()
             new_id = conn.execute(tables.escalations.insert().values(values)).inserted_primary_key[
                 0
             ]

@@ -10,9 +10,10 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from parkplan.errors import InputError, ParkplanError, Problem
+from parkplan.identity.users import Visibility
 from parkplan.tracker import access, tables
 from parkplan.tracker.access import NotFound
-from parkplan.tracker.model import Evidence, Visibility, build
+from parkplan.tracker.model import Evidence, build
 from parkplan.tracker.repository import Repository, row_of
 
 #: Largest evidence file accepted.

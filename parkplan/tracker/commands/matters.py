@@ -6,8 +6,9 @@ from datetime import datetime
 from typing import Any
 
 from parkplan.errors import InputError, ParkplanError, Problem
+from parkplan.identity.users import Visibility
 from parkplan.tracker import access, rules, tables
-from parkplan.tracker.model import MajorMatter, MatterStatus, Visibility, build
+from parkplan.tracker.model import MajorMatter, MatterStatus, build
 from parkplan.tracker.repository import SHANGHAI, Repository, check_changes, check_task, row_of
 
 #: Fields of a major matter that only its reporting steps set, and the step that does.

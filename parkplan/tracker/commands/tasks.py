@@ -8,8 +8,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from parkplan.errors import ParkplanError
+from parkplan.identity.users import User
 from parkplan.tracker import access, tables
-from parkplan.tracker.model import TASK_CODES, Task, User, build
+from parkplan.tracker.model import TASK_CODES, Task, build
 from parkplan.tracker.repository import Repository, check_changes, task_row, user_row
 
 

@@ -8,8 +8,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from parkplan.errors import InputError, ParkplanError, Problem
+from parkplan.identity.users import Role, User, Visibility
 from parkplan.tracker import access, tables
-from parkplan.tracker.model import Role, User, Visibility, build
+from parkplan.tracker.model import build
 from parkplan.tracker.repository import Repository, check_changes, load_users, user_row
 
 

@@ -18,6 +18,8 @@ import yaml
 
 from parkplan import layers
 from parkplan.errors import SitingError
+from parkplan.i18n import t
+from parkplan.identity.users import ROLE_LABELS, Role, User
 from parkplan.siting import explain
 from parkplan.siting.contract import SitingResult
 from parkplan.siting.explanation import BudgetUse, Explanation, SpaceUse
@@ -27,7 +29,6 @@ from parkplan.siting.scenario import Scenario, build_instance, parse_scenario
 from parkplan.siting.scoring import ScoreMatrix, suitability
 from parkplan.store import Workspace, ledger
 from parkplan.tracker.access import PermissionDenied, refusal_values
-from parkplan.tracker.model import ROLE_LABELS, Role, User
 
 #: The layers a siting run reads; their digest is stored with every run.
 INPUT_LAYERS = ("sites", "candidates", "clusters", "institutions", "transport")
@@ -56,9 +57,12 @@ def check_can_plan(workspace: Workspace, user: str | User | None) -> User:
     actor = Tracker(workspace, user).user
     if not actor.active or actor.role not in PLANNING_ROLES:
         raise PermissionDenied(
-            f"{actor.name} ({ROLE_LABELS[actor.role]}) may not record siting runs or adopt "
-            "a plan: planners, the task-force office and the convenor may (say who you are "
-            "with --as USER or PARKPLAN_USER)",
+            t(
+                "services.planning.may_not_plan",
+                "en",
+                user=actor.name,
+                role=ROLE_LABELS[actor.role],
+            ),
             code="planning_role",
             values=refusal_values(actor, "plan"),
         )
@@ -116,9 +120,7 @@ def read_inputs(workspace: Workspace) -> dict[str, pd.DataFrame]:
     frames = {name: workspace.read_layer(name) for name in INPUT_LAYERS}
     for name in ("sites", "candidates"):
         if frames[name].empty:
-            raise SitingError(
-                f"the workspace has no {name}: import them first ('parkplan import {name} FILE')"
-            )
+            raise SitingError(t("services.planning.no_layer", "en", layer=name))
     return frames
 
 
@@ -276,7 +278,9 @@ def adopt_run(workspace: Workspace, run_id: str, user: str | User | None) -> led
     check_can_plan(workspace, user)
     record = ledger.get_run(workspace, run_id)
     if record.status not in ("optimal", "feasible"):
-        raise SitingError(f"run {record.run_id} has no plan ({record.status})")
+        raise SitingError(
+            t("services.planning.no_plan", "en", run=record.run_id, status=record.status)
+        )
     with workspace.begin() as conn:
         ledger.set_adopted(workspace, record.run_id, conn)
     return record
@@ -364,11 +368,7 @@ def compare_runs(workspace: Workspace, first: str, second: str) -> dict[str, Any
     for run in (a, b):
         acc = _accounts(workspace, run, current)
         if acc is None:
-            out["notes"].append(
-                f"run {run.run_id} was recorded without its accounts and the input layers "
-                "have changed since, so its budget, space and objective breakdown cannot "
-                "be recomputed"
-            )
+            out["notes"].append(t("services.planning.no_accounts", "en", run=run.run_id))
         accounts.append(acc or Explanation())
     breakdowns = [acc.breakdown.to_dict() if acc.breakdown else {} for acc in accounts]
     for key in ("by_park", "by_tier", "by_sector"):

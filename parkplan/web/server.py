@@ -1,12 +1,16 @@
 """Serve the app: Panel's server with hashed-password sign-in and every asset served locally.
 
-:func:`serve` is what ``parkplan serve`` runs. It forces Bokeh's resource mode to
-``server`` (BokehJS, Panel's bundles, the template's CSS and fonts come from the app's own
-``/static`` routes; nothing from a CDN), installs :func:`parkplan.ui.auth.auth_provider`,
-signs cookies with the given secret, mounts the JSON API (:mod:`parkplan.api`) under
-``/api``, and builds each user's page with :func:`parkplan.ui.app.create_app`. The workspace
-is opened once per server process (after ``--num-procs`` forks them), on first use, and
-shared by the app's sessions and the API.
+:func:`serve` is what ``parkplan serve`` runs. It sets Bokeh's resource mode to ``server``
+(BokehJS, Panel's bundles, the template's CSS and fonts come from the app's own ``/static``
+routes; nothing from a CDN), installs :func:`parkplan.web.auth.auth_provider`, signs
+cookies with the given secret, mounts the JSON API (:mod:`parkplan.web.api`) under
+``/api``, and builds each user's page with :func:`parkplan.ui.app.create_app`. It owns one
+:class:`~parkplan.web.resources.ServerResources`: each server process (after
+``--num-procs`` forks them) opens the workspace once, on first use, and shares it between
+the app's sessions and the API.
+
+The arrow runs one way: :mod:`parkplan.web` imports :mod:`parkplan.ui` to mount the app;
+nothing in ``ui`` imports ``web``.
 
 When the database cannot be reached (PostgreSQL stopped or restarting) a new page shows a
 plain message instead of a traceback, and the API answers 503; both recover by themselves
@@ -20,31 +24,19 @@ keeps the real clock. Default: the real clock.
 
 from __future__ import annotations
 
-import html
 import logging
 import os
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from parkplan.identity.credentials import Credentials
 from parkplan.store import Workspace
 from parkplan.store.workspace import resolve_location
-from parkplan.ui.auth import Credentials, auth_provider, signed_in_user
-from parkplan.ui.state import Services
+from parkplan.web.pages import db_down_template
+from parkplan.web.resources import ServerResources, is_db_unavailable
+from parkplan.web.sessions import signed_in_user
 
 log = logging.getLogger("parkplan.ui")
-
-
-def _services(location: str, clock: Callable[[], datetime] | None = None) -> Services:
-    import panel as pn
-
-    from parkplan.api import workspace_for
-
-    def make() -> Services:
-        if clock is None:
-            return Services(workspace_for(location))
-        return Services(workspace_for(location), clock=clock)
-
-    return pn.state.as_cached(f"parkplan-services:{location}", make)
 
 
 def unavailable_page(lang: str = "zh"):
@@ -53,43 +45,56 @@ def unavailable_page(lang: str = "zh"):
     A :class:`panel.Template` whose text is in the HTML itself (rendered server-side), so
     it reads the same with or without the page's scripts. Both languages are shown (the
     session's first): the catalogue's ``ui.db_down.*``.
+
+    Parameters
+    ----------
+    lang : str
+        The session's language.
+
+    Returns
+    -------
+    panel.Template
     """
     import panel as pn
 
-    from parkplan.i18n import LANGUAGES, t
-
-    first = lang if lang in LANGUAGES else "zh"
-    order = [first, *(x for x in LANGUAGES if x != first)]
-    heading = " · ".join(html.escape(t("ui.db_down.title", x)) for x in order)
-    body = "".join(f'<p lang="{x}">{html.escape(t("ui.db_down.body", x))}</p>' for x in order)
-    template = (
-        "{% extends base %}\n{% block contents %}\n"
-        '<div class="parkplan-db-down" style="font-family: sans-serif; '
-        'max-width: 40em; margin: 4em auto;">'
-        f"<h2>{heading}</h2>{body}</div>\n{{% endblock %}}\n"
-    )
-    return pn.Template(template)
+    return pn.Template(db_down_template(lang))
 
 
 def current_page(
     location: str | None = None,
     cookie_secret: str | None = None,
     clock: Callable[[], datetime] | None = None,
+    resources: ServerResources | None = None,
 ):
     """Build the page of the session being opened (called once per browser session).
 
-    ``clock``: the app's "now" (default the real clock; see :func:`serve`).
+    Parameters
+    ----------
+    location : str, optional
+        Workspace path or URL (``None``: ``$PARKPLAN_WORKSPACE``, then ``./parkplan.gpkg``).
+    cookie_secret : str, optional
+        The server's cookie secret (default Panel's ``cookie_secret``).
+    clock : callable, optional
+        The app's "now" (default the real clock; see :func:`serve`).
+    resources : ServerResources, optional
+        The server's; ``panel serve apps/app.py`` passes none and gets one per process,
+        kept in Panel's cache.
+
+    Returns
+    -------
+    panel.viewable.Viewable
     """
     import panel as pn
 
-    from parkplan.api import is_db_unavailable
     from parkplan.ui.app import create_app
 
+    if resources is None:
+        resources = pn.state.as_cached("parkplan-server-resources", ServerResources)
     location = resolve_location(location)
     lang = (pn.state.session_args.get("lang") or [b"zh"])[0]
     lang = lang.decode() if isinstance(lang, bytes) else str(lang)
     try:
-        services = _services(location, clock)
+        services = resources.services(location, clock)
         secret = cookie_secret or pn.config.cookie_secret
         user = signed_in_user(pn.state.cookies, secret)
         return create_app(services, user, lang=lang)
@@ -131,11 +136,11 @@ def configure_logging(
         logger.setLevel(level)
         logger.propagate = False
         for h in list(logger.handlers):
-            if getattr(h, "_parkplan", False):
+            if getattr(h, "parkplan_handler", False):
                 logger.removeHandler(h)
         for h in handlers:
             h.setFormatter(fmt)
-            h._parkplan = True  # type: ignore[attr-defined]
+            h.parkplan_handler = True  # type: ignore[attr-defined]  # ours, to replace on reconfiguring
             logger.addHandler(h)
 
 
@@ -169,6 +174,8 @@ def serve(
         Server processes (Tornado forks them; 0 = one per core).
     origins : sequence of str
         Extra ``host[:port]`` values allowed to open the app's websocket (behind a proxy).
+    show : bool
+        Open a browser.
     secure_cookies : bool
         Mark the sign-in cookie ``Secure`` (sent over HTTPS only): set it behind a TLS proxy.
     as_of : datetime, optional
@@ -176,26 +183,32 @@ def serve(
         (:class:`~parkplan.ui.state.AsOfClock`): demonstrations and tests. Default: the
         real clock.
     """
-    os.environ["BOKEH_RESOURCES"] = "server"  # never a CDN, whatever the environment says
     import panel as pn
+    from bokeh.settings import settings
 
-    from parkplan.api import api_patterns
+    from parkplan.web.api import api_patterns
 
+    # never a CDN, whatever the environment says: Bokeh's own setting, which outranks
+    # $BOKEH_RESOURCES
+    settings.resources.set_value("server")
     location = resolve_location(location)
     Workspace.open(location).close()  # fail now, with the library's message, if unusable
     allowed = [f"{address}:{port}", f"localhost:{port}", f"127.0.0.1:{port}", *origins]
     kwargs = {}
     if credentials is not None:
-        kwargs["auth_provider"] = auth_provider(credentials, secure=secure_cookies)
+        from parkplan.web.auth import auth_provider
+
+        kwargs["auth_provider"] = auth_provider(credentials, cookie_secret, secure=secure_cookies)
     clock = None
     if as_of is not None:
         from parkplan.ui.state import AsOfClock
 
         clock = AsOfClock(as_of)
         log.warning("the app's clock starts at %s (--as-of), not the real time", as_of)
+    resources = ServerResources()
     log.info("serving %s on http://%s:%s/", location, address, port)
     pn.serve(
-        lambda: current_page(location, cookie_secret, clock),
+        lambda: current_page(location, cookie_secret, clock, resources),
         port=port,
         address=address,
         websocket_origin=allowed,
@@ -205,7 +218,7 @@ def serve(
         cookie_secret=cookie_secret,
         num_procs=num_procs,
         liveness=True,
-        extra_patterns=api_patterns(location, credentials, cookie_secret),
+        extra_patterns=api_patterns(location, resources, credentials, cookie_secret),
         **kwargs,
     )
 

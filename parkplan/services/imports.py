@@ -1,4 +1,9 @@
-"""Import files into a workspace and export layers from it, keeping references whole."""
+"""Import files into a workspace and export layers from it, keeping references whole.
+
+The files are read and validated by :mod:`parkplan.io.files` (which knows no store); this
+module checks the references between layers against the workspace and writes them, all or
+nothing, in one transaction.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from sqlalchemy import Connection
 
 from parkplan import layers
 from parkplan.errors import InputError, Problem
+from parkplan.i18n import t
 from parkplan.io.files import MAX_IMPORT_BYTES, read_layer_file, write_layer_file
 from parkplan.store import Workspace
 
@@ -69,7 +75,14 @@ def import_layers(
     for item in imports:
         if item.layer in frames:
             raise InputError(
-                [Problem(str(item.path), None, None, f"the {item.layer} layer is imported twice")]
+                [
+                    Problem(
+                        str(item.path),
+                        None,
+                        None,
+                        t("services.import.twice", "en", layer=item.layer),
+                    )
+                ]
             )
         try:
             frames[item.layer] = read_layer_file(
@@ -170,16 +183,27 @@ def _reference_problems(
             values = frames[ref.layer][ref.column]
             for i in values.index[~values.isin(known)]:
                 hint = (
-                    f"the {ref.target} layer is empty; import it first"
+                    t("services.import.target_empty", "en", target=ref.target)
                     if not known
-                    else f"not a {ref.target_column} of the {ref.target} layer"
+                    else t(
+                        "services.import.not_a_target",
+                        "en",
+                        column=ref.target_column,
+                        target=ref.target,
+                    )
                 )
                 problems.append(
                     Problem(
                         files[ref.layer],
                         int(i) + 1,
                         ref.column,
-                        f"unknown {ref.target[:-1]} {values[i]!r}: {hint}",
+                        t(
+                            "services.import.unknown_reference",
+                            "en",
+                            kind=ref.target[:-1],
+                            value=repr(values[i]),
+                            hint=hint,
+                        ),
                     )
                 )
         elif ref.target in frames:
@@ -191,9 +215,13 @@ def _reference_problems(
                         files[ref.target],
                         None,
                         ref.target_column,
-                        f"{len(orphans)} records of the {ref.layer} layer refer to "
-                        f"{', '.join(map(repr, ids[:10]))}, which this file no longer holds; "
-                        f"keep those ids or re-import {ref.layer} first",
+                        t(
+                            "services.import.orphans",
+                            "en",
+                            count=len(orphans),
+                            layer=ref.layer,
+                            ids=", ".join(map(repr, ids[:10])),
+                        ),
                     )
                 )
     return problems
@@ -212,7 +240,12 @@ def _appended_duplicates(
                     files[name],
                     int(i) + 1,
                     id_col,
-                    f"{frame.at[i, id_col]!r} is already in the {name} layer",
+                    t(
+                        "services.import.duplicate",
+                        "en",
+                        value=repr(frame.at[i, id_col]),
+                        layer=name,
+                    ),
                 )
             )
     return problems

@@ -9,14 +9,9 @@ from __future__ import annotations
 import os
 
 from parkplan.data import data_path, districts_path
-from parkplan.io.transfer import LayerImport, import_layers
+from parkplan.i18n import both
+from parkplan.services.imports import LayerImport, import_layers
 from parkplan.store import Workspace
-
-#: Shown wherever demo data is shown.
-ILLUSTRATIVE_NOTE = (
-    "示意数据，机构与园区名称均为虚构 · Illustrative data: organisations and parks are invented"
-)
-
 
 DEMO_LAYERS = {
     "parks": "demo/parks.geojson",
@@ -44,7 +39,8 @@ def populate_demo(workspace: Workspace) -> None:
     imports += [LayerImport(layer, data_path(rel)) for layer, rel in DEMO_LAYERS.items()]
     import_layers(workspace, imports)
     with workspace.begin() as conn:
-        workspace.set_meta("illustrative", ILLUSTRATIVE_NOTE, conn)
+        # stored as the workspace's flag: the app and maps render their own banner from it
+        workspace.set_meta("illustrative", both("services.demo.illustrative"), conn)
     seed_demo(workspace)
 
 
