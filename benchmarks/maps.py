@@ -46,12 +46,11 @@ from typing import Any
 from urllib.parse import urlparse
 
 import geopandas as gpd
-import numpy as np
-import shapely
 from parkplan.data import districts_path
 
 from parkplan.maps import park_map, save_offline
 from parkplan.maps.assets import static
+from parkplan.services.demo import random_sites
 
 CHROMIUM = os.environ.get("PARKPLAN_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -108,46 +107,6 @@ async () => {
   return out;
 }
 """
-
-
-def random_sites(n: int, districts: gpd.GeoDataFrame, seed: int = 0) -> gpd.GeoDataFrame:
-    """Return ``n`` sites uniformly at random inside ``districts``, with every site field.
-
-    Names are bilingual and unique, capacities rounded to 100 m², fit-out costs to 10 万元,
-    as real data would be.
-    """
-    rng = np.random.default_rng(seed)
-    land = shapely.union_all(districts.geometry.to_numpy())
-    shapely.prepare(land)
-    minx, miny, maxx, maxy = land.bounds
-    xs, ys = np.empty(0), np.empty(0)
-    while len(xs) < n:
-        x = rng.uniform(minx, maxx, 2 * n)
-        y = rng.uniform(miny, maxy, 2 * n)
-        inside = shapely.contains_xy(land, x, y)
-        xs, ys = np.concatenate([xs, x[inside]]), np.concatenate([ys, y[inside]])
-    xs, ys = xs[:n], ys[:n]
-    ids = np.arange(1, n + 1)
-    parks = rng.integers(1, 41, n)
-    return gpd.GeoDataFrame(
-        {
-            "site_id": [f"S{i:05d}" for i in ids],
-            "park_id": [f"P{p:02d}" for p in parks],
-            "name_zh": [f"检测园{p}号园区{i}号楼（示意）" for p, i in zip(parks, ids, strict=True)],
-            "name_en": [
-                f"TIC Park {p} Building {i} (illustrative)" for p, i in zip(parks, ids, strict=True)
-            ],
-            "available_from": rng.integers(2026, 2031, n),
-            "fitout_cost": rng.integers(20, 400, n) * 10.0,
-            "office_m2": rng.integers(0, 60, n) * 100.0,
-            "lab_m2": rng.integers(0, 40, n) * 100.0,
-            "heavy_lab_m2": rng.integers(0, 10, n) * 100.0 * (rng.random(n) < 0.3),
-            "hazard_lab_m2": rng.integers(0, 10, n) * 100.0 * (rng.random(n) < 0.2),
-            "source": "示意数据 illustrative (benchmark)",
-        },
-        geometry=shapely.points(xs, ys),
-        crs=4326,
-    )
 
 
 def write_maps(n_sites: int, seed: int, folder: Path) -> dict[str, Any]:

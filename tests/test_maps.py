@@ -716,7 +716,7 @@ def test_plan_map_in_chromium(layers, candidates, tmp_path):
 def test_ten_thousand_sites_render_in_chromium(tmp_path):
     from parkplan.data import districts_path
 
-    from benchmarks.maps import random_sites
+    from parkplan.services.demo import random_sites
 
     districts = gpd.read_file(districts_path())
     sites = random_sites(10_000, districts, seed=1)
