@@ -7,8 +7,9 @@ import re
 from datetime import date, datetime
 
 from parkplan.i18n import catalogue
-from parkplan.reports import build_stocktake, render_html
+from parkplan.reports import render_html
 from parkplan.services.briefs import build_brief
+from parkplan.services.reports import build_stocktake
 from parkplan.store import Workspace
 from parkplan.tracker import Tracker
 from parkplan.tracker.model import RuleMessage
@@ -52,3 +53,23 @@ def test_a_chinese_stocktake_and_brief_hold_no_english_rule_sentence(demo_gpkg):
     for text in [html, *said]:
         found = [p for p in english if p in text]
         assert not found, found
+
+
+def test_an_escalation_recorded_before_codes_reads_back_with_its_sentence():
+    from parkplan.tracker.model import Escalation, Level
+
+    old = "milestone M3-2 Lab accreditation is 5 days overdue (due 2026-11-30)"
+    row = {
+        "key": "overdue:M3-2",
+        "rule_id": "overdue",
+        "level": list(Level)[0],
+        "subject_type": "milestone",
+        "subject_id": "M3-2",
+        "message": old,
+        "as_of": date(2026, 12, 4),
+        "opened_at": datetime(2026, 12, 4, 9, 0),
+    }
+    escalation = Escalation.model_validate(row)
+    assert escalation.message.text("zh") == old
+    assert escalation.message.text("en") == old
+    assert RuleMessage.model_validate_json(escalation.message.to_json()) == escalation.message

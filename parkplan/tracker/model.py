@@ -365,7 +365,13 @@ class RuleMessage(Record):
 
 
 def _rule_message(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str) else value
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError:
+        # written before messages were stored as codes: the sentence is all there is
+        return {"code": "recorded", "values": {"text": value}}
 
 
 class Escalation(Record):
